@@ -1,0 +1,33 @@
+# Cakupan: `make run` (from nothing to coverage marts) and `make test` (the whole suite).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+UV := $(VENV)/bin/uv
+UV_VERSION := 0.13.9
+
+.PHONY: install run test lock clean stop
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	@$(VENV)/bin/python -c 'import sys; assert sys.version_info[:2] == (3, 11), "Cakupan needs Python 3.11"'
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(UV) pip install --python $(VENV)/bin/python --quiet -r requirements.lock
+	$(UV) pip install --python $(VENV)/bin/python --quiet --no-deps -e .
+	@touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(VENV)/bin/cakupan demo
+
+test: install
+	$(VENV)/bin/python -m pytest
+
+# Re-resolve requirements.in into requirements.lock (every version pinned).
+lock: install
+	$(UV) pip compile requirements.in -o requirements.lock --python-version 3.11 --quiet
+
+stop:
+	-$(VENV)/bin/cakupan warehouse stop
+
+clean: stop
+	rm -rf $(VENV) .cakupan dbt_project/target dbt_project/logs

@@ -1,0 +1,1 @@
+"""Cakupan: the open data warehouse for labour social-security coverage."""

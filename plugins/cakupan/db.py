@@ -1,0 +1,23 @@
+"""Connections to the warehouse, and the tables Python owns (`sql/schema.sql`)."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import psycopg
+
+from cakupan.settings import Settings
+from cakupan.warehouse import warehouse_url
+
+
+def connect(settings: Settings, *, autocommit: bool = True) -> psycopg.Connection:
+    return psycopg.connect(warehouse_url(settings), autocommit=autocommit, application_name="cakupan")
+
+
+def apply_schema(conn: psycopg.Connection) -> None:
+    """Create the reference, raw and audit tables if missing (idempotent)."""
+    ddl = resources.files("cakupan").joinpath("sql/schema.sql").read_text()
+    with conn.transaction():
+        # One loader at a time may create objects; concurrent CREATE ... IF NOT EXISTS can still collide.
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('cakupan.schema'))")
+        conn.execute(ddl)

@@ -1,0 +1,197 @@
+"""Stream a branch export file (CSV in any allowed dialect, or XLSX) as normalised text rows.
+
+Contract section 2: `,` or `;`, optional quoting, UTF-8 with or without BOM or Windows-1252, LF or CRLF;
+XLSX first sheet; header names case-insensitive with surrounding spaces ignored, any order, extra
+columns ignored (and reported). Readers never touch the database; memory does not grow with file size.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import hashlib
+import io
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_BLOCK = 1 << 20
+
+
+class FileRejected(Exception):
+    """The whole file cannot be read under the contract; `rule` names the broken rule."""
+
+    def __init__(self, rule: str, reason: str):
+        super().__init__(reason)
+        self.rule = rule
+        self.reason = reason
+        self.file_name = ""  # set by the loader, which knows which file it was reading
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    sha256: str
+    encoding: str  # "utf-8-sig", "utf-8", "cp1252", or "xlsx"
+
+
+def inspect_file(path: Path) -> FileFacts:
+    """One pass over the bytes: the checksum the manifest promises, and the text encoding."""
+    digest = hashlib.sha256()
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    is_utf8 = True
+    with path.open("rb") as handle:
+        first = handle.read(_BLOCK)
+        has_bom = first.startswith(codecs.BOM_UTF8)
+        block = first
+        while block:
+            digest.update(block)
+            if is_utf8:
+                try:
+                    utf8.decode(block)
+                except UnicodeDecodeError:
+                    is_utf8 = False
+            block = handle.read(_BLOCK)
+    if is_utf8:
+        try:
+            utf8.decode(b"", final=True)
+        except UnicodeDecodeError:
+            is_utf8 = False
+    if path.suffix.lower() == ".xlsx":
+        encoding = "xlsx"
+    elif is_utf8:
+        encoding = "utf-8-sig" if has_bom else "utf-8"
+    else:
+        encoding = "cp1252"
+    return FileFacts(digest.hexdigest(), encoding)
+
+
+def normalise_header(name: str) -> str:
+    return name.strip().lower()
+
+
+@dataclass
+class TableStream:
+    """Rows of one file in `columns` order; `extra_columns` were present but are not part of the contract."""
+
+    columns: Sequence[str]
+    extra_columns: list[str]
+    rows: Iterator[tuple[int, list[str] | None]] = field(repr=False)
+    # (row_number, values) with row_number 1 = first data row; values None = wrong number of fields
+
+
+def _map_header(path: Path, header: list[str], columns: Sequence[str]) -> tuple[list[int], list[str]]:
+    names = [normalise_header(h) for h in header]
+    if not any(names):
+        raise FileRejected("header_missing", f"{path.name}: baris pertama kosong; baris judul kolom wajib ada.")
+    missing = [c for c in columns if c not in names]
+    if missing:
+        raise FileRejected(
+            "required_columns_missing",
+            f"{path.name}: kolom wajib tidak ada: {', '.join(missing)} "
+            f"(kolom yang ditemukan: {', '.join(n for n in names if n)}).",
+        )
+    duplicated = sorted({n for n in names if n and names.count(n) > 1})
+    if duplicated:
+        raise FileRejected("duplicate_columns", f"{path.name}: kolom ganda: {', '.join(duplicated)}.")
+    positions = [names.index(c) for c in columns]
+    extras = [h.strip() for h, n in zip(header, names) if n and n not in columns]
+    return positions, extras
+
+
+def _sniff_delimiter(line: str) -> str:
+    outside_quotes = line.split('"')[::2]
+    semicolons = sum(part.count(";") for part in outside_quotes)
+    commas = sum(part.count(",") for part in outside_quotes)
+    return ";" if semicolons > commas else ","
+
+
+def _csv_rows(path: Path, encoding: str, columns: Sequence[str]) -> TableStream:
+    handle = io.TextIOWrapper(path.open("rb"), encoding=encoding, errors="strict", newline="")
+    try:
+        first_line = handle.readline()
+    except UnicodeDecodeError as error:
+        handle.close()
+        raise FileRejected("encoding", f"{path.name}: bukan teks UTF-8 atau Windows-1252 ({error}).") from error
+    if not first_line.strip():
+        handle.close()
+        raise FileRejected("empty_file", f"{path.name}: berkas kosong, tanpa baris judul kolom.")
+    delimiter = _sniff_delimiter(first_line)
+    header = next(csv.reader([first_line], delimiter=delimiter))
+    try:
+        positions, extras = _map_header(path, header, columns)
+    except FileRejected:
+        handle.close()
+        raise
+    width = len(header)
+
+    def rows() -> Iterator[tuple[int, list[str] | None]]:
+        with handle:
+            number = 0
+            try:
+                for record in csv.reader(handle, delimiter=delimiter):
+                    if not record or (len(record) == 1 and not record[0].strip()):
+                        continue  # blank line: spreadsheets often leave one at the end
+                    number += 1
+                    if len(record) != width:
+                        yield number, None
+                    else:
+                        yield number, [record[p].strip() for p in positions]
+            except (UnicodeDecodeError, csv.Error) as error:
+                raise FileRejected("unreadable", f"{path.name}: tidak dapat dibaca setelah baris {number}: {error}.") from error
+
+    return TableStream(columns, extras, rows())
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        # A spreadsheet number cell: keep what a CSV export would show, so the row rules can name it.
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value).upper()
+    return str(value).strip()
+
+
+def _xlsx_rows(path: Path, columns: Sequence[str]) -> TableStream:
+    import openpyxl  # only XLSX deliveries pay for the import
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        sheet = workbook.worksheets[0]
+        cells = sheet.iter_rows(values_only=True)
+        header = [_cell_text(v) for v in next(cells, ())]
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, IndexError) as error:
+        raise FileRejected("unreadable", f"{path.name}: berkas XLSX rusak atau tidak lengkap ({error}).") from error
+    if not header:
+        workbook.close()
+        raise FileRejected("empty_file", f"{path.name}: lembar pertama kosong, tanpa baris judul kolom.")
+    positions, extras = _map_header(path, header, columns)
+
+    def rows() -> Iterator[tuple[int, list[str] | None]]:
+        number = 0
+        try:
+            for record in cells:
+                values = [_cell_text(v) for v in record]
+                if not any(values):
+                    continue
+                number += 1
+                values += [""] * (len(header) - len(values))
+                yield number, [values[p] for p in positions]
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+            raise FileRejected("unreadable", f"{path.name}: XLSX rusak setelah baris {number} ({error}).") from error
+        finally:
+            workbook.close()
+
+    return TableStream(columns, extras, rows())
+
+
+def open_table(path: Path, facts: FileFacts, columns: Sequence[str]) -> TableStream:
+    """Open a file for streaming; raises FileRejected when it cannot be read at all."""
+    if facts.encoding == "xlsx":
+        return _xlsx_rows(path, columns)
+    return _csv_rows(path, facts.encoding, columns)

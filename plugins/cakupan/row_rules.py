@@ -1,0 +1,138 @@
+"""The row rules of contract sections 3-4, as SQL over a staged file, each with a name and a sentence
+in Bahasa Indonesia that a branch officer understands.
+
+A row breaking several rules is reported once, for the first rule in the order below. Reasons quote the
+value only for columns that are not personal data (never NIK, name or birth date).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SEGMENTS = ("PU", "BPU", "JAKON", "PMI")
+PROGRAMS = ("JKK", "JKM", "JHT", "JP", "JKP")
+OCCUPATIONS = (
+    "OJEK", "PEDAGANG", "PETANI", "NELAYAN", "TENAGA_KEAGAMAAN", "LEMBAGA_ADAT", "PERANGKAT_DESA",
+    "NON_ASN", "ADHOC_PEMILU", "PEKERJA_RUMAH_TANGGA", "BURUH", "LAINNYA",
+)
+FUNDING_SOURCES = ("MANDIRI", "PEMBERI_KERJA", "APBN", "APBD", "APBDES", "DBH_SAWIT", "CSR", "BAZNAS")
+
+
+def _set(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+def _array(values: tuple[str, ...]) -> str:
+    return "ARRAY[" + ", ".join(f"'{v}'" for v in values) + "]::text[]"
+
+
+def _quoted(column: str) -> str:
+    """SQL for the value as written, quoted, for a reason sentence."""
+    return f"'''' || left({column}, 60) || ''''"
+
+
+@dataclass(frozen=True)
+class RowRule:
+    name: str
+    column: str
+    broken_when: str  # SQL condition over the parsed staging row
+    reason: str  # SQL expression giving the sentence
+
+
+def _unknown_code(column: str, values: tuple[str, ...], label: str) -> RowRule:
+    return RowRule(
+        f"{column}_tidak_dikenal", column, f"{column} NOT IN {_set(values)}",
+        f"'{label} ' || {_quoted(column)} || ' tidak dikenal; pilihan: {', '.join(values)}.'",
+    )
+
+
+MALFORMED = RowRule(
+    "baris_rusak", "*", "malformed",
+    "'Jumlah kolom pada baris ini berbeda dengan baris judul; periksa pemisah kolom dan tanda kutip.'",
+)
+KPJ_FORMAT = RowRule(
+    "kpj_format", "kpj", "kpj !~ '^[0-9]{11}$'",
+    f"'KPJ harus 11 digit angka; tertulis ' || {_quoted('kpj')} || '.'",
+)
+
+PESERTA_RULES = (
+    MALFORMED,
+    KPJ_FORMAT,
+    RowRule("kpj_duplikat", "kpj", "kpj_rows > 1",
+            "'KPJ ' || kpj || ' muncul ' || kpj_rows || ' kali dalam berkas ini; semua baris dengan KPJ ini ditolak.'"),
+    RowRule("nik_notasi_ilmiah", "nik", "nik_problem = 'scientific'",
+            "'NIK tertulis dalam notasi ilmiah (seperti 3.27312E+15): spreadsheet mengubahnya menjadi angka dan "
+            "digit terakhirnya hilang. Format kolom NIK sebagai teks, lalu ekspor ulang.'"),
+    RowRule("nik_format", "nik", "nik_problem <> ''",
+            "CASE nik_problem WHEN 'empty' THEN 'NIK kosong; NIK wajib diisi 16 digit angka.' "
+            "WHEN 'length' THEN 'NIK harus 16 digit angka; tertulis ' || nik_length || ' digit.' "
+            "ELSE 'NIK harus 16 digit angka; ada karakter selain angka.' END"),
+    RowRule("nama_kosong", "nama", "NOT has_nama", "'Nama peserta kosong; nama wajib diisi.'"),
+    RowRule("tanggal_lahir_tidak_valid", "tanggal_lahir", "birth_date IS NULL",
+            "'Tanggal lahir bukan tanggal yang valid (format YYYY-MM-DD atau DD/MM/YYYY).'"),
+    RowRule("umur_di_luar_batas", "tanggal_lahir", "age_years NOT BETWEEN 10 AND 100",
+            "'Umur peserta pada tanggal ekspor ' || age_years || ' tahun; yang diterima 10 sampai 100 tahun.'"),
+    _unknown_code("jenis_kelamin", ("L", "P"), "Jenis kelamin"),
+    _unknown_code("segmen", SEGMENTS, "Segmen"),
+    RowRule("program_tidak_dikenal", "program", f"program_codes IS NULL OR NOT program_codes <@ {_array(PROGRAMS)}",
+            f"'Program ' || {_quoted('program')} || ' memuat kode yang tidak dikenal; pilihan: "
+            f"{', '.join(PROGRAMS)}, dipisah titik koma.'"),
+    RowRule("program_tanpa_jkk_jkm", "program", "NOT program_codes @> ARRAY['JKK', 'JKM']::text[]",
+            f"'Program ' || {_quoted('program')} || ' wajib memuat JKK dan JKM.'"),
+    RowRule("kode_desa_tidak_dikenal", "kode_desa", "NOT village_known",
+            f"'Kode desa ' || {_quoted('kode_desa')} || ' tidak ada dalam referensi wilayah Kemendagri "
+            "(format PP.KK.CC.DDDD).'"),
+    RowRule("npp_format", "npp", "npp <> '' AND npp !~ '^[0-9]{8}$'",
+            f"'NPP harus 8 digit angka; tertulis ' || {_quoted('npp')} || '.'"),
+    RowRule("npp_wajib", "npp", "segmen IN ('PU', 'JAKON') AND npp = ''",
+            "'Peserta segmen ' || segmen || ' wajib mencantumkan NPP pemberi kerja.'"),
+    RowRule("npp_terlarang", "npp", "segmen = 'BPU' AND npp <> ''",
+            "'Peserta segmen BPU (bukan penerima upah) tidak boleh memiliki NPP.'"),
+    _unknown_code("pekerjaan", OCCUPATIONS, "Pekerjaan"),
+    _unknown_code("sumber_iuran", FUNDING_SOURCES, "Sumber iuran"),
+    RowRule("tanggal_daftar_tidak_valid", "tanggal_daftar", "registration_date IS NULL",
+            f"'Tanggal daftar ' || {_quoted('tanggal_daftar')} || ' bukan tanggal yang valid "
+            "(format YYYY-MM-DD atau DD/MM/YYYY).'"),
+    RowRule("tanggal_daftar_setelah_ekspor", "tanggal_daftar", "registration_date > export_date",
+            "'Tanggal daftar ' || registration_date || ' sesudah tanggal ekspor ' || export_date || '.'"),
+    _unknown_code("status", ("AKTIF", "NONAKTIF"), "Status"),
+    RowRule("iuran_terakhir_tidak_valid", "iuran_terakhir", "iuran_terakhir <> '' AND last_paid_period IS NULL",
+            f"'Iuran terakhir ' || {_quoted('iuran_terakhir')} || ' bukan periode YYYY-MM yang valid.'"),
+    RowRule("upah_tidak_valid", "upah", "wage IS NULL",
+            f"'Upah ' || {_quoted('upah')} || ' bukan bilangan bulat rupiah >= 0 (contoh: 1500000 atau 1.500.000).'"),
+)
+
+IURAN_RULES = (
+    MALFORMED,
+    RowRule("id_transaksi_format", "id_transaksi", "length(id_transaksi) NOT BETWEEN 1 AND 40",
+            "'id_transaksi wajib diisi, 1 sampai 40 karakter.'"),
+    RowRule("id_transaksi_duplikat", "id_transaksi", "earlier_in_file OR seen_before",
+            "'Pembayaran ' || id_transaksi || CASE WHEN earlier_in_file THEN ' sudah ada di baris sebelumnya' "
+            "ELSE ' sudah tercatat dari ekspor sebelumnya' END || '; dicatat sebagai duplikat, tidak dihitung dua kali.'"),
+    KPJ_FORMAT,
+    RowRule("periode_tidak_valid", "periode", "period IS NULL",
+            f"'Periode ' || {_quoted('periode')} || ' bukan periode YYYY-MM yang valid.'"),
+    _unknown_code("program", PROGRAMS, "Program"),
+    RowRule("jumlah_tidak_valid", "jumlah", "amount IS NULL OR amount <= 0",
+            f"'Jumlah ' || {_quoted('jumlah')} || ' harus bilangan bulat rupiah lebih dari 0.'"),
+    RowRule("tanggal_bayar_tidak_valid", "tanggal_bayar", "payment_date IS NULL",
+            f"'Tanggal bayar ' || {_quoted('tanggal_bayar')} || ' bukan tanggal yang valid.'"),
+    RowRule("tanggal_bayar_bukan_tanggal_ekspor", "tanggal_bayar", "payment_date <> export_date",
+            "'Tanggal bayar ' || payment_date || ' harus sama dengan tanggal ekspor ' || export_date || '.'"),
+    _unknown_code("sumber_iuran", FUNDING_SOURCES, "Sumber iuran"),
+)
+
+
+def broken_rule_sql(rules: tuple[RowRule, ...]) -> str:
+    """CASE giving the 1-based index of the first broken rule, NULL for a good row."""
+    whens = "\n".join(f"        WHEN {rule.broken_when} THEN {i}" for i, rule in enumerate(rules, start=1))
+    return f"CASE\n{whens}\n    END"
+
+
+def reason_sql(rules: tuple[RowRule, ...], index_column: str = "broken_rule") -> str:
+    whens = "\n".join(f"        WHEN {i} THEN {rule.reason}" for i, rule in enumerate(rules, start=1))
+    return f"CASE {index_column}\n{whens}\n    END"
+
+
+def names_array_sql(rules: tuple[RowRule, ...], attribute: str) -> str:
+    return "ARRAY[" + ", ".join(f"'{getattr(rule, attribute)}'" for rule in rules) + "]::text[]"

