@@ -21,8 +21,8 @@ VERSION = "4.0.1"
 SHA256 = "8d47ffb2be39c08aacb0a2dd43193a1edb5754edb1022d57158341c702acc32d"
 TARBALL = f"{PACKAGE}-{VERSION}.tgz"
 ATTRIBUTION = (
-    "Region codes and names: idn-area-data 4.0.1 by Fityan (github.com/fityannugroho/idn-area-data), "
-    "Open Database License (ODbL) 1.0."
+    "Kode dan nama wilayah: idn-area-data 4.0.1 oleh fityannugroho (github.com/fityannugroho/idn-area-data), "
+    "lisensi Open Database License (ODbL) 1.0."
 )
 
 # our level -> (member in the tarball, expected rows)

@@ -1,0 +1,98 @@
+"""cakupan_nightly: every night, load each branch office's export, check it, build the coverage marts.
+
+find_exports -> load_export (one per delivery) -> validate_raw (GX) -> dbt_build -> validate_marts (GX) -> build_docs
+
+The run for 01:00 WIB covers the previous business day; `cakupan run --date D` passes D as
+`snapshot_date` in the run's conf. Logic lives in `plugins/cakupan`; this file only wires it.
+Settings come from CAKUPAN_* environment variables (see plugins/cakupan/settings.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pendulum
+from airflow.sdk import ExceptionRetryPolicy, RetryAction, RetryRule, dag, task
+
+from cakupan.airflow_support import record_task_failure, snapshot_date_of
+from cakupan.operators import GXCheckpointOperator
+from cakupan.settings import load_settings
+
+SETTINGS = load_settings()
+
+# Only failures that may pass on their own are retried; bad data or a failed quality gate fails at once.
+TRANSIENT_FAILURES = ExceptionRetryPolicy(
+    rules=[
+        RetryRule(
+            exception=["psycopg.OperationalError", "builtins.ConnectionError", "builtins.TimeoutError"],
+            action=RetryAction.RETRY,
+            reason="The warehouse could not be reached; retrying.",
+        )
+    ],
+    default=RetryAction.FAIL,
+)
+
+
+@dag(
+    dag_id="cakupan_nightly",
+    schedule="0 1 * * *",
+    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Jakarta"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["cakupan", "bpjs-ketenagakerjaan"],
+    doc_md=__doc__,
+    params={"snapshot_date": None},
+    default_args={
+        "retries": SETTINGS.task_retries,
+        "retry_delay": dt.timedelta(minutes=2),
+        "retry_policy": TRANSIENT_FAILURES,
+        "on_failure_callback": record_task_failure,
+    },
+)
+def cakupan_nightly():
+    @task
+    def find_exports(**context) -> list[str]:
+        from cakupan import nightly
+
+        return nightly.find_exports(load_settings(), snapshot_date_of(context))
+
+    @task(map_index_template="{{ task.op_kwargs['folder'].split('/')[-2:] | join('/') }}")
+    def load_export(folder: str) -> dict:
+        from cakupan import nightly
+
+        return nightly.load_export(load_settings(), folder)
+
+    @task(trigger_rule="none_failed")
+    def loaded_deliveries(outcomes: list[dict] | None = None) -> list[int]:
+        return [o["delivery_id"] for o in outcomes or [] if o["status"] == "loaded"]
+
+    @task
+    def dbt_build(**context) -> None:
+        from cakupan import nightly
+
+        nightly.build_marts(load_settings(), snapshot_date_of(context))
+
+    @task
+    def build_docs(**context) -> str:
+        from cakupan import docs_site
+        from cakupan.dbt_runner import dbt_env
+
+        settings = load_settings()
+        return str(docs_site.build_docs_site(settings, snapshot_date_of(context), dbt_env(settings)))
+
+    delivery_ids = loaded_deliveries(load_export.expand(folder=find_exports()))
+    validate_raw = GXCheckpointOperator(
+        task_id="validate_raw",
+        stage="raw",
+        snapshot_date="{{ params.snapshot_date or macros.ds_add(ds, -1) }}",
+        delivery_ids=delivery_ids,
+    )
+    validate_marts = GXCheckpointOperator(
+        task_id="validate_marts",
+        stage="marts",
+        snapshot_date="{{ params.snapshot_date or macros.ds_add(ds, -1) }}",
+    )
+    delivery_ids >> validate_raw >> dbt_build() >> validate_marts >> build_docs()
+
+
+cakupan_nightly()

@@ -1,0 +1,47 @@
+"""Small pieces the DAG needs from Airflow's task context, kept out of the DAG file so it parses fast."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import traceback
+
+import pendulum
+
+from cakupan.settings import load_settings
+
+WIB = "Asia/Jakarta"
+
+
+def snapshot_date_of(context) -> dt.date:
+    """The business date D of a run: `snapshot_date` from the run's params/conf, else the day before
+    the run's logical date in WIB (the 01:00 run covers the previous day's exports)."""
+    chosen = (context.get("params") or {}).get("snapshot_date")
+    if chosen:
+        return dt.date.fromisoformat(str(chosen))
+    logical = context["logical_date"] or context["dag_run"].run_after
+    return pendulum.instance(logical).in_timezone(WIB).date() - dt.timedelta(days=1)
+
+
+def failures_file(run_id: str):
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in run_id)
+    return load_settings().home / "runs" / f"{safe}.failures.jsonl"
+
+
+def record_task_failure(context) -> None:
+    """Keep why a task failed, so `cakupan run` can say it without digging through logs."""
+    error = context.get("exception")
+    ti = context["ti"]
+    path = failures_file(context["run_id"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    entry = {
+        "at": time.time(),
+        "task_id": ti.task_id,
+        "map_index": getattr(ti, "map_index", -1),
+        "error_type": type(error).__name__ if error else None,
+        "error": str(error) if error else "unknown error (see the task log)",
+        "traceback": "".join(traceback.format_exception(error)) if isinstance(error, BaseException) else None,
+    }
+    with path.open("a") as handle:
+        handle.write(json.dumps(entry) + "\n")

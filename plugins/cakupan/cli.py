@@ -1,0 +1,210 @@
+"""`cakupan`: the command-line front door. Every command reads the same settings (CAKUPAN_* variables)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import secrets
+import sys
+import time
+from pathlib import Path
+
+from cakupan.settings import Settings, load_settings
+
+DEMO_DATE = dt.date(2026, 11, 20)
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
+
+
+def _fail(message: str) -> int:
+    print(f"cakupan: error: {message}", file=sys.stderr)
+    return 1
+
+
+def cmd_warehouse(settings: Settings, args: argparse.Namespace) -> int:
+    from cakupan import warehouse
+
+    if settings.warehouse_url:
+        if args.action in ("start", "stop"):
+            print(f"CAKUPAN_WAREHOUSE_URL is set: using that server, nothing to {args.action}.")
+        if args.action in ("url", "status"):
+            print(settings.warehouse_url)
+        return 0
+    server = warehouse.embedded(settings)
+    if args.action == "start":
+        url = server.start()
+        print(url)
+    elif args.action == "stop":
+        print("stopped" if server.stop() else "not running")
+    elif args.action == "status":
+        if server.is_running():
+            print(f"running: {server.url()}")
+        else:
+            print(f"not running (data in {server.pgdata})")
+            return 3
+    elif args.action == "url":
+        print(server.url())
+    return 0
+
+
+def _ensure_warehouse(settings: Settings) -> str:
+    from cakupan import warehouse
+
+    if settings.embedded:
+        return warehouse.embedded(settings).start()
+    return settings.warehouse_url or ""
+
+
+def cmd_reference(settings: Settings, args: argparse.Namespace) -> int:
+    from cakupan import db
+    from cakupan.reference import load_reference
+
+    _ensure_warehouse(settings)
+    with db.connect(settings) as conn:
+        db.apply_schema(conn)
+        summary = load_reference(conn, settings)
+    print(
+        f"Reference: {summary.provinces} provinces, {summary.districts} districts, {summary.subdistricts} "
+        f"subdistricts, {summary.villages:,} villages, {summary.branches} branches, "
+        f"{summary.employed_population_rows} employed-population rows"
+        + (f" (reloaded: {', '.join(summary.reloaded)})" if summary.reloaded else " (unchanged)")
+    )
+    return 0
+
+
+def cmd_generate(settings: Settings, args: argparse.Namespace) -> int:
+    from cakupan.generate import generate
+
+    started = time.monotonic()
+    summary = generate(
+        args.out, args.date, branches=args.branches, participants=args.participants, seed=args.seed,
+        cache_dir=settings.cache_dir,
+    )
+    print(
+        f"Generated {summary.participants:,} participants and {summary.payments:,} payments for "
+        f"{summary.branches} branches in {time.monotonic() - started:.1f}s:\n"
+        f"  landing:   {summary.landing_root}\n  reference: {summary.reference_root}"
+    )
+    return 0
+
+
+def _report_run(settings: Settings, snapshot_date: dt.date) -> int:
+    from cakupan import nightly
+    from cakupan.dag_run import run_nightly
+
+    if not nightly.pii_key(settings):
+        return _fail(
+            "no pseudonymisation key: set CAKUPAN_PII_KEY (a long random secret, kept out of git) "
+            "or the Airflow connection `cakupan_pii_key`. `make run` makes a demo key for you."
+        )
+    run = run_nightly(settings, snapshot_date)
+    if not run.succeeded:
+        return _fail(f"the nightly run for {snapshot_date} ended {run.state}.\n{run.failure_summary()}")
+    return 0
+
+
+def _print_summary(settings: Settings, snapshot_date: dt.date) -> None:
+    from cakupan import db
+    from cakupan.summary import coverage_summary
+    from cakupan.warehouse import warehouse_url
+
+    with db.connect(settings) as conn:
+        print("\n" + coverage_summary(conn, snapshot_date))
+    print(f"\nWarehouse (psql, Metabase, Superset, Power BI): {warehouse_url(settings)}")
+    print(f"Docs site:  {settings.docs_dir / 'index.html'}")
+    print(f"Rejection reports for branches: {settings.reports_root}")
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    _ensure_warehouse(settings)
+    status = _report_run(settings, args.date)
+    if status == 0:
+        _print_summary(settings, args.date)
+    return status
+
+
+def _demo_key(settings: Settings) -> str:
+    path = settings.home / "demo_pii_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    """What `make run` does: warehouse, reference, a sample night, the DAG, a summary. Reuses what exists."""
+    from cakupan.generate import generate
+
+    if not settings.pii_key:
+        os.environ["CAKUPAN_PII_KEY"] = _demo_key(settings)
+    sample = settings.home / "sample"
+    os.environ.setdefault("CAKUPAN_LANDING_ROOT", str(sample / "landing"))
+    os.environ.setdefault("CAKUPAN_REFERENCE_ROOT", str(sample / "reference"))
+    settings = load_settings()
+    print(f"Warehouse: {_ensure_warehouse(settings)}")
+    if not any(settings.landing_root.glob(f"*/{args.date.isoformat()}/_manifest.json")):
+        summary = generate(sample, args.date, cache_dir=settings.cache_dir)
+        print(f"Sample night {args.date}: {summary.participants:,} participants, {summary.branches} branches.")
+    cmd_reference(settings, args)
+    return cmd_run(settings, argparse.Namespace(date=args.date))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cakupan", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    warehouse = commands.add_parser("warehouse", help="the embedded PostgreSQL warehouse")
+    warehouse.add_argument("action", choices=["start", "stop", "status", "url"])
+    warehouse.set_defaults(handler=cmd_warehouse)
+
+    reference = commands.add_parser("reference", help="region, branch and employed-population reference")
+    reference.add_argument("action", choices=["load"])
+    reference.set_defaults(handler=cmd_reference)
+
+    gen = commands.add_parser("generate", help="synthetic branch exports that follow contract v1")
+    gen.add_argument("--date", type=_date, required=True)
+    gen.add_argument("--out", type=Path, required=True)
+    gen.add_argument("--branches", type=int, default=6)
+    gen.add_argument("--participants", type=int, default=20_000)
+    gen.add_argument("--seed", type=int, default=1)
+    gen.set_defaults(handler=cmd_generate)
+
+    run = commands.add_parser("run", help="run the nightly DAG once for a date, through Airflow")
+    run.add_argument("--date", type=_date, required=True)
+    run.set_defaults(handler=cmd_run)
+
+    demo = commands.add_parser("demo", help="what `make run` does: from nothing to coverage marts")
+    demo.add_argument("--date", type=_date, default=DEMO_DATE)
+    demo.set_defaults(handler=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(load_settings(), args)
+    except KeyboardInterrupt:
+        return 130
+    except _user_errors() as error:
+        return _fail(str(error))
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """Errors a user can fix from the message alone: printed as one line, without a traceback."""
+    from cakupan.pseudonymise import MissingKeyError
+    from cakupan.reference import ReferenceError
+    from cakupan.region_package import RegionPackageError
+    from cakupan.warehouse import WarehouseError
+
+    return (WarehouseError, RegionPackageError, ReferenceError, MissingKeyError, FileNotFoundError)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

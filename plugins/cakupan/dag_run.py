@@ -1,0 +1,73 @@
+"""Run the nightly DAG once for a date through Airflow itself (`dag.test()`: the same DAG object and
+task code the scheduler runs), and report which task failed and why."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from dataclasses import dataclass, field
+
+import pendulum
+
+from cakupan.airflow_env import configure_airflow, migrate_metadata_database
+from cakupan.settings import Settings
+
+DAG_ID = "cakupan_nightly"
+
+
+@dataclass
+class NightlyRun:
+    snapshot_date: dt.date
+    run_id: str
+    state: str
+    task_states: dict[str, str]
+    failures: list[dict] = field(default_factory=list)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.state == "success"
+
+    def failure_summary(self) -> str:
+        if self.failures:
+            return "\n".join(
+                f"task {f['task_id']}{'' if f.get('map_index', -1) in (-1, None) else '[' + str(f['map_index']) + ']'} "
+                f"failed: {f['error_type']}: {f['error']}"
+                for f in self.failures
+            )
+        failed = [t for t, s in self.task_states.items() if s not in ("success", "skipped")]
+        return f"tasks not successful: {', '.join(failed) or 'none'} (see the Airflow log above)"
+
+
+def load_nightly_dag():
+    from airflow.configuration import conf
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=conf.get("core", "dags_folder"))
+    if bag.import_errors:
+        raise RuntimeError(f"The DAG files do not import: {bag.import_errors}")
+    return bag.get_dag(DAG_ID)
+
+
+def logical_date_for(snapshot_date: dt.date) -> pendulum.DateTime:
+    """The scheduled 01:00 WIB run that follows business day D."""
+    return pendulum.datetime(snapshot_date.year, snapshot_date.month, snapshot_date.day, 1, tz="Asia/Jakarta").add(days=1)
+
+
+def run_nightly(settings: Settings, snapshot_date: dt.date) -> NightlyRun:
+    configure_airflow(settings)
+    migrate_metadata_database(settings)
+    from cakupan.airflow_support import failures_file
+
+    dag = load_nightly_dag()
+    logical_date = logical_date_for(snapshot_date)
+    started = time.time()
+    dag_run = dag.test(logical_date=logical_date, run_conf={"snapshot_date": snapshot_date.isoformat()})
+    states: dict[str, str] = {}
+    for ti in dag_run.get_task_instances():
+        key = ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"
+        states[key] = str(ti.state.value if hasattr(ti.state, "value") else ti.state)
+    path = failures_file(dag_run.run_id)
+    recorded = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    failures = [entry for entry in recorded if entry["at"] >= started]
+    return NightlyRun(snapshot_date, dag_run.run_id, str(getattr(dag_run.state, "value", dag_run.state)), states, failures)

@@ -1,0 +1,156 @@
+"""The whole night through Airflow (`dag.test()`), dbt and GX on a hand-built landing folder whose
+answers were worked out by hand (tests/fixtures/small_night/expected.py): every mart, exact figures."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from cakupan.cli import main as cakupan
+from cakupan.dag_run import run_nightly
+from cakupan.reference import load_reference
+from cakupan.settings import load_settings
+
+FIXTURE = Path(__file__).parent / "fixtures" / "small_night"
+
+import importlib.util  # noqa: E402 - the expectations live beside the fixture files
+
+_spec = importlib.util.spec_from_file_location("small_night_expected", FIXTURE / "expected.py")
+expected = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(expected)
+
+D = dt.date.fromisoformat(expected.SNAPSHOT_DATE)
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def night(empty_warehouse, tmp_path, monkeypatch):
+    landing = tmp_path / "landing"
+    shutil.copytree(FIXTURE / "landing", landing)
+    monkeypatch.setenv("CAKUPAN_LANDING_ROOT", str(landing))
+    monkeypatch.setenv("CAKUPAN_REFERENCE_ROOT", str(FIXTURE / "reference"))
+    monkeypatch.setenv("CAKUPAN_DOCS_DIR", str(tmp_path / "docs"))
+    monkeypatch.setenv("CAKUPAN_REPORTS_ROOT", str(tmp_path / "reports"))
+    monkeypatch.setenv("CAKUPAN_VULNERABLE_TARGET", str(expected.VULNERABLE_TARGET))
+    settings = load_settings()
+    load_reference(empty_warehouse, settings, progress=lambda _: None)
+    return settings
+
+
+def rate(value) -> str | None:
+    return None if value is None else f"{Decimal(value):.6f}"
+
+
+def marts_snapshot(conn) -> dict[str, list[tuple]]:
+    village = conn.execute(
+        """SELECT village_code, covered_persons, vulnerable_persons, vulnerable_target_met
+           FROM marts.coverage_village WHERE snapshot_date = %s AND covered_persons > 0 ORDER BY village_code""",
+        (D,),
+    ).fetchall()
+    district = conn.execute(
+        """SELECT district_code, covered_persons, employed_population, coverage_rate, vulnerable_persons, villages,
+                  villages_target_met, stale_branches
+           FROM marts.coverage_district
+           WHERE snapshot_date = %s AND (covered_persons > 0 OR stale_branches > 0 OR employed_population IS NOT NULL)
+           ORDER BY district_code""",
+        (D,),
+    ).fetchall()
+    province = conn.execute(
+        """SELECT province_code, covered_persons, employed_population, coverage_rate, vulnerable_persons, villages,
+                  villages_target_met, stale_branches
+           FROM marts.coverage_province
+           WHERE snapshot_date = %s AND (covered_persons > 0 OR stale_branches > 0 OR employed_population IS NOT NULL)
+           ORDER BY province_code""",
+        (D,),
+    ).fetchall()
+    participation = conn.execute(
+        """SELECT district_code, segment, funding_source, occupation, active_participations
+           FROM marts.participation_district WHERE snapshot_date = %s ORDER BY 1, 2, 3, 4""",
+        (D,),
+    ).fetchall()
+    contributions = conn.execute(
+        """SELECT period::text, district_code, program, funding_source, payments, amount_idr
+           FROM marts.contributions_district_month ORDER BY 1, 2 NULLS FIRST, 3, 4"""
+    ).fetchall()
+    return {
+        "village": village,
+        "district": [(*r[:3], rate(r[3]), *r[4:]) for r in district],
+        "province": [(*r[:3], rate(r[3]), *r[4:]) for r in province],
+        "participation": participation,
+        "contributions": contributions,
+    }
+
+
+def sort_none_first(rows, key_columns):
+    return sorted(rows, key=lambda r: tuple(("", "") if r[i] is None else (1, r[i]) for i in key_columns))
+
+
+def test_the_night_produces_the_hand_worked_figures(night, empty_warehouse):
+    conn = empty_warehouse
+    run = run_nightly(night, D)
+    assert run.succeeded, run.failure_summary()
+
+    marts = marts_snapshot(conn)
+    assert marts["village"] == sorted(expected.COVERAGE_VILLAGE_NONZERO)
+    assert marts["district"] == sorted(expected.COVERAGE_DISTRICT)
+    assert marts["province"] == sorted(expected.COVERAGE_PROVINCE)
+    assert marts["participation"] == sorted(expected.PARTICIPATION_DISTRICT)
+    assert marts["contributions"] == sort_none_first(expected.CONTRIBUTIONS_DISTRICT_MONTH, (0, 1, 2, 3))
+
+    counts = conn.execute(
+        """SELECT (SELECT count(*) FROM marts.coverage_village WHERE snapshot_date = %(d)s),
+                  (SELECT count(*) FROM marts.coverage_district WHERE snapshot_date = %(d)s),
+                  (SELECT count(*) FROM marts.coverage_province WHERE snapshot_date = %(d)s)""",
+        {"d": D},
+    ).fetchone()
+    assert counts == (83_762, 514, 38)
+
+    loads = conn.execute(
+        """SELECT kode_cabang, export_date::text, file_name, rows_read, rows_loaded, rows_rejected
+           FROM audit.file_loads WHERE status = 'loaded' ORDER BY 1, 2, 3"""
+    ).fetchall()
+    assert loads == sorted(expected.FILES_LOADED)
+
+    assert (night.docs_dir / "index.html").is_file()
+    assert (night.docs_dir / "dbt" / "index.html").is_file()
+    assert (night.docs_dir / "gx").is_dir()
+    site = "".join(p.read_text(errors="ignore") for p in night.docs_dir.rglob("*.html"))
+    for personal in _personal_values():
+        assert personal not in site
+
+    # Re-running the same night changes nothing.
+    audit_before = conn.execute("SELECT count(*), sum(rows_read) FROM audit.file_loads").fetchone()
+    again = run_nightly(night, D)
+    assert again.succeeded, again.failure_summary()
+    assert marts_snapshot(conn) == marts
+    assert conn.execute("SELECT count(*), sum(rows_read) FROM audit.file_loads").fetchone() == audit_before
+
+
+def _personal_values() -> set[str]:
+    """NIK, names and birth dates written in the fixture's exports."""
+    import csv
+
+    values: set[str] = set()
+    for path in (FIXTURE / "landing").rglob("peserta.csv"):
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            for row in csv.DictReader(handle):
+                values.update({row["nik"], row["nama"]})
+    return values
+
+
+def test_cakupan_run_names_the_failed_task_and_why(night, monkeypatch, capsys):
+    monkeypatch.setenv("CAKUPAN_LANDING_ROOT", str(night.home / "no-such-landing"))
+    assert cakupan(["run", "--date", D.isoformat()]) == 1
+    error = capsys.readouterr().err
+    assert "task find_exports failed" in error
+    assert "no-such-landing" in error and "CAKUPAN_LANDING_ROOT" in error
+
+
+def test_cakupan_run_refuses_to_start_without_a_pii_key(monkeypatch, capsys):
+    monkeypatch.delenv("CAKUPAN_PII_KEY")
+    assert cakupan(["run", "--date", D.isoformat()]) == 1
+    assert "CAKUPAN_PII_KEY" in capsys.readouterr().err
