@@ -1,0 +1,76 @@
+"""Every dialect contract section 2 allows reads to the same rows; unreadable files are rejected whole."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import openpyxl
+import pytest
+
+from cakupan.load import PESERTA_COLUMNS
+from cakupan.readers import FileRejected, inspect_file, open_table
+from delivery_builder import PESERTA_HEADER, csv_bytes, peserta
+
+ROWS = [peserta(nama="Ngadimin Sastrowardoyo"), peserta(kpj="10000000002", nama="José d’Almeida")]
+EXPECTED = [[row[c] for c in PESERTA_COLUMNS] for row in ROWS]
+
+
+def read(path):
+    stream = open_table(path, inspect_file(path), PESERTA_COLUMNS)
+    return [values for _, values in stream.rows], stream.extra_columns
+
+
+@pytest.mark.parametrize(
+    "delimiter, encoding, line_end",
+    [(",", "utf-8", "\n"), (";", "utf-8", "\r\n"), (";", "utf-8-sig", "\n"), (",", "cp1252", "\r\n")],
+)
+def test_csv_dialects_read_the_same_rows(tmp_path, delimiter, encoding, line_end):
+    path = tmp_path / "peserta.csv"
+    path.write_bytes(csv_bytes(PESERTA_HEADER, ROWS, delimiter=delimiter, encoding=encoding, line_end=line_end))
+    assert read(path) == (EXPECTED, [])
+
+
+def test_header_case_order_spaces_and_extra_columns(tmp_path):
+    header = [f"  {c.upper()} " for c in reversed(PESERTA_HEADER)] + ["Catatan"]
+    renamed = [{**{f"  {c.upper()} ": r[c] for c in PESERTA_HEADER}, "Catatan": "x"} for r in ROWS]
+    path = tmp_path / "peserta.csv"
+    path.write_bytes(csv_bytes(header, renamed, delimiter=";"))
+    assert read(path) == (EXPECTED, ["Catatan"])
+
+
+def test_xlsx_first_sheet(tmp_path):
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(PESERTA_HEADER)
+    for row in ROWS:
+        values = [row[c] for c in PESERTA_HEADER]
+        values[PESERTA_HEADER.index("tanggal_lahir")] = dt.datetime(1990, 1, 1)  # a real date cell
+        sheet.append(values)
+    workbook.create_sheet("Catatan").append(["ignored"])
+    path = tmp_path / "peserta.xlsx"
+    workbook.save(path)
+    assert read(path) == (EXPECTED, [])
+
+
+def test_a_row_with_the_wrong_number_of_fields_is_flagged_not_dropped(tmp_path):
+    path = tmp_path / "peserta.csv"
+    data = csv_bytes(PESERTA_HEADER, ROWS) + b"10000000003,too,few\n"
+    path.write_bytes(data)
+    rows, _ = read(path)
+    assert rows[:2] == EXPECTED and rows[2] is None
+
+
+@pytest.mark.parametrize(
+    "content, rule",
+    [
+        (b"", "empty_file"),
+        (b"kpj,nama\n1,x\n", "required_columns_missing"),
+        (b"\x81\x8d\x8f\x90\x9d" * 10, "encoding"),
+    ],
+)
+def test_unreadable_files_are_rejected_whole(tmp_path, content, rule):
+    path = tmp_path / "peserta.csv"
+    path.write_bytes(content)
+    with pytest.raises(FileRejected) as error:
+        read(path)
+    assert error.value.rule == rule
