@@ -19,6 +19,18 @@ class DbtFailed(RuntimeError):
     pass
 
 
+# Lines that open the explanation of a failure in dbt's console log.
+_ERROR_STARTS = ("Failure in", "Error in", "Compilation Error", "Database Error", "Runtime Error",
+                 "Encountered an error", "Unit Test", "Parsing Error")
+
+
+def _strip_log_prefix(line: str) -> str:
+    """dbt prefixes console lines with colour codes and a timestamp: '\x1b[0m14:53:19  text'."""
+    text = line.split("\x1b[0m")[-1]
+    head, _, rest = text.partition("  ")
+    return rest.strip() if head.count(":") == 2 and len(head) <= 8 else text.strip()
+
+
 def dbt_env(settings: Settings) -> dict[str, str]:
     """The variables `dbt_project/profiles.yml` reads, taken from the warehouse URL."""
     url = urlsplit(warehouse_url(settings))
@@ -50,6 +62,7 @@ def run_dbt(
     ]
     env = {**os.environ, **dbt_env(settings), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     failures: list[str] = []
+    in_error = False
     with subprocess.Popen(
         args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=settings.dbt_project_dir
     ) as process:
@@ -57,8 +70,13 @@ def run_dbt(
         for line in process.stdout:
             line = line.rstrip()
             log(line)
-            if " ERROR " in line or line.lstrip().startswith(("Failure in", "Error in", "Compilation Error", "Database Error")):
-                failures.append(line.strip())
+            text = _strip_log_prefix(line)
+            if text.startswith(_ERROR_STARTS) or " ERROR " in line:
+                in_error = True
+            elif not text or text.startswith("Done."):
+                in_error = False
+            if in_error and text:
+                failures.append(text)
     if process.returncode != 0:
-        detail = "\n".join(failures[-20:]) or "see the dbt log above"
+        detail = "\n".join(failures[-40:]) or "see the dbt log above"
         raise DbtFailed(f"dbt {' '.join(command)} failed for {snapshot_date}:\n{detail}")

@@ -1,0 +1,17 @@
+{#- The business date D as a SQL date literal; fails the build early on a malformed --vars value. -#}
+{% macro snapshot_date() -%}
+    {%- set value = var('snapshot_date') | string -%}
+    {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', value) -%}
+        {{ exceptions.raise_compiler_error("var snapshot_date must be YYYY-MM-DD, got '" ~ value ~ "'") }}
+    {%- endif -%}
+    date '{{ value }}'
+{%- endmacro %}
+
+{% macro vulnerable_target() -%}
+    {{ var('vulnerable_target') | int }}
+{%- endmacro %}
+
+{#- Funding sources that make a BPU participant a vulnerable worker (contract section 3). -#}
+{% macro vulnerable_funding_sources() -%}
+    ('APBN', 'APBD', 'APBDES', 'DBH_SAWIT', 'CSR', 'BAZNAS')
+{%- endmacro %}

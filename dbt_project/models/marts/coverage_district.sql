@@ -1,0 +1,53 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='snapshot_date',
+    on_schema_change='append_new_columns',
+    indexes=[{'columns': ['snapshot_date', 'district_code']}],
+) }}
+
+-- Every district on D: its villages summed, the employed population of the latest year <= D's year
+-- (contract 5.6), and how many of the branches serving it are stale.
+with villages as (
+    select
+        district_code,
+        sum(covered_persons) as covered_persons,
+        sum(vulnerable_persons) as vulnerable_persons,
+        count(*) as villages,
+        count(*) filter (where vulnerable_target_met) as villages_target_met
+    from {{ ref('coverage_village') }}
+    where snapshot_date = {{ snapshot_date() }}
+    group by district_code
+),
+
+employed as (
+    select distinct on (district_code) district_code, employed_population
+    from {{ ref('stg_reference__employed_population') }}
+    where year <= extract(year from {{ snapshot_date() }})
+    order by district_code, year desc
+),
+
+stale as (
+    select served.district_code, count(*) as stale_branches
+    from {{ ref('stg_reference__branch_districts') }} as served
+    join {{ ref('int_branch_freshness') }} as freshness using (branch_code)
+    where freshness.is_stale
+    group by served.district_code
+)
+
+select
+    {{ snapshot_date() }} as snapshot_date,
+    districts.province_code,
+    districts.district_code,
+    districts.district_name,
+    coalesce(villages.covered_persons, 0)::integer as covered_persons,
+    employed.employed_population::bigint as employed_population,
+    coalesce(villages.covered_persons, 0)::numeric / nullif(employed.employed_population, 0) as coverage_rate,
+    coalesce(villages.vulnerable_persons, 0)::integer as vulnerable_persons,
+    coalesce(villages.villages, 0)::integer as villages,
+    coalesce(villages.villages_target_met, 0)::integer as villages_target_met,
+    coalesce(stale.stale_branches, 0)::integer as stale_branches
+from {{ ref('stg_reference__districts') }} as districts
+left join villages using (district_code)
+left join employed using (district_code)
+left join stale using (district_code)

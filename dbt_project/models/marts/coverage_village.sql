@@ -1,0 +1,31 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='snapshot_date',
+    on_schema_change='append_new_columns',
+    indexes=[{'columns': ['snapshot_date', 'district_code']}],
+) }}
+
+-- Every village of the reference on D, with the covered persons placed in it (0 where none).
+with persons_per_village as (
+    select
+        village_code,
+        count(*) as covered_persons,
+        count(*) filter (where is_vulnerable_worker) as vulnerable_persons
+    from {{ ref('int_persons_covered') }}
+    group by village_code
+)
+
+select
+    {{ snapshot_date() }} as snapshot_date,
+    villages.province_code,
+    villages.district_code,
+    villages.subdistrict_code,
+    villages.village_code,
+    villages.village_name,
+    coalesce(persons_per_village.covered_persons, 0)::integer as covered_persons,
+    coalesce(persons_per_village.vulnerable_persons, 0)::integer as vulnerable_persons,
+    {{ vulnerable_target() }}::integer as vulnerable_target,
+    coalesce(persons_per_village.vulnerable_persons, 0) >= {{ vulnerable_target() }} as vulnerable_target_met
+from {{ ref('stg_reference__villages') }} as villages
+left join persons_per_village using (village_code)

@@ -1,0 +1,23 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='snapshot_date',
+    on_schema_change='append_new_columns',
+    indexes=[{'columns': ['snapshot_date', 'district_code']}],
+) }}
+
+-- Active participations on D (KPJ, not persons: contract 5.4) by district of domicile, segment,
+-- funding source and occupation; only combinations that have any.
+select
+    {{ snapshot_date() }} as snapshot_date,
+    villages.province_code,
+    villages.district_code,
+    participants.segment,
+    participants.funding_source,
+    participants.occupation,
+    count(*)::integer as active_participations
+from {{ ref('int_participants_current') }} as participants
+join {{ ref('stg_reference__villages') }} as villages using (village_code)
+where participants.status = 'AKTIF'
+group by villages.province_code, villages.district_code, participants.segment, participants.funding_source,
+    participants.occupation

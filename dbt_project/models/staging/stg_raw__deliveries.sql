@@ -1,0 +1,6 @@
+select
+    delivery_id,
+    kode_cabang as branch_code,
+    export_date,
+    loaded_at
+from {{ source('raw', 'deliveries') }}

@@ -1,0 +1,18 @@
+select
+    delivery_id,
+    kode_cabang as branch_code,
+    export_date,
+    kpj,
+    nik_hash as person_key,
+    jenis_kelamin as sex,
+    segmen as segment,
+    program as programs,
+    kode_desa as village_code,
+    npp as employer_number,
+    pekerjaan as occupation,
+    sumber_iuran as funding_source,
+    tanggal_daftar as registered_on,
+    status,
+    iuran_terakhir as last_paid_period,
+    upah as wage_idr
+from {{ source('raw', 'peserta') }}

@@ -1,0 +1,5 @@
+select
+    kode_cabang as branch_code,
+    nama_cabang as branch_name,
+    kanwil as regional_office
+from {{ source('reference', 'branches') }}

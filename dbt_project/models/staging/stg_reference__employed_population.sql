@@ -1,0 +1,5 @@
+select
+    district_code,
+    year,
+    employed_population
+from {{ source('reference', 'employed_population') }}

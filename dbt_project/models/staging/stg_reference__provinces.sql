@@ -1,0 +1,4 @@
+select
+    province_code,
+    province_name
+from {{ source('reference', 'provinces') }}
