@@ -75,22 +75,18 @@ def cakupan_nightly():
     @task
     def build_docs(**context) -> str:
         from cakupan import docs_site
-        from cakupan.dbt_runner import dbt_env
 
-        settings = load_settings()
-        return str(docs_site.build_docs_site(settings, snapshot_date_of(context), dbt_env(settings)))
+        return str(docs_site.build_docs_site(load_settings(), snapshot_date_of(context)))
 
     delivery_ids = loaded_deliveries(load_export.expand(folder=find_exports()))
     validate_raw = GXCheckpointOperator(
         task_id="validate_raw",
         stage="raw",
-        snapshot_date="{{ params.snapshot_date or macros.ds_add(ds, -1) }}",
         delivery_ids=delivery_ids,
     )
     validate_marts = GXCheckpointOperator(
         task_id="validate_marts",
         stage="marts",
-        snapshot_date="{{ params.snapshot_date or macros.ds_add(ds, -1) }}",
     )
     delivery_ids >> validate_raw >> dbt_build() >> validate_marts >> build_docs()
 

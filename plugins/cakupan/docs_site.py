@@ -1,0 +1,111 @@
+"""The reviewers' docs site: one static folder with dbt docs, GX Data Docs and a landing page.
+
+Bahasa Indonesia first. It reads only published marts (counts) and the docs artefacts: no personal data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import shutil
+from pathlib import Path
+
+import psycopg
+
+from cakupan.dbt_runner import run_dbt
+from cakupan.region_package import ATTRIBUTION
+from cakupan.settings import Settings
+from cakupan.warehouse import warehouse_url
+
+PAGE = """<!doctype html>
+<html lang="id">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Cakupan: cakupan jaminan sosial ketenagakerjaan</title>
+<style>
+  body {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #1d2733; }}
+  h1 {{ margin-bottom: 0; }} .en {{ color: #5b6b7c; font-size: 0.9em; }}
+  table {{ border-collapse: collapse; width: 100%; margin: 1rem 0; }}
+  th, td {{ text-align: left; padding: 0.35rem 0.6rem; border-bottom: 1px solid #dde3ea; }}
+  td.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
+  .cards a {{ display: inline-block; margin: 0.5rem 1rem 0.5rem 0; padding: 0.8rem 1.2rem; border: 1px solid #b9c6d3;
+             border-radius: 6px; text-decoration: none; color: #0b4f8a; }}
+  footer {{ margin-top: 3rem; font-size: 0.85em; color: #5b6b7c; }}
+</style>
+</head>
+<body>
+<h1>Cakupan</h1>
+<p>Cakupan jaminan sosial ketenagakerjaan per provinsi, kabupaten/kota dan desa.<br>
+<span class="en">Labour social-security coverage per province, district and village.</span></p>
+<p>Posisi data: <strong>{snapshot_date}</strong> &middot; dibangun {built_at} UTC
+<span class="en">(data as of {snapshot_date}; built {built_at} UTC)</span></p>
+
+<h2>Provinsi dengan rasio cakupan tertinggi <span class="en">Top provinces by coverage rate</span></h2>
+<table>
+<tr><th>Provinsi</th><th>Tenaga kerja terlindungi</th><th>Penduduk bekerja</th><th>Rasio cakupan</th>
+<th>Pekerja rentan</th><th>Kantor cabang terlambat</th></tr>
+{rows}
+</table>
+
+<h2>Dokumentasi <span class="en">Documentation</span></h2>
+<div class="cards">
+<a href="dbt/index.html">Model data &amp; aturan perhitungan<br><span class="en">dbt docs: models, lineage, tests</span></a>
+<a href="gx/index.html">Hasil pemeriksaan mutu data<br><span class="en">Great Expectations Data Docs</span></a>
+</div>
+
+<footer>
+<p>Angka mengikuti kontrak <em>branch-export-v1</em> bagian 5 dan <em>marts-v1</em>. Situs ini hanya memuat
+angka agregat; NIK, nama dan tanggal lahir tidak pernah disimpan di sini.
+<span class="en">Only aggregate counts appear here; no NIK, names or birth dates.</span></p>
+<p>{attribution}</p>
+</footer>
+</body>
+</html>
+"""
+
+
+def _province_rows(url: str, snapshot_date: dt.date) -> str:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            """SELECT province_name, covered_persons, employed_population, coverage_rate, vulnerable_persons,
+                      stale_branches
+               FROM marts.coverage_province WHERE snapshot_date = %s AND covered_persons > 0
+               ORDER BY coverage_rate DESC NULLS LAST, covered_persons DESC LIMIT 10""",
+            (snapshot_date,),
+        ).fetchall()
+    if not rows:
+        return '<tr><td colspan="6">Belum ada data untuk tanggal ini.</td></tr>'
+    cells = []
+    for name, covered, employed, rate, vulnerable, stale in rows:
+        rate_text = f"{float(rate) * 100:.2f}%".replace(".", ",") if rate is not None else "&ndash;"
+        employed_text = _id_number(employed) if employed is not None else "&ndash;"
+        cells.append(
+            f"<tr><td>{html.escape(name)}</td><td class=n>{_id_number(covered)}</td><td class=n>{employed_text}</td>"
+            f"<td class=n>{rate_text}</td><td class=n>{_id_number(vulnerable)}</td><td class=n>{stale}</td></tr>"
+        )
+    return "\n".join(cells)
+
+
+def _id_number(value: int) -> str:
+    """Indonesian digit grouping: 1.234.567."""
+    return f"{value:,}".replace(",", ".")
+
+
+def build_docs_site(settings: Settings, snapshot_date: dt.date) -> Path:
+    """Generate dbt docs (one self-contained page) next to the GX Data Docs and write the landing page."""
+    docs = settings.docs_dir
+    docs.mkdir(parents=True, exist_ok=True)
+    run_dbt(settings, ["docs", "generate", "--static"], snapshot_date)
+    target = settings.home / "dbt" / "target"
+    (docs / "dbt").mkdir(exist_ok=True)
+    shutil.copyfile(target / "static_index.html", docs / "dbt" / "index.html")
+    page = PAGE.format(
+        snapshot_date=snapshot_date.isoformat(),
+        built_at=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M"),
+        rows=_province_rows(warehouse_url(settings), snapshot_date),
+        attribution=html.escape(ATTRIBUTION),
+    )
+    index = docs / "index.html"
+    index.write_text(page, encoding="utf-8")
+    return index

@@ -1,0 +1,44 @@
+"""GXCheckpointOperator: a thin Airflow operator around `cakupan.quality.run_checkpoint`.
+
+The Great Expectations Airflow provider cannot be installed beside Airflow >= 3.3.1, and all it would
+add is this: run a checkpoint, keep the result for the docs, fail the task when a critical check fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from airflow.sdk import BaseOperator
+
+
+class GXCheckpointOperator(BaseOperator):
+    template_fields: Sequence[str] = ("delivery_ids",)
+    ui_color = "#ff6310"
+
+    def __init__(self, *, stage: str, delivery_ids=(), **kwargs):
+        super().__init__(**kwargs)
+        self.stage = stage
+        self.delivery_ids = delivery_ids
+
+    def execute(self, context) -> dict:
+        from cakupan.airflow_support import snapshot_date_of
+        from cakupan.quality import run_checkpoint
+        from cakupan.settings import load_settings
+        from cakupan.warehouse import warehouse_url
+
+        settings = load_settings()
+        outcome = run_checkpoint(
+            self.stage,
+            warehouse_url=warehouse_url(settings),
+            snapshot_date=snapshot_date_of(context),
+            gx_root=settings.home / "gx",
+            data_docs_dir=settings.docs_dir / "gx",
+            expectations_dir=settings.expectations_dir,
+            delivery_ids=list(self.delivery_ids or []),
+        )
+        self.log.info("%s gate: %d checks, %d critical failures, %d warnings. %s", self.stage, outcome.evaluated,
+                      len(outcome.failed_errors), len(outcome.failed_warnings), outcome.note)
+        for warning in outcome.failed_warnings:
+            self.log.warning("warning: %s", warning)
+        outcome.raise_if_failed()
+        return outcome.as_dict()
