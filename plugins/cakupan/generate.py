@@ -1,0 +1,318 @@
+"""Synthetic branch exports and reference CSVs that follow contract branch-export-v1 exactly.
+
+Realistic enough to read: real Kemendagri district and village codes, each branch serving neighbouring
+districts of one province, segment/funding/occupation mixes near the national figures of the contract
+(about 26 M PU, 9.6 M BPU, 5.5 M JAKON of 41 M), persons holding several KPJ, and KPJ transferred
+between branches. Deterministic for a seed (no clock, no global random). Rows are written as they are
+made, so memory stays small whatever the size.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import json
+import math
+import random
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from cakupan import region_package
+
+PESERTA_HEADER = ("kpj", "nik", "nama", "tanggal_lahir", "jenis_kelamin", "segmen", "program", "kode_desa", "npp",
+                  "pekerjaan", "sumber_iuran", "tanggal_daftar", "status", "iuran_terakhir", "upah")
+IURAN_HEADER = ("id_transaksi", "kpj", "periode", "program", "jumlah", "tanggal_bayar", "sumber_iuran")
+
+# Provinces in the order a growing sample takes them: Sumatera Barat (with Kota Sawahlunto) first.
+PROVINCE_ORDER = ("13", "14", "15", "12", "16", "21", "17", "18", "19", "11", "31", "32", "36", "33", "34", "35",
+                  "51", "52", "53", "61", "62", "63", "64", "65", "71", "72", "73", "74", "75", "76", "81", "82",
+                  "91", "92", "93", "94", "95", "96")
+KANWIL = {  # 11 regional offices (kantor wilayah)
+    "SUMBAGUT": ("11", "12"), "SUMBARRIAU": ("13", "14", "21"), "SUMBAGSEL": ("15", "16", "17", "18", "19"),
+    "DKI_JAKARTA": ("31",), "BANTEN": ("36",), "JAWA_BARAT": ("32",), "JATENG_DIY": ("33", "34"),
+    "JAWA_TIMUR": ("35",), "BALI_NUSRA": ("51", "52", "53"), "KALIMANTAN": ("61", "62", "63", "64", "65"),
+}
+DEFAULT_KANWIL = "SULAMPUA"
+
+SEGMENTS = (("PU", 26.0), ("BPU", 9.6), ("JAKON", 5.5), ("PMI", 0.4))
+ACTIVE_SHARE = 0.85
+SECOND_KPJ_SHARE = 0.03
+TRANSFER_SHARE = 0.02
+DAILY_PAYERS_SHARE = 1 / 22  # monthly contributions spread over working days
+BPU_FUNDING = (("MANDIRI", 70), ("APBD", 12), ("APBDES", 8), ("DBH_SAWIT", 3), ("CSR", 3), ("BAZNAS", 2), ("APBN", 2))
+BPU_OCCUPATIONS = (("PEDAGANG", 25), ("PETANI", 20), ("OJEK", 15), ("NELAYAN", 8), ("TENAGA_KEAGAMAAN", 8),
+                   ("PERANGKAT_DESA", 7), ("LEMBAGA_ADAT", 3), ("ADHOC_PEMILU", 2), ("PEKERJA_RUMAH_TANGGA", 4),
+                   ("LAINNYA", 8))
+PU_OCCUPATIONS = (("BURUH", 60), ("NON_ASN", 15), ("LAINNYA", 25))
+PROGRAMS = {
+    "PU": (("JKK;JKM;JHT;JP;JKP", 70), ("JKK;JKM;JHT", 20), ("JKK;JKM;JHT;JP", 10)),
+    "BPU": (("JKK;JKM", 65), ("JKK;JKM;JHT", 35)),
+    "JAKON": (("JKK;JKM", 100),),
+    "PMI": (("JKK;JKM;JHT", 100),),
+}
+# Contribution per program: a share of the wage (PU, JAKON) or a fixed amount (BPU, PMI), in rupiah.
+WAGE_SHARES = {"JKK": 0.0024, "JKM": 0.003, "JHT": 0.057, "JP": 0.03, "JKP": 0.0046}
+FIXED_AMOUNTS = {"BPU": {"JKK": 10_000, "JKM": 6_800, "JHT": 20_000},
+                 "PMI": {"JKK": 37_500, "JKM": 32_500, "JHT": 50_000}}
+
+FIRST_NAMES = {
+    "L": ("Ngadimin", "Budi", "Rahmat", "Agus", "Yusuf", "Hendra", "Joko", "Andi", "Syafrizal", "Rudi", "Zulkifli",
+          "Dedi", "Bambang", "Irfan"),
+    "P": ("Siti", "Dewi", "Sri", "Nurhayati", "Fitri", "Wahyuni", "Rina", "Yulia", "Lestari", "Ayu", "Rosmawati",
+          "Indah"),
+}
+LAST_NAMES = ("Sastrowardoyo", "Aminah", "Santoso", "Hidayat", "Saputra", "Rahayu", "Nasution", "Siregar",
+              "Chaniago", "Piliang", "Koto", "Tanjung", "Harahap", "Wibowo", "Kurniawan", "Sembiring")
+
+
+@dataclass(frozen=True)
+class GenerationSummary:
+    branches: int
+    participants: int
+    payments: int
+    provinces: tuple[str, ...]
+    landing_root: Path
+    reference_root: Path
+
+
+@dataclass(frozen=True)
+class Branch:
+    code: str
+    name: str
+    kanwil: str
+    province: str
+    districts: tuple[str, ...]
+
+
+def _pick(rng: random.Random, weighted: tuple[tuple[str, float], ...]) -> str:
+    return rng.choices([v for v, _ in weighted], weights=[w for _, w in weighted])[0]
+
+
+def _branch_code(district_name: str, taken: set[str]) -> str:
+    stem = re.sub(r"^(Kabupaten|Kota)\s+", "", district_name)
+    code = re.sub(r"[^A-Z0-9]+", "_", stem.upper()).strip("_")[:20] or "CABANG"
+    candidate, suffix = code, 2
+    while candidate in taken:
+        candidate = f"{code[:17]}_{suffix}"
+        suffix += 1
+    taken.add(candidate)
+    return candidate
+
+
+def _kanwil(province: str) -> str:
+    return next((name for name, provinces in KANWIL.items() if province in provinces), DEFAULT_KANWIL)
+
+
+def plan_branches(count: int, districts: list[tuple[str, str, str]]) -> list[Branch]:
+    """Split the districts of a few provinces into `count` branches of neighbouring districts."""
+    by_province: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for code, province, name in districts:
+        by_province[province].append((code, name))
+    provinces = [p for p in PROVINCE_ORDER if p in by_province][: max(1, math.ceil(count / 2))]
+    total_districts = sum(len(by_province[p]) for p in provinces)
+    shares = {p: max(1, round(count * len(by_province[p]) / total_districts)) for p in provinces}
+    while sum(shares.values()) > count:  # rounding may overshoot: take back from the largest share
+        largest = max(shares, key=lambda p: (shares[p], p))
+        shares[largest] -= 1
+    while sum(shares.values()) < count:
+        smallest = min((p for p in provinces if shares[p] < len(by_province[p])), key=lambda p: (shares[p], p))
+        shares[smallest] += 1
+    branches: list[Branch] = []
+    taken: set[str] = set()
+    for province in provinces:
+        own = sorted(by_province[province])
+        parts = min(shares[province], len(own))
+        for index in range(parts):
+            chunk = own[index * len(own) // parts:(index + 1) * len(own) // parts]
+            # Branch offices sit in cities: name the branch after the first kota it serves, if any.
+            seat = next((name for _, name in chunk if name.startswith("Kota ")), chunk[0][1])
+            code = _branch_code(seat, taken)
+            branches.append(Branch(code, f"Kantor Cabang {re.sub(r'^(Kabupaten|Kota) ', '', seat)}", _kanwil(province), province,
+                                   tuple(c for c, _ in chunk)))
+    return branches
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class _Person:
+    __slots__ = ("nik", "name", "birth", "sex")
+
+    def __init__(self, nik: str, name: str, birth: dt.date, sex: str):
+        self.nik, self.name, self.birth, self.sex = nik, name, birth, sex
+
+
+class _NightWriter:
+    """Makes one branch's participants and payments; state kept small (a ring of recent persons)."""
+
+    def __init__(self, rng: random.Random, export_date: dt.date, villages: dict[str, list[str]]):
+        self.rng = rng
+        self.export_date = export_date
+        self.villages = villages
+        self.kpj_counter = 0
+        self.person_counter = 0
+        self.recent: list[_Person] = []
+        self.covered_by_district: Counter[str] = Counter()
+
+    def next_kpj(self) -> str:
+        self.kpj_counter += 1
+        return f"{10_000_000_000 + self.kpj_counter * 13:011d}"
+
+    def new_person(self, village: str) -> _Person:
+        rng = self.rng
+        self.person_counter += 1
+        age_days = int(rng.triangular(18, 64, 33) * 365.25)
+        birth = self.export_date - dt.timedelta(days=age_days)
+        sex = "L" if rng.random() < 0.6 else "P"
+        day = birth.day + (40 if sex == "P" else 0)
+        nik = f"{village[:8].replace('.', '')}{day:02d}{birth.month:02d}{birth.year % 100:02d}{self.person_counter % 10_000:04d}"
+        name = f"{rng.choice(FIRST_NAMES[sex])} {rng.choice(LAST_NAMES)}"
+        return _Person(nik, name, birth, sex)
+
+    def participant(self, village: str, employers: list[str]) -> tuple[list[str], str, int]:
+        rng = self.rng
+        if self.recent and rng.random() < SECOND_KPJ_SHARE:
+            person = rng.choice(self.recent)  # a person registering a further KPJ
+        else:
+            person = self.new_person(village)
+            self.recent.append(person)
+            if len(self.recent) > 500:
+                self.recent.pop(0)
+        segment = _pick(rng, SEGMENTS)
+        if segment == "PU":
+            occupation = _pick(rng, PU_OCCUPATIONS)
+            funding = "APBD" if occupation == "NON_ASN" else "PEMBERI_KERJA"
+            wage = rng.randrange(2_500_000, 6_000_000, 50_000)
+        elif segment == "BPU":
+            occupation, funding = _pick(rng, BPU_OCCUPATIONS), _pick(rng, BPU_FUNDING)
+            wage = rng.randrange(1_000_000, 2_500_000, 50_000)
+        elif segment == "JAKON":
+            occupation, funding = "BURUH", "PEMBERI_KERJA"
+            wage = rng.randrange(2_500_000, 4_000_000, 50_000)
+        else:
+            occupation = "PEKERJA_RUMAH_TANGGA" if rng.random() < 0.6 else "LAINNYA"
+            funding, wage = "MANDIRI", rng.randrange(3_000_000, 8_000_000, 100_000)
+        adult = dt.date(person.birth.year + 18, person.birth.month, min(person.birth.day, 28))
+        earliest = max(adult, dt.date(2015, 1, 1))
+        registered = earliest + dt.timedelta(days=rng.randrange(max(1, (self.export_date - earliest).days + 1)))
+        active = rng.random() < ACTIVE_SHARE
+        if active:
+            paid_month = self.export_date.replace(day=1) - dt.timedelta(days=rng.choice((0, 0, 0, 20)))
+            last_paid = f"{paid_month:%Y-%m}" if paid_month >= registered.replace(day=1) else ""
+        else:
+            last_paid = f"{registered:%Y-%m}" if rng.random() < 0.7 else ""
+        row = [
+            self.next_kpj(), person.nik, person.name, person.birth.isoformat(), person.sex, segment,
+            _pick(rng, PROGRAMS[segment]), village, rng.choice(employers) if segment in ("PU", "JAKON") else "",
+            occupation, funding, registered.isoformat(), "AKTIF" if active else "NONAKTIF", last_paid, str(wage),
+        ]
+        if active:
+            self.covered_by_district[village[:5]] += 1
+        return row, segment, wage
+
+
+def _payments(row: list[str], segment: str, wage: int, branch: str, export_date: dt.date, sequence: int,
+              rng: random.Random) -> list[list[str]]:
+    period = export_date.replace(day=1) if rng.random() < 0.7 else (export_date.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    rows = []
+    for offset, program in enumerate(row[6].split(";")):
+        if segment in FIXED_AMOUNTS:
+            amount = FIXED_AMOUNTS[segment].get(program, 10_000)
+        else:
+            amount = max(1, round(wage * WAGE_SHARES[program]))
+        rows.append([f"{branch}-{export_date:%Y%m%d}-{sequence + offset:07d}", row[0], f"{period:%Y-%m}", program,
+                     str(amount), export_date.isoformat(), row[10]])
+    return rows
+
+
+def _write_manifest(folder: Path, branch: str, export_date: dt.date, counts: dict[str, int]) -> None:
+    files = [{"name": name, "rows": rows, "sha256": _sha256(folder / name)} for name, rows in counts.items()]
+    manifest = {"contract_version": 1, "kode_cabang": branch, "export_date": export_date.isoformat(), "files": files}
+    (folder / "_manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+
+
+def generate(
+    out_dir: Path, export_date: dt.date, *, branches: int = 6, participants: int = 20_000, seed: int = 1,
+    cache_dir: Path, progress: Callable[[str], None] = print,
+) -> GenerationSummary:
+    if branches < 1 or participants < branches:
+        raise ValueError("need at least one branch and one participant per branch")
+    rng = random.Random(seed)
+    tarball = region_package.ensure_package(cache_dir)
+    districts = list(region_package.iter_level(tarball, "district"))
+    plan = plan_branches(branches, districts)
+    served = {d for b in plan for d in b.districts}
+    villages: dict[str, list[str]] = defaultdict(list)
+    for code, _, _ in region_package.iter_level(tarball, "village"):
+        if code[:5] in served:
+            villages[code[:5]].append(code)
+
+    landing, reference = out_dir / "landing", out_dir / "reference"
+    writer = _NightWriter(rng, export_date, villages)
+    weights = [sum(len(villages[d]) for d in b.districts) for b in plan]
+    total_weight = sum(weights)
+    quota = [max(1, participants * w // total_weight) for w in weights]
+    quota[-1] += participants - sum(quota)
+    transfers: list[list[str]] = []  # rows leaving branch i, written again into branch i + 1
+    payments_written = 0
+    written = 0
+    for index, (branch, count) in enumerate(zip(plan, quota)):
+        folder = landing / branch.code / export_date.isoformat()
+        folder.mkdir(parents=True, exist_ok=True)
+        area = [v for d in branch.districts for v in villages[d]]
+        village_weights = [rng.paretovariate(1.5) for _ in area]
+        employers = [f"{rng.randrange(10_000_000, 99_999_999):08d}" for _ in range(max(5, count // 40))]
+        incoming, transfers = transfers, []
+        peserta_rows = iuran_rows = 0
+        with (folder / "peserta.csv").open("w", newline="", encoding="utf-8") as peserta_file, \
+                (folder / "iuran.csv").open("w", newline="", encoding="utf-8") as iuran_file:
+            peserta_out = csv.writer(peserta_file, lineterminator="\n")
+            iuran_out = csv.writer(iuran_file, lineterminator="\n")
+            peserta_out.writerow(PESERTA_HEADER)
+            iuran_out.writerow(IURAN_HEADER)
+            for moved in incoming:  # a transfer: same KPJ and person, now living in this branch's area
+                moved[7] = rng.choices(area, weights=village_weights)[0]
+                peserta_out.writerow(moved)
+                peserta_rows += 1
+            for _ in range(count):
+                village = rng.choices(area, weights=village_weights)[0]
+                row, segment, wage = writer.participant(village, employers)
+                peserta_out.writerow(row)
+                peserta_rows += 1
+                if index + 1 < len(plan) and rng.random() < TRANSFER_SHARE:
+                    transfers.append(list(row))
+                if row[12] == "AKTIF" and rng.random() < DAILY_PAYERS_SHARE:
+                    for payment in _payments(row, segment, wage, branch.code, export_date, iuran_rows + 1, rng):
+                        iuran_out.writerow(payment)
+                        iuran_rows += 1
+        _write_manifest(folder, branch.code, export_date, {"peserta.csv": peserta_rows, "iuran.csv": iuran_rows})
+        written += count
+        payments_written += iuran_rows
+        progress(f"  {branch.code}: {peserta_rows:,} participants, {iuran_rows:,} payments")
+
+    reference.mkdir(parents=True, exist_ok=True)
+    with (reference / "kantor_cabang.csv").open("w", newline="", encoding="utf-8") as handle:
+        out = csv.writer(handle, lineterminator="\n")
+        out.writerow(("kode_cabang", "nama_cabang", "kanwil", "kode_kabkota"))
+        for branch in plan:
+            out.writerow((branch.code, branch.name, branch.kanwil, ";".join(branch.districts)))
+    years = sorted({2024, 2025, export_date.year})
+    with (reference / "penduduk_bekerja.csv").open("w", newline="", encoding="utf-8") as handle:
+        out = csv.writer(handle, lineterminator="\n")
+        out.writerow(("kode_kabkota", "tahun", "penduduk_bekerja"))
+        for district in sorted(served):
+            covered = writer.covered_by_district[district]
+            employed = max(1_000, round(covered / rng.uniform(0.25, 0.45)))
+            for year in years:
+                out.writerow((district, year, round(employed * (1 - 0.02 * (years[-1] - year)))))
+    return GenerationSummary(len(plan), written, payments_written, tuple(sorted({b.province for b in plan})),
+                             landing, reference)
