@@ -86,7 +86,7 @@ def marts_snapshot(conn) -> dict[str, list[tuple]]:
 
 
 def sort_none_first(rows, key_columns):
-    return sorted(rows, key=lambda r: tuple(("", "") if r[i] is None else (1, r[i]) for i in key_columns))
+    return sorted(rows, key=lambda r: tuple((0, "") if r[i] is None else (1, r[i]) for i in key_columns))
 
 
 def test_the_night_produces_the_hand_worked_figures(night, empty_warehouse):
@@ -137,7 +137,9 @@ def _personal_values() -> set[str]:
     values: set[str] = set()
     for path in (FIXTURE / "landing").rglob("peserta.csv"):
         with path.open(encoding="utf-8-sig", newline="") as handle:
-            for row in csv.DictReader(handle):
+            delimiter = ";" if "," not in handle.readline() else ","
+            handle.seek(0)
+            for row in csv.DictReader(handle, delimiter=delimiter):
                 values.update({row["nik"], row["nama"]})
     return values
 
