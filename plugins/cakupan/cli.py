@@ -94,6 +94,16 @@ def cmd_generate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _quiet_airflow(verbose: bool) -> None:
+    """Airflow logs every task in detail; on a terminal show Cakupan's own progress and warnings only."""
+    if not verbose:
+        os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
+        os.environ.setdefault(
+            "AIRFLOW__LOGGING__NAMESPACE_LEVELS",
+            "airflow.task.operators.cakupan=INFO py.warnings=ERROR",
+        )
+
+
 def _report_run(settings: Settings, snapshot_date: dt.date) -> int:
     from cakupan import nightly
     from cakupan.dag_run import run_nightly
@@ -122,6 +132,7 @@ def _print_summary(settings: Settings, snapshot_date: dt.date) -> None:
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    _quiet_airflow(args.verbose)
     _ensure_warehouse(settings)
     status = _report_run(settings, args.date)
     if status == 0:
@@ -133,6 +144,7 @@ def cmd_backfill(settings: Settings, args: argparse.Namespace) -> int:
     """Rebuild a range of dates in order, each through Airflow like a scheduled night."""
     if args.end < args.start:
         return _fail(f"--end {args.end} is before --start {args.start}")
+    _quiet_airflow(args.verbose)
     _ensure_warehouse(settings)
     day = args.start
     while day <= args.end:
@@ -169,7 +181,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         summary = generate(sample, args.date, cache_dir=settings.cache_dir)
         print(f"Sample night {args.date}: {summary.participants:,} participants, {summary.branches} branches.")
     cmd_reference(settings, args)
-    return cmd_run(settings, argparse.Namespace(date=args.date))
+    return cmd_run(settings, args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -194,15 +206,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the nightly DAG once for a date, through Airflow")
     run.add_argument("--date", type=_date, required=True)
+    run.add_argument("--verbose", action="store_true", help="show Airflow's full task logs")
     run.set_defaults(handler=cmd_run)
 
     backfill = commands.add_parser("backfill", help="run the nightly DAG for every date of a range, in order")
     backfill.add_argument("--start", type=_date, required=True)
     backfill.add_argument("--end", type=_date, required=True)
+    backfill.add_argument("--verbose", action="store_true", help="show Airflow's full task logs")
     backfill.set_defaults(handler=cmd_backfill)
 
     demo = commands.add_parser("demo", help="what `make run` does: from nothing to coverage marts")
     demo.add_argument("--date", type=_date, default=DEMO_DATE)
+    demo.add_argument("--verbose", action="store_true", help="show Airflow's full task logs")
     demo.set_defaults(handler=cmd_demo)
     return parser
 

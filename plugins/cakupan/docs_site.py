@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import logging
 import shutil
 from pathlib import Path
 
@@ -96,7 +97,7 @@ def build_docs_site(settings: Settings, snapshot_date: dt.date) -> Path:
     """Generate dbt docs (one self-contained page) next to the GX Data Docs and write the landing page."""
     docs = settings.docs_dir
     docs.mkdir(parents=True, exist_ok=True)
-    run_dbt(settings, ["docs", "generate", "--static"], snapshot_date)
+    run_dbt(settings, ["docs", "generate", "--static"], snapshot_date, log=logging.getLogger("cakupan.docs").info)
     target = settings.home / "dbt" / "target"
     (docs / "dbt").mkdir(exist_ok=True)
     shutil.copyfile(target / "static_index.html", docs / "dbt" / "index.html")

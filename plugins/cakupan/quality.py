@@ -120,6 +120,11 @@ def run_checkpoint(
     os.environ[URL_VARIABLE] = with_driver(warehouse_url, "psycopg")
     gx_root.mkdir(parents=True, exist_ok=True)
     context = gx.get_context(mode="file", project_root_dir=gx_root)
+    if context.variables.progress_bars is None:  # a task log is no terminal: no progress bars in it
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        context.variables.save()
     site = {
         "class_name": "SiteBuilder",
         "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(data_docs_dir)},
