@@ -25,7 +25,7 @@ def pytest_configure(config: pytest.Config) -> None:
                      "AIRFLOW_HOME", "CAKUPAN_VULNERABLE_TARGET"):
         os.environ.pop(variable, None)
 
-    from cakupan.airflow_env import configure_airflow
+    from cakupan.airflow_env import configure_airflow, migrate_metadata_database
     from cakupan.settings import load_settings
     from cakupan.warehouse import embedded
 
@@ -34,6 +34,7 @@ def pytest_configure(config: pytest.Config) -> None:
         embedded(settings).start()
     # Airflow reads its configuration at import: point it at the test home before any test imports it.
     configure_airflow(settings)
+    migrate_metadata_database(settings)
 
 
 @pytest.fixture(scope="session")

@@ -1,11 +1,14 @@
 -- Each expected branch's current snapshot on D; a branch is stale when that snapshot is older than D
 -- or it has none (contract 5.2; marts stale_branches).
+with branches as (select * from {{ ref('stg_reference__branches') }}),
+deliveries as (select * from {{ ref('stg_raw__deliveries') }})
+
 select
     branches.branch_code,
     max(deliveries.export_date) as current_snapshot_date,
     coalesce(max(deliveries.export_date) < {{ snapshot_date() }}, true) as is_stale
-from {{ ref('stg_reference__branches') }} as branches
-left join {{ ref('stg_raw__deliveries') }} as deliveries
+from branches
+left join deliveries
     on deliveries.branch_code = branches.branch_code
     and deliveries.export_date <= {{ snapshot_date() }}
 group by branches.branch_code

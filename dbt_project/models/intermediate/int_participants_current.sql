@@ -1,7 +1,9 @@
 -- The participants on D: every KPJ once, from the current snapshots of all branches (contract 5.2-5.3).
 -- A KPJ in several current snapshots was transferred: the latest export_date wins, then the branch
 -- code that sorts first.
-with current_deliveries as (
+with participants as (select * from {{ ref('stg_raw__peserta') }}),
+
+current_deliveries as (
     select delivery_id
     from {{ ref('int_delivery_validity') }}
     where valid_from <= {{ snapshot_date() }}
@@ -21,6 +23,6 @@ select distinct on (participants.kpj)
     participants.status,
     participants.segment = 'BPU'
         and participants.funding_source in {{ vulnerable_funding_sources() }} as is_vulnerable_worker
-from {{ ref('stg_raw__peserta') }} as participants
+from participants
 join current_deliveries using (delivery_id)
 order by participants.kpj, participants.export_date desc, participants.branch_code

@@ -1,16 +1,20 @@
 -- Every loaded payment with the village of the paying KPJ in the current snapshots on the payment's
 -- export_date (marts contract: contributions_district_month). A payment whose KPJ is in no snapshot that
 -- day keeps a null village: it is counted, never dropped.
-with candidate_places as (
+with payments as (select * from {{ ref('stg_raw__iuran') }}),
+participants as (select * from {{ ref('stg_raw__peserta') }}),
+validity as (select * from {{ ref('int_delivery_validity') }}),
+
+candidate_places as (
     select
         payments.payment_id,
         participants.village_code,
         participants.export_date,
         participants.branch_code
-    from {{ ref('stg_raw__iuran') }} as payments
-    join {{ ref('stg_raw__peserta') }} as participants
+    from payments
+    join participants
         on participants.kpj = payments.kpj
-    join {{ ref('int_delivery_validity') }} as validity
+    join validity
         on validity.delivery_id = participants.delivery_id
         and validity.valid_from <= payments.export_date
         and (validity.valid_until is null or validity.valid_until > payments.export_date)
@@ -30,5 +34,5 @@ select
     payments.amount_idr,
     payments.export_date,
     place_of_payment.village_code
-from {{ ref('stg_raw__iuran') }} as payments
+from payments
 left join place_of_payment using (payment_id)

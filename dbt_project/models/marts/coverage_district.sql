@@ -8,7 +8,11 @@
 
 -- Every district on D: its villages summed, the employed population of the latest year <= D's year
 -- (contract 5.6), and how many of the branches serving it are stale.
-with villages as (
+with served as (select * from {{ ref('stg_reference__branch_districts') }}),
+freshness as (select * from {{ ref('int_branch_freshness') }}),
+districts as (select * from {{ ref('stg_reference__districts') }}),
+
+villages as (
     select
         district_code,
         sum(covered_persons) as covered_persons,
@@ -29,8 +33,8 @@ employed as (
 
 stale as (
     select served.district_code, count(*) as stale_branches
-    from {{ ref('stg_reference__branch_districts') }} as served
-    join {{ ref('int_branch_freshness') }} as freshness using (branch_code)
+    from served
+    join freshness using (branch_code)
     where freshness.is_stale
     group by served.district_code
 )
@@ -47,7 +51,7 @@ select
     coalesce(villages.villages, 0)::integer as villages,
     coalesce(villages.villages_target_met, 0)::integer as villages_target_met,
     coalesce(stale.stale_branches, 0)::integer as stale_branches
-from {{ ref('stg_reference__districts') }} as districts
+from districts
 left join villages using (district_code)
 left join employed using (district_code)
 left join stale using (district_code)

@@ -8,7 +8,12 @@
 
 -- Every province on D: sums of its districts, coverage_rate from the sums. stale_branches counts each
 -- stale branch once, even when it serves several districts of the province.
-with districts as (
+with served as (select * from {{ ref('stg_reference__branch_districts') }}),
+served_districts as (select * from {{ ref('stg_reference__districts') }}),
+freshness as (select * from {{ ref('int_branch_freshness') }}),
+provinces as (select * from {{ ref('stg_reference__provinces') }}),
+
+districts as (
     select
         province_code,
         sum(covered_persons) as covered_persons,
@@ -23,9 +28,9 @@ with districts as (
 
 stale as (
     select served_districts.province_code, count(distinct served.branch_code) as stale_branches
-    from {{ ref('stg_reference__branch_districts') }} as served
-    join {{ ref('stg_reference__districts') }} as served_districts using (district_code)
-    join {{ ref('int_branch_freshness') }} as freshness using (branch_code)
+    from served
+    join served_districts using (district_code)
+    join freshness using (branch_code)
     where freshness.is_stale
     group by served_districts.province_code
 )
@@ -41,6 +46,6 @@ select
     coalesce(districts.villages, 0)::integer as villages,
     coalesce(districts.villages_target_met, 0)::integer as villages_target_met,
     coalesce(stale.stale_branches, 0)::integer as stale_branches
-from {{ ref('stg_reference__provinces') }} as provinces
+from provinces
 left join districts using (province_code)
 left join stale using (province_code)

@@ -7,7 +7,9 @@
 ) }}
 
 -- Every village of the reference on D, with the covered persons placed in it (0 where none).
-with persons_per_village as (
+with villages as (select * from {{ ref('stg_reference__villages') }}),
+
+persons_per_village as (
     select
         village_code,
         count(*) as covered_persons,
@@ -27,5 +29,5 @@ select
     coalesce(persons_per_village.vulnerable_persons, 0)::integer as vulnerable_persons,
     {{ vulnerable_target() }}::integer as vulnerable_target,
     coalesce(persons_per_village.vulnerable_persons, 0) >= {{ vulnerable_target() }} as vulnerable_target_met
-from {{ ref('stg_reference__villages') }} as villages
+from villages
 left join persons_per_village using (village_code)

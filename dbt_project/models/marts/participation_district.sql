@@ -8,6 +8,9 @@
 
 -- Active participations on D (KPJ, not persons: contract 5.4) by district of domicile, segment,
 -- funding source and occupation; only combinations that have any.
+with participants as (select * from {{ ref('int_participants_current') }}),
+villages as (select * from {{ ref('stg_reference__villages') }})
+
 select
     {{ snapshot_date() }} as snapshot_date,
     villages.province_code,
@@ -16,8 +19,8 @@ select
     participants.funding_source,
     participants.occupation,
     count(*)::integer as active_participations
-from {{ ref('int_participants_current') }} as participants
-join {{ ref('stg_reference__villages') }} as villages using (village_code)
+from participants
+join villages using (village_code)
 where participants.status = 'AKTIF'
 group by villages.province_code, villages.district_code, participants.segment, participants.funding_source,
     participants.occupation

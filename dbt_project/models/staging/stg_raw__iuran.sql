@@ -1,3 +1,5 @@
+with source as (select * from {{ source('raw', 'iuran') }})
+
 select
     delivery_id,
     kode_cabang as branch_code,
@@ -9,4 +11,4 @@ select
     jumlah as amount_idr,
     tanggal_bayar as paid_on,
     sumber_iuran as funding_source
-from {{ source('raw', 'iuran') }}
+from source

@@ -1,3 +1,5 @@
+with source as (select * from {{ source('raw', 'peserta') }})
+
 select
     delivery_id,
     kode_cabang as branch_code,
@@ -15,4 +17,4 @@ select
     status,
     iuran_terakhir as last_paid_period,
     upah as wage_idr
-from {{ source('raw', 'peserta') }}
+from source

@@ -1,4 +1,6 @@
+with source as (select * from {{ source('reference', 'branch_districts') }})
+
 select
     kode_cabang as branch_code,
     district_code
-from {{ source('reference', 'branch_districts') }}
+from source

@@ -1,5 +1,7 @@
+with source as (select * from {{ source('reference', 'districts') }})
+
 select
-    districts.province_code,
-    districts.district_code,
-    districts.district_name
-from {{ source('reference', 'districts') }} as districts
+    province_code,
+    district_code,
+    district_name
+from source

@@ -1,4 +1,6 @@
+with source as (select * from {{ source('reference', 'provinces') }})
+
 select
     province_code,
     province_name
-from {{ source('reference', 'provinces') }}
+from source
