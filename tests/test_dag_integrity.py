@@ -18,7 +18,7 @@ bag = DagBag(dag_folder=sys.argv[1])
 elapsed = time.perf_counter() - started
 heavy = sorted({m.split('.')[0] for m in set(sys.modules) - before}
                & {'great_expectations', 'dbt', 'pandas', 'psycopg', 'openpyxl', 'sqlalchemy_utils'})
-dag = bag.get_dag('cakupan_nightly')
+dag = bag.dags['cakupan_nightly']  # from the parsed file, not the metadata database
 print(json.dumps({
     'errors': {k: str(v) for k, v in bag.import_errors.items()},
     'seconds': elapsed,

@@ -46,7 +46,7 @@ def load_nightly_dag():
     bag = DagBag(dag_folder=conf.get("core", "dags_folder"))
     if bag.import_errors:
         raise RuntimeError(f"The DAG files do not import: {bag.import_errors}")
-    return bag.get_dag(DAG_ID)
+    return bag.dags[DAG_ID]
 
 
 def logical_date_for(snapshot_date: dt.date) -> pendulum.DateTime:
