@@ -1,0 +1,34 @@
+"""The embedded warehouse through the CLI: its URL works in psql, and CAKUPAN_WAREHOUSE_URL overrides it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from cakupan.cli import main as cakupan
+from cakupan.warehouse import _bin_dir
+
+
+def test_status_and_url_give_a_url_psql_can_use(settings, capsys):
+    if not settings.embedded:
+        return
+    assert cakupan(["warehouse", "status"]) == 0
+    assert capsys.readouterr().out.startswith("running: postgresql://cakupan:")
+    assert cakupan(["warehouse", "url"]) == 0
+    url = capsys.readouterr().out.strip()
+    assert "@127.0.0.1:" in url
+    result = subprocess.run([str(_bin_dir() / "psql"), url, "-Atc", "SELECT count(*) FROM reference.provinces"],
+                            capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "38"
+    # Runs as an unprivileged system user when started by root: PostgreSQL refuses to run as root.
+    owner = Path(settings.warehouse_dir / "pgdata").stat().st_uid
+    assert owner != 0 or os.geteuid() != 0
+
+
+def test_a_configured_url_starts_nothing(monkeypatch, capsys):
+    monkeypatch.setenv("CAKUPAN_WAREHOUSE_URL", "postgresql://bi@db.example:5432/cakupan")
+    assert cakupan(["warehouse", "start"]) == 0
+    assert "nothing to start" in capsys.readouterr().out
+    assert cakupan(["warehouse", "url"]) == 0
+    assert capsys.readouterr().out.strip() == "postgresql://bi@db.example:5432/cakupan"
