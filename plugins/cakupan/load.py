@@ -99,9 +99,8 @@ PESERTA = _TableSpec(
     PESERTA_COLUMNS, _PESERTA_STAGED, _peserta_rows, row_rules.PESERTA_RULES,
     parsed_sql="""
         SELECT s.*,
-               count(*) OVER (PARTITION BY s.kpj) AS kpj_rows,
+               coalesce(repeated.kpj_rows, 1) AS kpj_rows,
                raw.parse_contract_date(s.tanggal_lahir) AS birth_date,
-               extract(year FROM age(%(export_date)s::date, raw.parse_contract_date(s.tanggal_lahir)))::int AS age_years,
                string_to_array(replace(s.program, ' ', ''), ';') AS program_codes,
                v.village_code IS NOT NULL AS village_known,
                raw.parse_contract_date(s.tanggal_daftar) AS registration_date,
@@ -109,6 +108,9 @@ PESERTA = _TableSpec(
                raw.parse_rupiah(s.upah) AS wage
         FROM stage s
         LEFT JOIN reference.villages v ON v.village_code = s.kode_desa
+        -- A hash aggregate, not a window: sorting every wide row by KPJ costs more than all the rules.
+        LEFT JOIN (SELECT kpj, count(*) AS kpj_rows FROM stage GROUP BY kpj HAVING count(*) > 1) repeated
+            ON repeated.kpj = s.kpj
     """,
     publish_sql="""
         INSERT INTO raw.peserta (delivery_id, kode_cabang, export_date, row_number, kpj, nik_hash, jenis_kelamin,
@@ -168,6 +170,7 @@ def _stage_judge_publish(
             rows_read += 1
             if rows_read % _PROGRESS_EVERY == 0:
                 progress(f"  {checked.path.name}: {rows_read:,} rows read")
+    conn.execute("ANALYZE stage")  # temporary tables have no statistics until asked; the judge plan needs them
     if rows_read != checked.manifest_rows:
         raise FileRejected(
             "row_count_mismatch",
@@ -175,7 +178,10 @@ def _stage_judge_publish(
         )
     conn.execute(
         f"CREATE TEMP TABLE judged ON COMMIT DROP AS SELECT parsed.*, {row_rules.broken_rule_sql(spec.rules)} "
-        f"AS broken_rule FROM (SELECT p.*, %(export_date)s::date AS export_date FROM ({spec.parsed_sql}) p) parsed",
+        # OFFSET 0 keeps the parsed subquery from being flattened into the CASE, where every parser would
+        # run again at each rule that mentions its column.
+        f"AS broken_rule FROM (SELECT p.*, %(export_date)s::date AS export_date FROM ({spec.parsed_sql}) p "
+        f"OFFSET 0) parsed",
         params,
     )
     rejected = conn.execute(

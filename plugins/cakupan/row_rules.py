@@ -70,8 +70,10 @@ PESERTA_RULES = (
     RowRule("nama_kosong", "nama", "NOT has_nama", "'Nama peserta kosong; nama wajib diisi.'"),
     RowRule("tanggal_lahir_tidak_valid", "tanggal_lahir", "birth_date IS NULL",
             "'Tanggal lahir bukan tanggal yang valid (format YYYY-MM-DD atau DD/MM/YYYY).'"),
-    RowRule("umur_di_luar_batas", "tanggal_lahir", "age_years NOT BETWEEN 10 AND 100",
-            "'Umur peserta pada tanggal ekspor ' || age_years || ' tahun; yang diterima 10 sampai 100 tahun.'"),
+    RowRule("umur_di_luar_batas", "tanggal_lahir",
+            "birth_date > export_date - interval '10 years' OR birth_date <= export_date - interval '101 years'",
+            "'Umur peserta pada tanggal ekspor ' || extract(year FROM age(export_date, birth_date)) "
+            "|| ' tahun; yang diterima 10 sampai 100 tahun.'"),
     _unknown_code("jenis_kelamin", ("L", "P"), "Jenis kelamin"),
     _unknown_code("segmen", SEGMENTS, "Segmen"),
     RowRule("program_tidak_dikenal", "program", f"program_codes IS NULL OR NOT program_codes <@ {_array(PROGRAMS)}",

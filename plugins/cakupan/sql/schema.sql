@@ -142,33 +142,38 @@ CREATE INDEX IF NOT EXISTS rejected_rows_delivery_idx ON audit.rejected_rows (de
 
 -- Parsers for the contract's text formats (section 2). They return NULL instead of failing, so a bad
 -- value becomes a rejected row with a reason rather than an aborted load. Each is a single SQL expression,
--- so PostgreSQL inlines it into the loader's query (a function with a subquery costs ~15 us a call).
+-- so PostgreSQL inlines it into the loader's query (a function call costs ~3 us a row, the inlined
+-- expression a tenth of that). Text-to-date casts are STABLE, and a function declared more strictly
+-- than its body is never inlined: hence STABLE, not IMMUTABLE.
 -- DD/MM/YYYY -> YYYY-MM-DD; anything else is left as written.
 CREATE OR REPLACE FUNCTION raw.iso_date_text(value text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN value ~ '^[0-9]{2}/[0-9]{2}/[0-9]{4}$'
-                THEN substr(value, 7, 4) || '-' || substr(value, 4, 2) || '-' || substr(value, 1, 2)
-                ELSE value END
+    SELECT CASE WHEN substr(value, 3, 1) = '/' THEN
+               CASE WHEN value ~ '^[0-9]{2}/[0-9]{2}/[0-9]{4}$'
+                    THEN substr(value, 7, 4) || '-' || substr(value, 4, 2) || '-' || substr(value, 1, 2)
+                    ELSE value END
+           ELSE value END
 $$;
 
--- The inner CASE only casts once the month is known to be valid, and the cast of a day only once the
--- day is known to exist in that month (31 February is NULL, not an error).
+-- The regex admits only real months and days 01-31; days 29-31 are then checked against the month's
+-- length (31 February is NULL, not an error). Nested CASEs fix the order of evaluation.
 CREATE OR REPLACE FUNCTION raw.parse_iso_date(iso text) RETURNS date
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN iso ~ '^[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$' THEN
-               CASE WHEN substr(iso, 9, 2)::int
-                         <= extract(day FROM (substr(iso, 1, 7) || '-01')::date + interval '1 month - 1 day')
+               CASE WHEN substr(iso, 9, 2) <= '28' THEN iso::date
+                    WHEN substr(iso, 9, 2)::int <= ((substr(iso, 1, 7) || '-01')::date + interval '1 month')::date
+                                                   - (substr(iso, 1, 7) || '-01')::date
                     THEN iso::date END
            END
 $$;
 
 CREATE OR REPLACE FUNCTION raw.parse_contract_date(value text) RETURNS date
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT raw.parse_iso_date(raw.iso_date_text(value))
 $$;
 
 CREATE OR REPLACE FUNCTION raw.parse_contract_period(value text) RETURNS date
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN value ~ '^[1-9][0-9]{3}-(0[1-9]|1[0-2])$' THEN (value || '-01')::date END
 $$;
 
