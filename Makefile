@@ -4,7 +4,7 @@ VENV := .venv
 UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 
-.PHONY: install run test lock clean stop
+.PHONY: install run test bench lock clean stop
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ run: install
 
 test: install
 	$(VENV)/bin/python -m pytest
+
+# Speed and memory ratios, side by side in one run: docs/benchmarks.json and docs/benchmarks.md.
+bench: install
+	$(VENV)/bin/cakupan bench
 
 # Re-resolve requirements.in into requirements.lock (every version pinned).
 lock: install

@@ -157,6 +157,17 @@ def cmd_backfill(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
+    from cakupan.bench import run_bench, write_report
+
+    _ensure_warehouse(settings)
+    result = run_bench(settings, participants=args.participants, repeats=args.repeats)
+    json_path, md_path = write_report(result, settings.project_root / "docs")
+    print(md_path.read_text())
+    print(f"Written: {json_path} and {md_path}")
+    return 0
+
+
 def _demo_key(settings: Settings) -> str:
     path = settings.home / "demo_pii_key"
     if not path.exists():
@@ -214,6 +225,11 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--end", type=_date, required=True)
     backfill.add_argument("--verbose", action="store_true", help="show Airflow's full task logs")
     backfill.set_defaults(handler=cmd_backfill)
+
+    bench = commands.add_parser("bench", help="measure speed and memory ratios (docs/benchmarks.json)")
+    bench.add_argument("--participants", type=int, default=1_000_000)
+    bench.add_argument("--repeats", type=int, default=3)
+    bench.set_defaults(handler=cmd_bench)
 
     demo = commands.add_parser("demo", help="what `make run` does: from nothing to coverage marts")
     demo.add_argument("--date", type=_date, default=DEMO_DATE)

@@ -205,12 +205,12 @@ class EmbeddedWarehouse:
         return True
 
 
-def ensure_databases(admin_url: str) -> None:
+def ensure_databases(admin_url: str, extra: tuple[str, ...] = ()) -> None:
     import psycopg
 
     with psycopg.connect(admin_url, autocommit=True) as conn:
         existing = {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
-        for name in (DATABASE, AIRFLOW_DATABASE):
+        for name in (DATABASE, AIRFLOW_DATABASE, *extra):
             if name not in existing:
                 conn.execute(f'CREATE DATABASE "{name}"')
 
