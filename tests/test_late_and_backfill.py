@@ -1,0 +1,73 @@
+"""Late branches keep their last snapshot; a late delivery is picked up by the next run; a backfill
+rebuilds a range of dates in order through Airflow, and other dates' rows are left as they were."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cakupan.cli import main as cakupan
+from cakupan.reference import load_reference
+from cakupan.settings import load_settings
+
+FIXTURE = Path(__file__).parent / "fixtures" / "small_night"
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def landing(empty_warehouse, tmp_path, monkeypatch):
+    root = tmp_path / "landing"
+    shutil.copytree(FIXTURE / "landing", root)
+    monkeypatch.setenv("CAKUPAN_LANDING_ROOT", str(root))
+    monkeypatch.setenv("CAKUPAN_REFERENCE_ROOT", str(FIXTURE / "reference"))
+    monkeypatch.setenv("CAKUPAN_DOCS_DIR", str(tmp_path / "docs"))
+    monkeypatch.setenv("CAKUPAN_REPORTS_ROOT", str(tmp_path / "reports"))
+    load_reference(empty_warehouse, load_settings(), progress=lambda _: None)
+    return root
+
+
+def district(conn, date: str, code: str) -> tuple:
+    return conn.execute(
+        "SELECT covered_persons, stale_branches FROM marts.coverage_district WHERE snapshot_date = %s "
+        "AND district_code = %s", (date, code)
+    ).fetchone()
+
+
+def finish_upload(folder: Path) -> None:
+    files = [{"name": p.name, "rows": p.read_bytes().count(b"\n") - 1,
+              "sha256": hashlib.sha256(p.read_bytes()).hexdigest()} for p in sorted(folder.glob("*.csv"))]
+    manifest = {"contract_version": 1, "kode_cabang": folder.parent.name, "export_date": folder.name, "files": files}
+    (folder / "_manifest.json").write_text(json.dumps(manifest))
+
+
+def test_backfill_late_delivery_and_rebuild(landing, empty_warehouse, capsys):
+    conn = empty_warehouse
+    assert cakupan(["backfill", "--start", "2026-11-19", "--end", "2026-11-20"]) == 0, capsys.readouterr().err
+    # 19 Nov: SAWAHLUNTO's 19 Nov snapshot (N10 in village B), SOLOK's (N9, N11, N12 in Agam);
+    # PEKANBARU has delivered nothing yet, so it is stale.
+    assert district(conn, "2026-11-19", "13.73") == (1, 0)
+    assert district(conn, "2026-11-19", "13.06") == (3, 0)
+    assert district(conn, "2026-11-19", "14.71") == (0, 1)
+    # 20 Nov: SOLOK is late (no manifest yet) and keeps its 19 Nov snapshot.
+    assert district(conn, "2026-11-20", "13.06") == (2, 1)
+
+    # SOLOK's upload finishes after the night: its 20 Nov snapshot (N11 NONAKTIF, nobody else) arrives.
+    finish_upload(landing / "SOLOK" / "2026-11-20")
+    assert cakupan(["run", "--date", "2026-11-21"]) == 0, capsys.readouterr().err
+    loaded = conn.execute(
+        "SELECT status, rows_loaded FROM audit.file_loads WHERE kode_cabang = 'SOLOK' AND export_date = '2026-11-20' "
+        "AND file_name = 'peserta.csv'"
+    ).fetchone()
+    assert loaded == ("loaded", 1)
+    # Rebuilding 20 Nov now uses SOLOK's late snapshot: Agam has nobody covered and no stale branch;
+    # 19 Nov is left exactly as it was.
+    assert cakupan(["backfill", "--start", "2026-11-20", "--end", "2026-11-20"]) == 0
+    assert district(conn, "2026-11-20", "13.06") == (0, 0)
+    assert district(conn, "2026-11-19", "13.06") == (3, 0)
+    assert conn.execute(
+        "SELECT count(*) FROM marts.coverage_village WHERE snapshot_date = '2026-11-19'"
+    ).fetchone() == (83_762,)
