@@ -34,6 +34,7 @@ class FileRejected(Exception):
 class FileFacts:
     sha256: str
     encoding: str  # "utf-8-sig", "utf-8", "cp1252", or "xlsx"
+    has_nul: bool = False  # NUL bytes cannot enter PostgreSQL text: such files get them replaced
 
 
 def inspect_file(path: Path) -> FileFacts:
@@ -41,12 +42,14 @@ def inspect_file(path: Path) -> FileFacts:
     digest = hashlib.sha256()
     utf8 = codecs.getincrementaldecoder("utf-8")()
     is_utf8 = True
+    has_nul = False
     with path.open("rb") as handle:
         first = handle.read(_BLOCK)
         has_bom = first.startswith(codecs.BOM_UTF8)
         block = first
         while block:
             digest.update(block)
+            has_nul = has_nul or b"\x00" in block
             if is_utf8:
                 try:
                     utf8.decode(block)
@@ -64,7 +67,7 @@ def inspect_file(path: Path) -> FileFacts:
         encoding = "utf-8-sig" if has_bom else "utf-8"
     else:
         encoding = "cp1252"
-    return FileFacts(digest.hexdigest(), encoding)
+    return FileFacts(digest.hexdigest(), encoding, has_nul)
 
 
 def normalise_header(name: str) -> str:
@@ -107,13 +110,14 @@ def _sniff_delimiter(line: str) -> str:
     return ";" if semicolons > commas else ","
 
 
-def _csv_rows(path: Path, encoding: str, columns: Sequence[str]) -> TableStream:
+def _csv_rows(path: Path, encoding: str, columns: Sequence[str], has_nul: bool) -> TableStream:
     handle = io.TextIOWrapper(path.open("rb"), encoding=encoding, errors="strict", newline="")
     try:
         first_line = handle.readline()
     except UnicodeDecodeError as error:
         handle.close()
         raise FileRejected("encoding", f"{path.name}: bukan teks UTF-8 atau Windows-1252 ({error}).") from error
+    first_line = first_line.replace("\x00", "\ufffd")
     if not first_line.strip():
         handle.close()
         raise FileRejected("empty_file", f"{path.name}: berkas kosong, tanpa baris judul kolom.")
@@ -126,11 +130,14 @@ def _csv_rows(path: Path, encoding: str, columns: Sequence[str]) -> TableStream:
         raise
     width = len(header)
 
+    # A NUL becomes U+FFFD: the value then breaks its row rule and is reported, instead of failing the load.
+    lines = (line.replace("\x00", "\ufffd") for line in handle) if has_nul else handle
+
     def rows() -> Iterator[tuple[int, list[str] | None]]:
         with handle:
             number = 0
             try:
-                for record in csv.reader(handle, delimiter=delimiter):
+                for record in csv.reader(lines, delimiter=delimiter):
                     if not record or (len(record) == 1 and not record[0].strip()):
                         continue  # blank line: spreadsheets often leave one at the end
                     number += 1
@@ -194,4 +201,4 @@ def open_table(path: Path, facts: FileFacts, columns: Sequence[str]) -> TableStr
     """Open a file for streaming; raises FileRejected when it cannot be read at all."""
     if facts.encoding == "xlsx":
         return _xlsx_rows(path, columns)
-    return _csv_rows(path, facts.encoding, columns)
+    return _csv_rows(path, facts.encoding, columns, facts.has_nul)

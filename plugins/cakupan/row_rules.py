@@ -107,7 +107,7 @@ PESERTA_RULES = (
 IURAN_RULES = (
     MALFORMED,
     RowRule("id_transaksi_format", "id_transaksi", "length(id_transaksi) NOT BETWEEN 1 AND 40",
-            "'id_transaksi wajib diisi, 1 sampai 40 karakter.'"),
+            "'Kolom id_transaksi wajib diisi, 1 sampai 40 karakter.'"),
     RowRule("id_transaksi_duplikat", "id_transaksi", "earlier_in_file OR seen_before",
             "'Pembayaran ' || id_transaksi || CASE WHEN earlier_in_file THEN ' sudah ada di baris sebelumnya' "
             "ELSE ' sudah tercatat dari ekspor sebelumnya' END || '; dicatat sebagai duplikat, tidak dihitung dua kali.'"),
