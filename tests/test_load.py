@@ -151,3 +151,16 @@ def test_a_folder_without_manifest_is_not_read(tmp_path):
     complete, incomplete = landing.find_deliveries(tmp_path, dt.date(2026, 11, 20))
     assert [d.label for d in complete] == ["SOLOK/2026-11-20"]
     assert [p.parent.name for p in incomplete] == ["SAWAHLUNTO"]
+
+
+def test_pii_key_can_come_from_an_airflow_connection(monkeypatch):
+    import json
+
+    from cakupan.nightly import pii_key
+    from cakupan.settings import load_settings
+
+    monkeypatch.delenv("CAKUPAN_PII_KEY")
+    monkeypatch.setenv("AIRFLOW_CONN_CAKUPAN_PII_KEY", json.dumps({"conn_type": "generic", "password": "from-airflow"}))
+    assert pii_key(load_settings()) == "from-airflow"
+    monkeypatch.delenv("AIRFLOW_CONN_CAKUPAN_PII_KEY")
+    assert pii_key(load_settings()) is None
