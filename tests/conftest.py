@@ -68,3 +68,26 @@ def empty_warehouse(conn):
     )
     conn.execute("DELETE FROM reference.sources WHERE source LIKE 'file:%'")
     return conn
+
+
+SMALL_NIGHT = Path(__file__).parent / "fixtures" / "small_night"
+
+
+@pytest.fixture
+def small_night(empty_warehouse, tmp_path, monkeypatch):
+    """The hand-built night (tests/fixtures/small_night) in a scratch landing folder, its reference loaded."""
+    import shutil
+
+    from cakupan.reference import load_reference
+    from cakupan.settings import load_settings
+
+    landing = tmp_path / "landing"
+    shutil.copytree(SMALL_NIGHT / "landing", landing)
+    monkeypatch.setenv("CAKUPAN_LANDING_ROOT", str(landing))
+    monkeypatch.setenv("CAKUPAN_REFERENCE_ROOT", str(SMALL_NIGHT / "reference"))
+    monkeypatch.setenv("CAKUPAN_DOCS_DIR", str(tmp_path / "docs"))
+    monkeypatch.setenv("CAKUPAN_REPORTS_ROOT", str(tmp_path / "reports"))
+    monkeypatch.setenv("CAKUPAN_VULNERABLE_TARGET", "3")
+    settings = load_settings()
+    load_reference(empty_warehouse, settings, progress=lambda _: None)
+    return settings

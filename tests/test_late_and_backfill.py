@@ -5,29 +5,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from cakupan.cli import main as cakupan
-from cakupan.reference import load_reference
-from cakupan.settings import load_settings
 
-FIXTURE = Path(__file__).parent / "fixtures" / "small_night"
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def landing(empty_warehouse, tmp_path, monkeypatch):
-    root = tmp_path / "landing"
-    shutil.copytree(FIXTURE / "landing", root)
-    monkeypatch.setenv("CAKUPAN_LANDING_ROOT", str(root))
-    monkeypatch.setenv("CAKUPAN_REFERENCE_ROOT", str(FIXTURE / "reference"))
-    monkeypatch.setenv("CAKUPAN_DOCS_DIR", str(tmp_path / "docs"))
-    monkeypatch.setenv("CAKUPAN_REPORTS_ROOT", str(tmp_path / "reports"))
-    load_reference(empty_warehouse, load_settings(), progress=lambda _: None)
-    return root
+def landing(small_night):
+    return small_night.landing_root
 
 
 def district(conn, date: str, code: str) -> tuple:

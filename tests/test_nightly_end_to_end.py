@@ -4,7 +4,6 @@ answers were worked out by hand (tests/fixtures/small_night/expected.py): every 
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,8 +11,6 @@ import pytest
 
 from cakupan.cli import main as cakupan
 from cakupan.dag_run import run_nightly
-from cakupan.reference import load_reference
-from cakupan.settings import load_settings
 
 FIXTURE = Path(__file__).parent / "fixtures" / "small_night"
 
@@ -28,17 +25,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def night(empty_warehouse, tmp_path, monkeypatch):
-    landing = tmp_path / "landing"
-    shutil.copytree(FIXTURE / "landing", landing)
-    monkeypatch.setenv("CAKUPAN_LANDING_ROOT", str(landing))
-    monkeypatch.setenv("CAKUPAN_REFERENCE_ROOT", str(FIXTURE / "reference"))
-    monkeypatch.setenv("CAKUPAN_DOCS_DIR", str(tmp_path / "docs"))
-    monkeypatch.setenv("CAKUPAN_REPORTS_ROOT", str(tmp_path / "reports"))
-    monkeypatch.setenv("CAKUPAN_VULNERABLE_TARGET", str(expected.VULNERABLE_TARGET))
-    settings = load_settings()
-    load_reference(empty_warehouse, settings, progress=lambda _: None)
-    return settings
+def night(small_night):
+    assert small_night.vulnerable_target == expected.VULNERABLE_TARGET
+    return small_night
 
 
 def rate(value) -> str | None:

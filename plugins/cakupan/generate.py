@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import json
 import math
 import random
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cakupan import region_package
+from cakupan.readers import sha256_of
 
 PESERTA_HEADER = ("kpj", "nik", "nama", "tanggal_lahir", "jenis_kelamin", "segmen", "program", "kode_desa", "npp",
                   "pekerjaan", "sumber_iuran", "tanggal_daftar", "status", "iuran_terakhir", "upah")
@@ -136,14 +136,6 @@ def plan_branches(count: int, districts: list[tuple[str, str, str]]) -> list[Bra
     return branches
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class _Person:
     __slots__ = ("nik", "name", "birth", "sex")
 
@@ -235,7 +227,7 @@ def _payments(row: list[str], segment: str, wage: int, branch: str, export_date:
 
 
 def _write_manifest(folder: Path, branch: str, export_date: dt.date, counts: dict[str, int]) -> None:
-    files = [{"name": name, "rows": rows, "sha256": _sha256(folder / name)} for name, rows in counts.items()]
+    files = [{"name": name, "rows": rows, "sha256": sha256_of(folder / name)} for name, rows in counts.items()]
     manifest = {"contract_version": 1, "kode_cabang": branch, "export_date": export_date.isoformat(), "files": files}
     (folder / "_manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
 

@@ -37,6 +37,14 @@ class FileFacts:
     has_nul: bool = False  # NUL bytes cannot enter PostgreSQL text: such files get them replaced
 
 
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(_BLOCK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def inspect_file(path: Path) -> FileFacts:
     """One pass over the bytes: the checksum the manifest promises, and the text encoding."""
     digest = hashlib.sha256()

@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg
 
 from cakupan import region_package
-from cakupan.readers import inspect_file
+from cakupan.readers import sha256_of
 from cakupan.settings import Settings
 
 Progress = Callable[[str], None]
@@ -156,7 +156,7 @@ def load_reference(conn: psycopg.Connection, settings: Settings, progress: Progr
     # Branch files are small: always reload them (validated against the regions) unless unchanged.
     for name, loader in (("kantor_cabang.csv", load_branches), ("penduduk_bekerja.csv", load_employed_population)):
         path = settings.reference_root / name
-        sha256 = inspect_file(path).sha256 if path.is_file() else ""
+        sha256 = sha256_of(path) if path.is_file() else ""
         source = f"file:{name}"
         if sha256 and _already_loaded(conn, source, sha256):
             continue

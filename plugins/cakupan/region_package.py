@@ -8,13 +8,14 @@ province > district (kabupaten/kota) > subdistrict (kecamatan) > village (desa/k
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import shutil
 import subprocess
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from cakupan.readers import sha256_of
 
 PACKAGE = "idn-area-data"
 VERSION = "4.0.1"
@@ -36,14 +37,6 @@ LEVELS = {
 
 class RegionPackageError(RuntimeError):
     pass
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def ensure_package(cache_dir: Path) -> Path:

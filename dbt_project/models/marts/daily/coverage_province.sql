@@ -1,10 +1,4 @@
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='snapshot_date',
-    on_schema_change='append_new_columns',
-    indexes=[{'columns': ['snapshot_date', 'province_code']}],
-) }}
+{{ config(indexes=[{'columns': ['snapshot_date', 'province_code']}]) }}
 
 -- Every province on D: sums of its districts, coverage_rate from the sums. stale_branches counts each
 -- stale branch once, even when it serves several districts of the province.

@@ -1,10 +1,4 @@
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='snapshot_date',
-    on_schema_change='append_new_columns',
-    indexes=[{'columns': ['snapshot_date', 'district_code']}],
-) }}
+{{ config(indexes=[{'columns': ['snapshot_date', 'district_code']}]) }}
 
 -- Active participations on D (KPJ, not persons: contract 5.4) by district of domicile, segment,
 -- funding source and occupation; only combinations that have any.

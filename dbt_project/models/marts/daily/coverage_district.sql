@@ -1,10 +1,4 @@
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='snapshot_date',
-    on_schema_change='append_new_columns',
-    indexes=[{'columns': ['snapshot_date', 'district_code']}],
-) }}
+{{ config(indexes=[{'columns': ['snapshot_date', 'district_code']}]) }}
 
 -- Every district on D: its villages summed, the employed population of the latest year <= D's year
 -- (contract 5.6), and how many of the branches serving it are stale.

@@ -1,10 +1,4 @@
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='snapshot_date',
-    on_schema_change='append_new_columns',
-    indexes=[{'columns': ['snapshot_date', 'district_code']}],
-) }}
+{{ config(indexes=[{'columns': ['snapshot_date', 'district_code']}]) }}
 
 -- Every village of the reference on D, with the covered persons placed in it (0 where none).
 with villages as (select * from {{ ref('stg_reference__villages') }}),
