@@ -164,3 +164,16 @@ def test_pii_key_can_come_from_an_airflow_connection(monkeypatch):
     assert pii_key(load_settings()) == "from-airflow"
     monkeypatch.delenv("AIRFLOW_CONN_CAKUPAN_PII_KEY")
     assert pii_key(load_settings()) is None
+
+
+def test_extra_columns_are_ignored_and_reported(empty_warehouse, tmp_path, pseudonymiser):
+    from delivery_builder import PESERTA_HEADER, csv_bytes
+
+    rows = [{**peserta(), "Keterangan": "pindahan", "email": "x@example.org"}]
+    data = csv_bytes([*PESERTA_HEADER, "Keterangan", "email"], rows)
+    folder = write_delivery(tmp_path, "SAWAHLUNTO", D, [], files={"peserta.csv": data}, row_counts={"peserta.csv": 1})
+    outcome = load(empty_warehouse, folder, pseudonymiser)
+    assert outcome.status == "loaded"
+    assert empty_warehouse.execute(
+        "SELECT rows_loaded, extra_columns FROM audit.file_loads WHERE file_name = 'peserta.csv'"
+    ).fetchone() == (1, "Keterangan, email")
