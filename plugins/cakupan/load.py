@@ -34,6 +34,8 @@ _PESERTA_STAGED = (
     "status", "iuran_terakhir", "upah",
 )
 _IURAN_STAGED = ("row_number", "malformed", *IURAN_COLUMNS)
+# Everything else is staged as text, exactly as written, for the SQL rules to judge.
+_STAGED_TYPES = {"row_number": "integer", "nik_length": "integer", "malformed": "boolean", "has_nama": "boolean"}
 
 _PROGRESS_EVERY = 250_000
 
@@ -160,7 +162,7 @@ def _stage_judge_publish(
 ) -> FileOutcome:
     spec = SPECS[checked.table]
     stream = open_table(checked.path, checked.facts, spec.columns)
-    staged_columns = ", ".join(f"{c} {'integer' if c in ('row_number', 'nik_length') else 'boolean' if c in ('malformed', 'has_nama') else 'text'}" for c in spec.staged)
+    staged_columns = ", ".join(f"{column} {_STAGED_TYPES.get(column, 'text')}" for column in spec.staged)
     conn.execute("DROP TABLE IF EXISTS pg_temp.stage, pg_temp.judged")
     conn.execute(f"CREATE TEMP TABLE stage ({staged_columns}) ON COMMIT DROP")
     rows_read = 0

@@ -40,7 +40,7 @@ select
     districts.district_name,
     coalesce(villages.covered_persons, 0)::integer as covered_persons,
     employed.employed_population::bigint as employed_population,
-    coalesce(villages.covered_persons, 0)::numeric / nullif(employed.employed_population, 0) as coverage_rate,
+    {{ coverage_rate('coalesce(villages.covered_persons, 0)', 'employed.employed_population') }} as coverage_rate,
     coalesce(villages.vulnerable_persons, 0)::integer as vulnerable_persons,
     coalesce(villages.villages, 0)::integer as villages,
     coalesce(villages.villages_target_met, 0)::integer as villages_target_met,

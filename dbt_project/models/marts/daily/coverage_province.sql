@@ -35,7 +35,7 @@ select
     provinces.province_name,
     coalesce(districts.covered_persons, 0)::integer as covered_persons,
     districts.employed_population::bigint as employed_population,
-    coalesce(districts.covered_persons, 0)::numeric / nullif(districts.employed_population, 0) as coverage_rate,
+    {{ coverage_rate('coalesce(districts.covered_persons, 0)', 'districts.employed_population') }} as coverage_rate,
     coalesce(districts.vulnerable_persons, 0)::integer as vulnerable_persons,
     coalesce(districts.villages, 0)::integer as villages,
     coalesce(districts.villages_target_met, 0)::integer as villages_target_met,

@@ -10,8 +10,3 @@
 {% macro vulnerable_target() -%}
     {{ var('vulnerable_target') | int }}
 {%- endmacro %}
-
-{#- Funding sources that make a BPU participant a vulnerable worker (contract section 3). -#}
-{% macro vulnerable_funding_sources() -%}
-    ('APBN', 'APBD', 'APBDES', 'DBH_SAWIT', 'CSR', 'BAZNAS')
-{%- endmacro %}
