@@ -113,7 +113,9 @@ def _report_run(settings: Settings, snapshot_date: dt.date) -> int:
             "no pseudonymisation key: set CAKUPAN_PII_KEY (a long random secret, kept out of git) "
             "or the Airflow connection `cakupan_pii_key`. `make run` makes a demo key for you."
         )
+    print(f"Running cakupan_nightly for {snapshot_date} through Airflow ...", flush=True)
     run = run_nightly(settings, snapshot_date)
+    print(run.task_summary())
     if not run.succeeded:
         return _fail(f"the nightly run for {snapshot_date} ended {run.state}.\n{run.failure_summary()}")
     return 0

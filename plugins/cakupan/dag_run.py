@@ -23,10 +23,27 @@ class NightlyRun:
     state: str
     task_states: dict[str, str]
     failures: list[dict] = field(default_factory=list)
+    task_seconds: dict[str, float] = field(default_factory=dict)
+    wall_seconds: float = 0.0
 
     @property
     def succeeded(self) -> bool:
         return self.state == "success"
+
+    def task_summary(self) -> str:
+        """One line per task in run order: state and seconds (mapped instances summed)."""
+        totals: dict[str, list] = {}
+        for key, state in self.task_states.items():
+            task = key.split("[")[0]
+            entry = totals.setdefault(task, [0, 0.0, set()])
+            entry[0] += 1
+            entry[1] += self.task_seconds.get(key, 0.0)
+            entry[2].add(state)
+        lines = [f"Nightly run for {self.snapshot_date}: {self.state} in {self.wall_seconds:.0f}s"]
+        for task, (count, seconds, states) in totals.items():
+            label = f"{task} x{count}" if count > 1 or task == "load_export" else task
+            lines.append(f"  {label:<22} {'/'.join(sorted(states)):<10} {seconds:6.1f}s")
+        return "\n".join(lines)
 
     def failure_summary(self) -> str:
         if self.failures:
@@ -64,10 +81,14 @@ def run_nightly(settings: Settings, snapshot_date: dt.date) -> NightlyRun:
     started = time.time()
     dag_run = dag.test(logical_date=logical_date, run_conf={"snapshot_date": snapshot_date.isoformat()})
     states: dict[str, str] = {}
-    for ti in dag_run.get_task_instances():
+    seconds: dict[str, float] = {}
+    instances = sorted(dag_run.get_task_instances(), key=lambda ti: (ti.start_date is None, ti.start_date or 0))
+    for ti in instances:
         key = ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"
         states[key] = str(ti.state.value if hasattr(ti.state, "value") else ti.state)
+        seconds[key] = float(ti.duration or 0.0)
     path = failures_file(dag_run.run_id)
     recorded = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
     failures = [entry for entry in recorded if entry["at"] >= started]
-    return NightlyRun(snapshot_date, dag_run.run_id, str(getattr(dag_run.state, "value", dag_run.state)), states, failures)
+    return NightlyRun(snapshot_date, dag_run.run_id, str(getattr(dag_run.state, "value", dag_run.state)), states,
+                      failures, seconds, time.time() - started)
