@@ -64,7 +64,9 @@ def cakupan_nightly():
 
     @task(trigger_rule="none_failed")
     def loaded_deliveries(outcomes: list[dict] | None = None) -> list[int]:
-        return [o["delivery_id"] for o in outcomes or [] if o["status"] == "loaded"]
+        # Indexing up to len() reads each mapped result once; plain iteration probes one past the end.
+        outcomes = outcomes or []
+        return [o["delivery_id"] for o in (outcomes[i] for i in range(len(outcomes))) if o["status"] == "loaded"]
 
     @task
     def dbt_build(**context) -> None:

@@ -18,7 +18,8 @@ from cakupan.pseudonymise import Pseudonymiser
 from cakupan.rejection_report import write_rejection_report
 from cakupan.settings import Settings
 
-log = logging.getLogger("cakupan.nightly")
+# Under Airflow's task-operator namespace, so `cakupan run` shows these lines while it hides Airflow's own.
+log = logging.getLogger("airflow.task.operators.cakupan.nightly")
 
 PII_KEY_CONNECTION = "cakupan_pii_key"
 
