@@ -49,11 +49,12 @@ def dbt_vars(settings: Settings, snapshot_date: dt.date) -> str:
 
 def run_dbt(
     settings: Settings, command: list[str], snapshot_date: dt.date, log: Callable[[str], None] = print
-) -> None:
-    """`dbt <command>` for the given date; raises DbtFailed naming the failing nodes."""
+) -> str:
+    """`dbt <command>` for the given date; returns dbt's closing summary line, raises DbtFailed naming the
+    failing nodes."""
     executable = Path(sys.executable).parent / "dbt"
     args = [
-        str(executable), *command,
+        str(executable), *command, "--no-use-colors",
         "--project-dir", str(settings.dbt_project_dir),
         "--profiles-dir", str(settings.dbt_project_dir),
         "--target-path", str(settings.home / "dbt" / "target"),
@@ -62,6 +63,7 @@ def run_dbt(
     ]
     env = {**os.environ, **dbt_env(settings), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     failures: list[str] = []
+    summary = ""
     in_error = False
     with subprocess.Popen(
         args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=settings.dbt_project_dir
@@ -71,6 +73,8 @@ def run_dbt(
             line = line.rstrip()
             log(line)
             text = _strip_log_prefix(line)
+            if text.startswith("Done. PASS="):
+                summary = text
             if text.startswith(_ERROR_STARTS) or " ERROR " in line:
                 in_error = True
             elif not text or text.startswith("Done."):
@@ -80,3 +84,4 @@ def run_dbt(
     if process.returncode != 0:
         detail = "\n".join(failures[-40:]) or "see the dbt log above"
         raise DbtFailed(f"dbt {' '.join(command)} failed for {snapshot_date}:\n{detail}")
+    return summary

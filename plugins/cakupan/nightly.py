@@ -8,8 +8,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from pathlib import Path
 from dataclasses import asdict
+from pathlib import Path
+
+import structlog
 
 from cakupan import db, landing
 from cakupan.dbt_runner import run_dbt
@@ -18,8 +20,9 @@ from cakupan.pseudonymise import Pseudonymiser
 from cakupan.rejection_report import write_rejection_report
 from cakupan.settings import Settings
 
-# Under Airflow's task-operator namespace, so `cakupan run` shows these lines while it hides Airflow's own.
-log = logging.getLogger("airflow.task.operators.cakupan.nightly")
+# A structlog logger under Airflow's task-operator namespace (as operators log), so `cakupan run` shows
+# these progress lines while it hides Airflow's own; outside Airflow structlog prints them plainly.
+log = structlog.get_logger("airflow.task.operators.cakupan.nightly")
 
 PII_KEY_CONNECTION = "cakupan_pii_key"
 
@@ -77,4 +80,6 @@ def load_export(settings: Settings, folder: str) -> dict:
 
 def build_marts(settings: Settings, snapshot_date: dt.date) -> None:
     # Unit tests check the logic, not the night's data: the test suite runs them (`dbt test --select test_type:unit`).
-    run_dbt(settings, ["build", "--exclude-resource-type", "unit_test"], snapshot_date, log=log.info)
+    summary = run_dbt(settings, ["build", "--exclude-resource-type", "unit_test"], snapshot_date,
+                      log=logging.getLogger("cakupan.dbt").info)
+    log.info("dbt build for %s: %s", snapshot_date, summary)
