@@ -110,7 +110,9 @@ fuzzed_row = st.fixed_dictionaries({column: st.one_of(cell, st.sampled_from([pes
                                     for column in PESERTA_HEADER})
 
 
-@hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# Derandomised in CI so a submission's result does not depend on the draw; locally each run explores anew.
+@hypothesis_settings(max_examples=60, deadline=None, derandomize=bool(os.environ.get("CI")),
+                     suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(fuzzed_row, min_size=1, max_size=8), delimiter=st.sampled_from([",", ";"]))
 def test_fuzzed_csv_content_loses_no_row(empty_warehouse, tmp_path_factory, rows, delimiter):
     conn = empty_warehouse
