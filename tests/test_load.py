@@ -10,7 +10,7 @@ import pytest
 from cakupan import landing
 from cakupan.load import load_delivery
 from cakupan.pseudonymise import Pseudonymiser
-from delivery_builder import iuran, peserta, write_delivery
+from delivery_builder import PESERTA_HEADER, csv_bytes, iuran, peserta, write_delivery
 
 D = "2026-11-20"
 
@@ -177,3 +177,36 @@ def test_extra_columns_are_ignored_and_reported(empty_warehouse, tmp_path, pseud
     assert empty_warehouse.execute(
         "SELECT rows_loaded, extra_columns FROM audit.file_loads WHERE file_name = 'peserta.csv'"
     ).fetchone() == (1, "Keterangan, email")
+
+
+def test_the_fast_and_the_careful_reader_load_the_same(empty_warehouse, tmp_path, pseudonymiser):
+    """DuckDB reads plain UTF-8 CSV itself; Windows-1252 goes through the Python reader. Same rows, same
+    pseudonyms, same rejections, whichever path a file takes."""
+    conn = empty_warehouse
+    rows = [
+        peserta(nama="José d’Almeida"),
+        peserta(kpj="10000000002", nik="3.27312E+15"),
+        peserta(kpj="10000000003", kode_desa="99.99.99.9999"),
+        peserta(kpj="10000000004", upah="1.500.000", program="JKK; JKM ;JHT"),
+        peserta(kpj="10000000004", nama="Dua Kali"),
+    ]
+    results = []
+    for branch, encoding in (("FAST", "utf-8"), ("CAREFUL", "cp1252")):
+        data = csv_bytes(PESERTA_HEADER, rows, encoding=encoding)
+        folder = write_delivery(tmp_path, branch, D, [], files={"peserta.csv": data},
+                                row_counts={"peserta.csv": len(rows)})
+        said: list[str] = []
+        assert load_delivery(conn, landing.delivery_at(folder), pseudonymiser, progress=said.append).status == "loaded"
+        assert not any("carefully" in line for line in said), said  # cp1252 goes careful by design, silently
+        loaded = conn.execute(
+            "SELECT row_number, kpj, nik_hash, program, upah FROM raw.peserta WHERE kode_cabang = %s ORDER BY 1",
+            (branch,)).fetchall()
+        quarantined = conn.execute(
+            "SELECT row_number, kpj, rule, reason FROM audit.rejected_rows WHERE kode_cabang = %s AND "
+            "file_name = 'peserta.csv' ORDER BY 1", (branch,)).fetchall()
+        results.append((loaded, quarantined))
+    assert results[0] == results[1]
+    loaded, quarantined = results[0]
+    assert loaded == [(1, "10000000001", pseudonymiser.pseudonym(rows[0]["nik"]), "JKK;JKM", 1_500_000)]
+    assert [(n, rule) for n, _, rule, _ in quarantined] == [
+        (2, "nik_notasi_ilmiah"), (3, "kode_desa_tidak_dikenal"), (4, "kpj_duplikat"), (5, "kpj_duplikat")]

@@ -1,33 +1,17 @@
 """Keyed pseudonyms for identifiers: HMAC-SHA256 of the NIK, so persons can be counted but not named.
 
-The NIK never reaches the database in clear: the loader hashes it while streaming. A NIK that is not
-16 digits cannot be a person's number; it gets no pseudonym and a `problem` the row rules turn into a reason.
+The NIK never reaches the database in clear: the loader's judge hashes it while streaming, from the key's
+inner and outer pads (`hmac_pads`, RFC 2104), so that DuckDB computes exactly what `pseudonym` does.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import re
-
-_SCIENTIFIC = re.compile(r"^\d([.,]\d+)?[eE][+]?\d+$")
 
 
 class MissingKeyError(RuntimeError):
     pass
-
-
-def nik_problem(nik: str) -> str:
-    """'' for a well-formed NIK, else the kind of damage, for the row rule `nik_format` to explain."""
-    if len(nik) == 16 and nik.isascii() and nik.isdigit():
-        return ""
-    if not nik:
-        return "empty"
-    if _SCIENTIFIC.match(nik):
-        return "scientific"
-    if nik.isascii() and nik.isdigit():
-        return "length"
-    return "characters"
 
 
 class Pseudonymiser:
@@ -37,7 +21,14 @@ class Pseudonymiser:
                 "No pseudonymisation key: set CAKUPAN_PII_KEY (or the Airflow connection `cakupan_pii_key`). "
                 "The demo (`make run`) creates one under .cakupan/; production keeps its own secret."
             )
-        self._template = hmac.new(key.encode("utf-8"), digestmod=hashlib.sha256)
+        self._key = key.encode("utf-8")
+        self._template = hmac.new(self._key, digestmod=hashlib.sha256)
+
+    def hmac_pads(self) -> tuple[bytes, bytes]:
+        """(inner, outer) pads: HMAC(key, m) = SHA256(outer || SHA256(inner || m))."""
+        block = hashlib.sha256(self._key).digest() if len(self._key) > 64 else self._key
+        block = block.ljust(64, b"\0")
+        return bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block)
 
     def pseudonym(self, identifier: str) -> str:
         mac = self._template.copy()

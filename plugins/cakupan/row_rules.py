@@ -1,8 +1,12 @@
-"""The row rules of contract sections 3-4, as SQL over a staged file, each with a name and a sentence
-in Bahasa Indonesia that a branch officer understands.
+"""The row rules of contract sections 3-4, each with a name and a sentence in Bahasa Indonesia that a
+branch officer understands.
 
 A row breaking several rules is reported once, for the first rule in the order below. Reasons quote the
 value only for columns that are not personal data (never NIK, name or birth date).
+
+Rules that look at one row at a time are DuckDB SQL, run by `judge` while the file streams past. The two
+rules that need the whole file (a KPJ or a payment seen twice) have no `broken_when`: the loader applies
+them in PostgreSQL once the file is in, keeping their place in the order (see `load.WHOLE_FILE_SQL`).
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ def _set(values: tuple[str, ...]) -> str:
     return "(" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
-def _array(values: tuple[str, ...]) -> str:
-    return "ARRAY[" + ", ".join(f"'{v}'" for v in values) + "]::text[]"
+def _codes_list(values: tuple[str, ...]) -> str:
+    """A regular expression for codes from `values` separated by `;`, without spaces."""
+    one = "(" + "|".join(values) + ")"
+    return f"{one}(;{one})*"
 
 
 def _quoted(column: str) -> str:
@@ -35,8 +41,8 @@ def _quoted(column: str) -> str:
 class RowRule:
     name: str
     column: str
-    broken_when: str  # SQL condition over the parsed staging row
-    reason: str  # SQL expression giving the sentence
+    broken_when: str | None  # DuckDB condition over the parsed row; None for a whole-file rule
+    reason: str  # SQL expression giving the sentence (DuckDB, or PostgreSQL for a whole-file rule)
 
 
 def _unknown_code(column: str, values: tuple[str, ...], label: str) -> RowRule:
@@ -51,40 +57,41 @@ MALFORMED = RowRule(
     "'Jumlah kolom pada baris ini berbeda dengan baris judul; periksa pemisah kolom dan tanda kutip.'",
 )
 KPJ_FORMAT = RowRule(
-    "kpj_format", "kpj", "kpj !~ '^[0-9]{11}$'",
+    "kpj_format", "kpj", "NOT regexp_full_match(kpj, '[0-9]{11}')",
     f"'KPJ harus 11 digit angka; tertulis ' || {_quoted('kpj')} || '.'",
 )
 
 PESERTA_RULES = (
     MALFORMED,
     KPJ_FORMAT,
-    RowRule("kpj_duplikat", "kpj", "kpj_rows > 1",
+    RowRule("kpj_duplikat", "kpj", None,
             "'KPJ ' || kpj || ' muncul ' || kpj_rows || ' kali dalam berkas ini; semua baris dengan KPJ ini ditolak.'"),
     RowRule("nik_notasi_ilmiah", "nik", "nik_problem = 'scientific'",
             "'NIK tertulis dalam notasi ilmiah (seperti 3.27312E+15): spreadsheet mengubahnya menjadi angka dan "
             "digit terakhirnya hilang. Format kolom NIK sebagai teks, lalu ekspor ulang.'"),
     RowRule("nik_format", "nik", "nik_problem <> ''",
             "CASE nik_problem WHEN 'empty' THEN 'NIK kosong; NIK wajib diisi 16 digit angka.' "
-            "WHEN 'length' THEN 'NIK harus 16 digit angka; tertulis ' || nik_length || ' digit.' "
+            "WHEN 'length' THEN 'NIK harus 16 digit angka; tertulis ' || length(nik) || ' digit.' "
             "ELSE 'NIK harus 16 digit angka; ada karakter selain angka.' END"),
-    RowRule("nama_kosong", "nama", "NOT has_nama", "'Nama peserta kosong; nama wajib diisi.'"),
+    RowRule("nama_kosong", "nama", "nama = ''", "'Nama peserta kosong; nama wajib diisi.'"),
     RowRule("tanggal_lahir_tidak_valid", "tanggal_lahir", "birth_date IS NULL",
             "'Tanggal lahir bukan tanggal yang valid (format YYYY-MM-DD atau DD/MM/YYYY).'"),
     RowRule("umur_di_luar_batas", "tanggal_lahir",
-            "birth_date > export_date - interval '10 years' OR birth_date <= export_date - interval '101 years'",
+            "birth_date > export_date - INTERVAL 10 YEAR OR birth_date <= export_date - INTERVAL 101 YEAR",
             "'Umur peserta pada tanggal ekspor ' || extract(year FROM age(export_date, birth_date)) "
             "|| ' tahun; yang diterima 10 sampai 100 tahun.'"),
     _unknown_code("jenis_kelamin", ("L", "P"), "Jenis kelamin"),
     _unknown_code("segmen", SEGMENTS, "Segmen"),
-    RowRule("program_tidak_dikenal", "program", f"program_codes IS NULL OR NOT program_codes <@ {_array(PROGRAMS)}",
+    RowRule("program_tidak_dikenal", "program", f"program <> '' AND NOT regexp_full_match(program_codes, '{_codes_list(PROGRAMS)}')",
             f"'Program ' || {_quoted('program')} || ' memuat kode yang tidak dikenal; pilihan: "
             f"{', '.join(PROGRAMS)}, dipisah titik koma.'"),
-    RowRule("program_tanpa_jkk_jkm", "program", "NOT program_codes @> ARRAY['JKK', 'JKM']::text[]",
+    RowRule("program_tanpa_jkk_jkm", "program",
+            "NOT (contains(';' || program_codes || ';', ';JKK;') AND contains(';' || program_codes || ';', ';JKM;'))",
             f"'Program ' || {_quoted('program')} || ' wajib memuat JKK dan JKM.'"),
     RowRule("kode_desa_tidak_dikenal", "kode_desa", "NOT village_known",
             f"'Kode desa ' || {_quoted('kode_desa')} || ' tidak ada dalam referensi wilayah Kemendagri "
             "(format PP.KK.CC.DDDD).'"),
-    RowRule("npp_format", "npp", "npp <> '' AND npp !~ '^[0-9]{8}$'",
+    RowRule("npp_format", "npp", "npp <> '' AND NOT regexp_full_match(npp, '[0-9]{8}')",
             f"'NPP harus 8 digit angka; tertulis ' || {_quoted('npp')} || '.'"),
     RowRule("npp_wajib", "npp", "segmen IN ('PU', 'JAKON') AND npp = ''",
             "'Peserta segmen ' || segmen || ' wajib mencantumkan NPP pemberi kerja.'"),
@@ -108,7 +115,7 @@ IURAN_RULES = (
     MALFORMED,
     RowRule("id_transaksi_format", "id_transaksi", "length(id_transaksi) NOT BETWEEN 1 AND 40",
             "'Kolom id_transaksi wajib diisi, 1 sampai 40 karakter.'"),
-    RowRule("id_transaksi_duplikat", "id_transaksi", "earlier_in_file OR seen_before",
+    RowRule("id_transaksi_duplikat", "id_transaksi", None,
             "'Pembayaran ' || id_transaksi || CASE WHEN earlier_in_file THEN ' sudah ada di baris sebelumnya' "
             "ELSE ' sudah tercatat dari ekspor sebelumnya' END || '; dicatat sebagai duplikat, tidak dihitung dua kali.'"),
     KPJ_FORMAT,
@@ -126,14 +133,22 @@ IURAN_RULES = (
 
 
 def broken_rule_sql(rules: tuple[RowRule, ...]) -> str:
-    """CASE giving the 1-based index of the first broken rule, NULL for a good row."""
-    whens = "\n".join(f"        WHEN {rule.broken_when} THEN {i}" for i, rule in enumerate(rules, start=1))
+    """CASE giving the 1-based index of the first broken row rule, NULL for a row that passes them all."""
+    whens = "\n".join(f"        WHEN {rule.broken_when} THEN {i}" for i, rule in enumerate(rules, start=1)
+                      if rule.broken_when)
     return f"CASE\n{whens}\n    END"
 
 
 def reason_sql(rules: tuple[RowRule, ...], index_column: str = "broken_rule") -> str:
-    whens = "\n".join(f"        WHEN {i} THEN {rule.reason}" for i, rule in enumerate(rules, start=1))
+    whens = "\n".join(f"        WHEN {i} THEN {rule.reason}" for i, rule in enumerate(rules, start=1)
+                      if rule.broken_when)
     return f"CASE {index_column}\n{whens}\n    END"
+
+
+def whole_file_rule(rules: tuple[RowRule, ...]) -> tuple[int, RowRule]:
+    """The one rule of a table that needs the whole file, with its 1-based place in the order."""
+    ((index, rule),) = [(i, r) for i, r in enumerate(rules, start=1) if r.broken_when is None]
+    return index, rule
 
 
 def names_array_sql(rules: tuple[RowRule, ...], attribute: str) -> str:

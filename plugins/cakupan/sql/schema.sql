@@ -83,7 +83,10 @@ CREATE TABLE IF NOT EXISTS raw.peserta (
     iuran_terakhir date,
     upah bigint NOT NULL
 );
-CREATE INDEX IF NOT EXISTS peserta_delivery_idx ON raw.peserta (delivery_id);
+-- BRIN, not B-tree: a delivery's rows are appended together, and keeping a B-tree up to date cost the
+-- loader a third of its COPY time (docs/benchmarks.md).
+DROP INDEX IF EXISTS raw.peserta_delivery_idx;
+CREATE INDEX IF NOT EXISTS peserta_delivery_brin ON raw.peserta USING brin (delivery_id);
 
 -- Accepted contribution payments, typed. periode is the first day of the month paid for.
 CREATE TABLE IF NOT EXISTS raw.iuran (
@@ -139,46 +142,3 @@ CREATE TABLE IF NOT EXISTS audit.rejected_rows (
     reason text NOT NULL
 );
 CREATE INDEX IF NOT EXISTS rejected_rows_delivery_idx ON audit.rejected_rows (delivery_id);
-
--- Parsers for the contract's text formats (section 2). They return NULL instead of failing, so a bad
--- value becomes a rejected row with a reason rather than an aborted load. Each is a single SQL expression,
--- so PostgreSQL inlines it into the loader's query (a function call costs ~3 us a row, the inlined
--- expression a tenth of that). Text-to-date casts are STABLE, and a function declared more strictly
--- than its body is never inlined: hence STABLE, not IMMUTABLE.
--- DD/MM/YYYY -> YYYY-MM-DD; anything else is left as written.
-CREATE OR REPLACE FUNCTION raw.iso_date_text(value text) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN substr(value, 3, 1) = '/' THEN
-               CASE WHEN value ~ '^[0-9]{2}/[0-9]{2}/[0-9]{4}$'
-                    THEN substr(value, 7, 4) || '-' || substr(value, 4, 2) || '-' || substr(value, 1, 2)
-                    ELSE value END
-           ELSE value END
-$$;
-
--- The regex admits only real months and days 01-31; days 29-31 are then checked against the month's
--- length (31 February is NULL, not an error). Nested CASEs fix the order of evaluation.
-CREATE OR REPLACE FUNCTION raw.parse_iso_date(iso text) RETURNS date
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN iso ~ '^[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$' THEN
-               CASE WHEN substr(iso, 9, 2) <= '28' THEN iso::date
-                    WHEN substr(iso, 9, 2)::int <= ((substr(iso, 1, 7) || '-01')::date + interval '1 month')::date
-                                                   - (substr(iso, 1, 7) || '-01')::date
-                    THEN iso::date END
-           END
-$$;
-
-CREATE OR REPLACE FUNCTION raw.parse_contract_date(value text) RETURNS date
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT raw.parse_iso_date(raw.iso_date_text(value))
-$$;
-
-CREATE OR REPLACE FUNCTION raw.parse_contract_period(value text) RETURNS date
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN value ~ '^[1-9][0-9]{3}-(0[1-9]|1[0-2])$' THEN (value || '-01')::date END
-$$;
-
--- Rupiah: plain digits or `.` as thousands separator (1.500.000); no decimals, no sign.
-CREATE OR REPLACE FUNCTION raw.parse_rupiah(value text) RETURNS bigint
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN value ~ '^([0-9]{1,18}|[0-9]{1,3}(\.[0-9]{3}){1,5})$' THEN replace(value, '.', '')::bigint END
-$$;

@@ -1,0 +1,212 @@
+"""Judge every row of a branch file in DuckDB while it streams, and write what PostgreSQL will COPY.
+
+DuckDB parses the CSV (or takes the rows the careful Python reader produced), applies the row rules of
+`row_rules` vectorised on all cores, replaces the NIK by its HMAC-SHA256, and returns, in file order, one
+line per row in PostgreSQL's COPY text format: the typed row for `raw` when it passes every row rule, the
+quarantine record for `audit.rejected_rows` when it breaks one. Nothing here touches PostgreSQL, and the
+NIK, name and birth date never leave this process.
+
+Why DuckDB: judging in PostgreSQL cost ~7 us a row, ten times a plain COPY; here the rules cost a fraction
+of PostgreSQL's own COPY and run on the other core at the same time (docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from cakupan import row_rules
+
+BATCH_ROWS = 65_536
+# DuckDB's buffer pool fills up to this cap as a file streams past, then stays there (docs/benchmarks.md):
+# the loader's memory is bounded whatever the file's size.
+_MEMORY_LIMIT = "256MB"
+
+
+def contract_date(column: str) -> str:
+    """YYYY-MM-DD or DD/MM/YYYY (contract section 2); NULL for anything else, 31 February included."""
+    return (f"CASE WHEN regexp_full_match({column}, '[1-9][0-9]{{3}}-[0-9]{{2}}-[0-9]{{2}}') "
+            f"THEN try_strptime({column}, '%Y-%m-%d')::DATE "
+            f"WHEN regexp_full_match({column}, '[0-9]{{2}}/[0-9]{{2}}/[1-9][0-9]{{3}}') "
+            f"THEN try_strptime({column}, '%d/%m/%Y')::DATE END")
+
+
+def contract_period(column: str) -> str:
+    """YYYY-MM as the first day of that month."""
+    return (f"CASE WHEN regexp_full_match({column}, '[1-9][0-9]{{3}}-(0[1-9]|1[0-2])') "
+            f"THEN make_date(substr({column}, 1, 4)::INTEGER, substr({column}, 6, 2)::INTEGER, 1) END")
+
+
+def rupiah(column: str) -> str:
+    """Whole rupiah, plain digits or with `.` as thousands separator (1.500.000); no sign, no decimals."""
+    return (f"CASE WHEN regexp_full_match({column}, '[0-9]{{1,18}}|[0-9]{{1,3}}(\\.[0-9]{{3}}){{1,5}}') "
+            f"THEN replace({column}, '.', '')::BIGINT END")
+
+
+def copy_text(expression: str) -> str:
+    """A value as a field of COPY's text format: NULL as \\N, and backslash, tab and line breaks escaped."""
+    escaped = expression
+    for char, written in (("'\\'", "'\\\\'"), ("chr(9)", "'\\t'"), ("chr(10)", "'\\n'"), ("chr(13)", "'\\r'")):
+        escaped = f"replace({escaped}, {char}, {written})"
+    return f"coalesce({escaped}, '\\N')"
+
+
+def _nullable(expression: str) -> str:
+    return f"coalesce(({expression})::VARCHAR, '\\N')"
+
+
+@dataclass(frozen=True)
+class TableRules:
+    columns: tuple[str, ...]  # the contract's columns, in the order the judge receives them
+    rules: tuple[row_rules.RowRule, ...]
+    parsed: str  # SELECT over `source s` adding the parsed values the rules use
+    accepted: tuple[str, ...]  # fields of the `raw` row after row_number, as expressions over `parsed`
+    duplicate_key: str  # the column the whole-file rule looks at
+
+
+_NIK_PROBLEM = """CASE WHEN regexp_full_match(nik, '[0-9]{16}') THEN ''
+        WHEN nik = '' THEN 'empty'
+        WHEN regexp_full_match(nik, '[0-9]([.,][0-9]+)?[eE][+]?[0-9]+') THEN 'scientific'
+        WHEN regexp_full_match(nik, '[0-9]+') THEN 'length'
+        ELSE 'characters' END"""
+
+PESERTA = TableRules(
+    columns=("kpj", "nik", "nama", "tanggal_lahir", "jenis_kelamin", "segmen", "program", "kode_desa", "npp",
+             "pekerjaan", "sumber_iuran", "tanggal_daftar", "status", "iuran_terakhir", "upah"),
+    rules=row_rules.PESERTA_RULES,
+    parsed=f"""
+        SELECT s.*,
+               {_NIK_PROBLEM} AS nik_problem,
+               {contract_date('s.tanggal_lahir')} AS birth_date,
+               replace(s.program, ' ', '') AS program_codes,
+               v.village_code IS NOT NULL AS village_known,
+               {contract_date('s.tanggal_daftar')} AS registration_date,
+               {contract_period('s.iuran_terakhir')} AS last_paid_period,
+               {rupiah('s.upah')} AS wage
+        FROM source s LEFT JOIN villages v ON v.village_code = s.kode_desa
+    """,
+    # Every accepted value matched a closed pattern or code list, so none needs COPY escaping.
+    accepted=("kpj", "sha256(opad() || unhex(sha256(ipad() || encode(nik))))", "jenis_kelamin", "segmen",
+              "program_codes", "kode_desa", "coalesce(nullif(npp, ''), '\\N')", "pekerjaan",
+              "sumber_iuran", "registration_date", "status", _nullable("last_paid_period"), "wage"),
+    duplicate_key="kpj",
+)
+
+IURAN = TableRules(
+    columns=("id_transaksi", "kpj", "periode", "program", "jumlah", "tanggal_bayar", "sumber_iuran"),
+    rules=row_rules.IURAN_RULES,
+    parsed=f"""
+        SELECT s.*,
+               {contract_period('s.periode')} AS period,
+               {rupiah('s.jumlah')} AS amount,
+               {contract_date('s.tanggal_bayar')} AS payment_date
+        FROM source s
+    """,
+    accepted=(copy_text("id_transaksi"), "kpj", "period", "program", "amount", "payment_date", "sumber_iuran"),
+    duplicate_key="id_transaksi",
+)
+
+TABLES = {"peserta": PESERTA, "iuran": IURAN}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    delivery_id: int
+    kode_cabang: str  # matched [A-Z0-9_]{2,20} when the folder was checked, so safe as a literal
+    export_date: dt.date
+
+
+def _line(fields: Sequence[str]) -> str:
+    # One concat_ws, not a chain of ||: each || would copy the growing line again. No field is NULL here.
+    return "concat(concat_ws(chr(9), " + ", ".join(f"({field})::VARCHAR" for field in fields) + "), chr(10))"
+
+
+def judge_sql(source: str, table: TableRules, delivery: Delivery) -> str:
+    """(row_number, broken_rule, line) per row of `source`, in no promised order: `line` lacks the row
+    number, which the caller puts in front."""
+    constants = (str(delivery.delivery_id), f"'{delivery.kode_cabang}'", f"'{delivery.export_date.isoformat()}'")
+    rejected = ("broken_rule", copy_text("left(kpj, 40)"), copy_text(table.duplicate_key),
+                copy_text(row_rules.reason_sql(table.rules)))
+    # The export date is written into the rules as a literal, so that date bounds fold to constants.
+    export_date = f"DATE '{delivery.export_date.isoformat()}'"
+    broken_rule = row_rules.broken_rule_sql(table.rules).replace("export_date", export_date)
+    rejected = tuple(field.replace("export_date", export_date) for field in rejected)
+    return f"""
+        WITH source AS ({source}), parsed AS ({table.parsed}),
+        judged AS (SELECT *, {broken_rule} AS broken_rule FROM parsed)
+        SELECT row_number, broken_rule,
+               CASE WHEN broken_rule IS NULL THEN {_line(constants + table.accepted)}
+                    ELSE {_line(rejected)} END AS line
+        FROM judged
+    """
+
+
+def _source_columns(columns: Sequence[str], expressions: Sequence[str], malformed: str, row_number: str) -> str:
+    # Values are compared trimmed and empty-as-'' whichever reader produced them.
+    return ", ".join([f"{row_number} AS row_number"]
+                     + [f"coalesce(trim({e}), '') AS {c}" for c, e in zip(columns, expressions)]
+                     + [f"{malformed} AS malformed"])
+
+
+class Judge:
+    """One DuckDB connection for one loader process: the village reference and the HMAC key live here."""
+
+    def __init__(self, village_codes: pa.Array, hmac_pads: tuple[bytes, bytes], temp_dir: Path):
+        self._db = duckdb.connect(config={
+            "threads": os.cpu_count() or 1,
+            "memory_limit": _MEMORY_LIMIT,
+            "temp_directory": str(temp_dir),
+            # The CSV scan's row estimate is a guess (~42 rows); left free, the optimiser builds the village
+            # join's hash table on the file instead of the reference, holding the whole file in memory.
+            "disabled_optimizers": "build_side_probe_side",
+        })
+        self._db.register("village_codes", pa.table({"village_code": village_codes}))
+        self._db.execute("CREATE TABLE villages AS SELECT DISTINCT village_code FROM village_codes")
+        self._db.unregister("village_codes")
+        ipad, opad = hmac_pads
+        # Blob literals, so DuckDB folds them once instead of decoding hex on every row.
+        self._db.execute(f"CREATE MACRO ipad() AS {_blob(ipad)}")
+        self._db.execute(f"CREATE MACRO opad() AS {_blob(opad)}")
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _stream(self, source: str, table: TableRules, delivery: Delivery) -> Iterator[pa.RecordBatch]:
+        yield from self._db.sql(judge_sql(source, table, delivery)).to_arrow_reader(BATCH_ROWS)
+
+    def judge_csv(self, path: Path, delimiter: str, positions: Sequence[int], width: int, table: TableRules,
+                  delivery: Delivery) -> Iterator[pa.RecordBatch]:
+        """The fast path: DuckDB reads the file itself. Strict: any row it cannot parse as the contract's
+        CSV raises duckdb.Error, and the caller hands the file to the careful reader instead."""
+        columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
+        quote = "'\"'"
+        # A streaming window: numbers rows in file order as the scan goes, without holding them.
+        numbered = "row_number() OVER ()"
+        source = (f"SELECT {_source_columns(table.columns, [f'c{p}' for p in positions], 'false', numbered)} "
+                  f"FROM read_csv('{_literal(path)}', auto_detect = false, header = true, delim = '{delimiter}', "
+                  f"quote = {quote}, escape = {quote}, strict_mode = true, columns = {columns}, "
+                  f"encoding = 'utf-8')")
+        return self._stream(source, table, delivery)
+
+    def judge_rows(self, rows: pa.RecordBatchReader, table: TableRules, delivery: Delivery) -> Iterator[pa.RecordBatch]:
+        """The careful path: rows from the Python reader (`readers.as_batches`), numbered, malformed ones flagged."""
+        self._db.register("careful_rows", rows)
+        source = f"SELECT {_source_columns(table.columns, table.columns, 'malformed', 'row_number')} FROM careful_rows"
+        try:
+            yield from self._stream(source, table, delivery)
+        finally:
+            self._db.unregister("careful_rows")
+
+
+def _blob(data: bytes) -> str:
+    return "'" + "".join(f"\\x{b:02x}" for b in data) + "'::BLOB"
+
+
+def _literal(path: Path) -> str:
+    return str(path).replace("'", "''")
