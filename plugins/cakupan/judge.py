@@ -128,8 +128,7 @@ def _line(fields: Sequence[str]) -> str:
 
 
 def judge_sql(source: str, table: TableRules, delivery: Delivery) -> str:
-    """(row_number, broken_rule, line) per row of `source`, in no promised order: `line` lacks the row
-    number, which the caller puts in front."""
+    """(broken_rule, line) per row of `source`, in no promised order; `line` starts with the row number."""
     constants = (str(delivery.delivery_id), f"'{delivery.kode_cabang}'", f"'{delivery.export_date.isoformat()}'")
     rejected = ("broken_rule", copy_text("left(kpj, 40)"), copy_text(table.duplicate_key),
                 copy_text(row_rules.reason_sql(table.rules)))
@@ -140,9 +139,9 @@ def judge_sql(source: str, table: TableRules, delivery: Delivery) -> str:
     return f"""
         WITH source AS ({source}), parsed AS ({table.parsed}),
         judged AS (SELECT *, {broken_rule} AS broken_rule FROM parsed)
-        SELECT row_number, broken_rule,
-               CASE WHEN broken_rule IS NULL THEN {_line(constants + table.accepted)}
-                    ELSE {_line(rejected)} END AS line
+        SELECT broken_rule,
+               CASE WHEN broken_rule IS NULL THEN {_line(("row_number",) + constants + table.accepted)}
+                    ELSE {_line(("row_number",) + rejected)} END AS line
         FROM judged
     """
 
@@ -157,7 +156,8 @@ def _source_columns(columns: Sequence[str], expressions: Sequence[str], malforme
 class Judge:
     """One DuckDB connection for one loader process: the village reference and the HMAC key live here."""
 
-    def __init__(self, village_codes: pa.Array, hmac_pads: tuple[bytes, bytes], temp_dir: Path):
+    def __init__(self, village_codes: str, hmac_pads: tuple[bytes, bytes], temp_dir: Path):
+        """`village_codes`: every code of the reference, comma-separated."""
         self._db = duckdb.connect(config={
             "threads": os.cpu_count() or 1,
             "memory_limit": _MEMORY_LIMIT,
@@ -166,9 +166,8 @@ class Judge:
             # join's hash table on the file instead of the reference, holding the whole file in memory.
             "disabled_optimizers": "build_side_probe_side",
         })
-        self._db.register("village_codes", pa.table({"village_code": village_codes}))
-        self._db.execute("CREATE TABLE villages AS SELECT DISTINCT village_code FROM village_codes")
-        self._db.unregister("village_codes")
+        self._db.execute("CREATE TABLE villages AS SELECT DISTINCT unnest(string_split(?, ',')) AS village_code",
+                         [village_codes])
         ipad, opad = hmac_pads
         # Blob literals, so DuckDB folds them once instead of decoding hex on every row.
         self._db.execute(f"CREATE MACRO ipad() AS {_blob(ipad)}")
