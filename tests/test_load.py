@@ -210,3 +210,26 @@ def test_the_fast_and_the_careful_reader_load_the_same(empty_warehouse, tmp_path
     assert loaded == [(1, "10000000001", pseudonymiser.pseudonym(rows[0]["nik"]), "JKK;JKM", 1_500_000)]
     assert [(n, rule) for n, _, rule, _ in quarantined] == [
         (2, "nik_notasi_ilmiah"), (3, "kode_desa_tidak_dikenal"), (4, "kpj_duplikat"), (5, "kpj_duplikat")]
+
+
+def test_row_numbers_follow_the_file_across_many_batches(empty_warehouse, tmp_path, pseudonymiser):
+    """DuckDB judges in parallel and the loader numbers rows by their place in its output, so the output
+    must keep the file's order: bad rows far apart, in different batches, keep their own numbers."""
+    conn = empty_warehouse
+    count = 250_000  # ~40 MB: DuckDB reads it in several buffers, on both cores
+    rows = [peserta(kpj=f"{10_000_000_000 + n:011d}") for n in range(1, count + 1)]
+    unknown_village = [1, 16_385, 120_000, count]
+    for n in unknown_village:
+        rows[n - 1] = {**rows[n - 1], "kode_desa": "99.99.99.9999"}
+    rows[count - 2] = {**rows[count - 2], "kpj": rows[1]["kpj"]}  # row 39,999 repeats row 2's KPJ
+    folder = write_delivery(tmp_path, "SOLOK", D, rows)
+    assert load(conn, folder, pseudonymiser).status == "loaded"
+    found = conn.execute("SELECT row_number, rule FROM audit.rejected_rows WHERE file_name = 'peserta.csv' "
+                         "ORDER BY row_number").fetchall()
+    assert found == sorted([(n, "kode_desa_tidak_dikenal") for n in unknown_village]
+                           + [(2, "kpj_duplikat"), (count - 1, "kpj_duplikat")])
+    assert conn.execute("SELECT count(*), min(row_number), max(row_number) FROM raw.peserta").fetchone() == (
+        count - 6, 3, count - 2)
+    (in_order,) = conn.execute(
+        "SELECT bool_and(kpj::bigint - 10000000000 = row_number) FROM raw.peserta").fetchone()
+    assert in_order

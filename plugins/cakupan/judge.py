@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from cakupan import row_rules
 
-BATCH_ROWS = 65_536
+BATCH_ROWS = 16_384  # ~3 MB of COPY lines: small enough to keep judge and COPY both busy
 # DuckDB's buffer pool fills up to this cap as a file streams past, then stays there (docs/benchmarks.md):
 # the loader's memory is bounded whatever the file's size.
 _MEMORY_LIMIT = "256MB"
@@ -128,7 +128,8 @@ def _line(fields: Sequence[str]) -> str:
 
 
 def judge_sql(source: str, table: TableRules, delivery: Delivery) -> str:
-    """(broken_rule, line) per row of `source`, in no promised order; `line` starts with the row number."""
+    """(broken_rule, duplicate_key, line) per row of `source`, in no promised order: `line` starts with the
+    row number the source gave. `duplicate_key` is set on the rows the whole-file rule looks at."""
     constants = (str(delivery.delivery_id), f"'{delivery.kode_cabang}'", f"'{delivery.export_date.isoformat()}'")
     rejected = ("broken_rule", copy_text("left(kpj, 40)"), copy_text(table.duplicate_key),
                 copy_text(row_rules.reason_sql(table.rules)))
@@ -140,6 +141,8 @@ def judge_sql(source: str, table: TableRules, delivery: Delivery) -> str:
         WITH source AS ({source}), parsed AS ({table.parsed}),
         judged AS (SELECT *, {broken_rule} AS broken_rule FROM parsed)
         SELECT broken_rule,
+               CASE WHEN broken_rule IS NULL OR broken_rule > {row_rules.whole_file_rule(table.rules)[0]}
+                    THEN {table.duplicate_key} END AS duplicate_key,
                CASE WHEN broken_rule IS NULL THEN {_line(("row_number",) + constants + table.accepted)}
                     ELSE {_line(("row_number",) + rejected)} END AS line
         FROM judged
@@ -185,7 +188,8 @@ class Judge:
         CSV raises duckdb.Error, and the caller hands the file to the careful reader instead."""
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
         quote = "'\"'"
-        # A streaming window: numbers rows in file order as the scan goes, without holding them.
+        # A streaming window numbers the rows in file order as the scan goes, without holding them. It keeps
+        # this query on one thread: nothing else can tell a CSV row's number (measured in docs/benchmarks.md).
         numbered = "row_number() OVER ()"
         source = (f"SELECT {_source_columns(table.columns, [f'c{p}' for p in positions], 'false', numbered)} "
                   f"FROM read_csv('{_literal(path)}', auto_detect = false, header = true, delim = '{delimiter}', "

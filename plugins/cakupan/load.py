@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import queue
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -84,6 +86,8 @@ class _Destination:
     # True when the whole-file rule may have something to do; a cheap test that spares the usual clean file
     # the full statement (a million-group hash aggregate costs 3 times a sort-based count(DISTINCT)).
     worth_checking_sql: str = "SELECT true"
+    # Keys in strictly ascending file order cannot repeat: the rule then has nothing to do, unasked.
+    ascending_keys_suffice: bool = False
 
 
 _QUARANTINE = """
@@ -126,6 +130,7 @@ PESERTA = _Destination(
             SELECT duplicate_key FROM quarantine WHERE rule_index > %(rule_index)s
         ) keys
     """,
+    ascending_keys_suffice=True,
 )
 
 IURAN = _Destination(
@@ -179,28 +184,95 @@ def _contiguous_bytes(lines: pa.Array) -> memoryview:
     return memoryview(lines.buffers()[2])[offsets[lines.offset]:offsets[lines.offset + len(lines)]]
 
 
+def _ahead(batches: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.RecordBatch]:
+    """The judge's batches, computed in a thread while the caller writes the previous ones to COPY.
+
+    Without it the two alternate: a batch is larger than the socket's buffer, so writing it waits for
+    PostgreSQL to take nearly all of it, and PostgreSQL then idles while DuckDB judges the next. At most
+    `depth` batches wait in between, so memory stays bounded."""
+    handoff: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    finished = object()
+
+    def offer(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                if not offer(batch):
+                    return
+            offer(finished)
+        except BaseException as error:  # handed to the consumer, which raises it as its own
+            offer(error)
+
+    producer = threading.Thread(target=produce, name="cakupan-judge", daemon=True)
+    producer.start()
+    try:
+        while (item := handoff.get()) is not finished:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        producer.join()
+
+
+class _AscendingKeys:
+    """Whether the whole-file rule's keys came in strictly ascending order (as exports sorted by KPJ do).
+    Safe in any output order: every key is seen once, and a strictly ascending sequence has no repeats."""
+
+    def __init__(self) -> None:
+        self.ascending = True
+        self._last: str | None = None
+
+    def see(self, keys: pa.Array) -> None:
+        keys = keys.drop_null()
+        if not self.ascending or len(keys) == 0:
+            return
+        if self._last is not None and keys[0].as_py() <= self._last:
+            self.ascending = False
+        elif len(keys) > 1 and not pc.all(pc.greater(keys.slice(1), keys.slice(0, len(keys) - 1))).as_py():
+            self.ascending = False
+        self._last = keys[-1].as_py()
+
+
+@dataclass
+class _Copied:
+    rows_read: int
+    accepted: int  # rows COPYed to the destination
+    keys_ascending: bool
+
+
 def _copy_judged(
     conn: psycopg.Connection, batches: Iterator[pa.RecordBatch], destination: _Destination, file_name: str,
     progress: Progress,
-) -> tuple[int, int]:
-    """Stream judged lines into COPY (accepted) and a spool file (quarantined). Returns (rows read, rows
-    copied as accepted)."""
+) -> _Copied:
+    """Stream judged lines into COPY (accepted) and a spool file (quarantined)."""
     rows_read = 0
+    keys = _AscendingKeys()
     with tempfile.TemporaryFile() as spool:
         with conn.cursor() as cursor:
             with cursor.copy(f"COPY {destination.copy_into} FROM STDIN") as copy:
-                for batch in batches:
+                for batch in _ahead(batches):
                     count = batch.num_rows
                     lines = batch.column("line")
                     passed = pc.is_null(batch.column("broken_rule"))
                     copy.write(_contiguous_bytes(lines.filter(passed)))
                     spool.write(_contiguous_bytes(lines.filter(pc.invert(passed))))
+                    keys.see(batch.column("duplicate_key"))
                     before, rows_read = rows_read, rows_read + count
                     if before // _PROGRESS_EVERY != rows_read // _PROGRESS_EVERY:
                         progress(f"  {file_name}: {rows_read // _PROGRESS_EVERY * _PROGRESS_EVERY:,} rows read")
-            copied = cursor.rowcount
+            accepted = cursor.rowcount
         _copy_spool(conn, spool)
-    return rows_read, copied
+    return _Copied(rows_read, accepted, keys.ascending)
 
 
 def _copy_spool(conn: psycopg.Connection, spool: IO[bytes]) -> None:
@@ -215,22 +287,22 @@ def _copy_spool(conn: psycopg.Connection, spool: IO[bytes]) -> None:
 def _judge_and_copy(
     conn: psycopg.Connection, judge: Judge, checked: CheckedFile, destination: _Destination,
     delivery: judging.Delivery, progress: Progress,
-) -> tuple[list[str], int, int]:
-    """(extra columns, rows read, rows copied as accepted), by the fast path when DuckDB can parse the file
-    strictly, else by the careful reader. A failed fast attempt is rolled back to its savepoint."""
+) -> tuple[list[str], _Copied]:
+    """(extra columns, what was copied), by the fast path when DuckDB can parse the file strictly, else by
+    the careful reader. A failed fast attempt is rolled back to its savepoint."""
     path, facts, rules = checked.path, checked.facts, destination.rules
     if facts.encoding in ("utf-8", "utf-8-sig") and not facts.has_nul:
         layout = csv_layout(path, facts, rules.columns)
         try:
             with conn.transaction():
                 batches = judge.judge_csv(path, layout.delimiter, layout.positions, layout.width, rules, delivery)
-                return layout.extra_columns, *_copy_judged(conn, batches, destination, path.name, progress)
+                return layout.extra_columns, _copy_judged(conn, batches, destination, path.name, progress)
         except duckdb.Error as error:
             first_line = str(error).splitlines()[0]
             progress(f"  {path.name}: not plain CSV for the fast reader ({first_line}); reading it carefully")
     stream = open_table(path, facts, rules.columns)
     batches = judge.judge_rows(as_batches(stream), rules, delivery)
-    return stream.extra_columns, *_copy_judged(conn, batches, destination, path.name, progress)
+    return stream.extra_columns, _copy_judged(conn, batches, destination, path.name, progress)
 
 
 def _load_file(
@@ -242,18 +314,20 @@ def _load_file(
     try:
         conn.execute(destination.prepare_sql)
         delivery = judging.Delivery(params["delivery_id"], params["kode_cabang"], params["export_date"])
-        extra_columns, rows_read, copied = _judge_and_copy(conn, judge, checked, destination, delivery, progress)
+        extra_columns, copied = _judge_and_copy(conn, judge, checked, destination, delivery, progress)
     except FileRejected as error:
         error.file_name = checked.path.name
         raise
+    rows_read = copied.rows_read
     if rows_read != checked.manifest_rows:
         raise FileRejected(
             "row_count_mismatch",
             f"{checked.path.name}: {rows_read} baris data terbaca, manifest menyebut {checked.manifest_rows}.",
         )
     rule_params = {**params, "rule_index": row_rules.whole_file_rule(rules)[0]}
+    maybe_repeated = not (destination.ascending_keys_suffice and copied.keys_ascending)
     moved = 0
-    if conn.execute(destination.worth_checking_sql, rule_params).fetchone()[0]:
+    if maybe_repeated and conn.execute(destination.worth_checking_sql, rule_params).fetchone()[0]:
         moved = conn.execute(destination.whole_file_sql, rule_params).rowcount
     rejected = conn.execute(
         f"""
@@ -268,7 +342,7 @@ def _load_file(
     ).rowcount
     if destination.publish_sql:
         conn.execute(destination.publish_sql)
-    loaded = copied - moved
+    loaded = copied.accepted - moved
     if loaded + rejected != rows_read:
         raise RuntimeError(f"{checked.path.name}: {rows_read} rows read but {loaded} loaded + {rejected} rejected")
     return FileOutcome(checked.path.name, "loaded", checked.facts.sha256, rows_read, loaded, rejected,
