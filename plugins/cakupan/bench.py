@@ -141,21 +141,25 @@ LOADER_NOTES = """## Notes on load_vs_copy (profiled at 1 M rows, 2 cores)
 - The comparison: PostgreSQL parsing the same CSV into a plain (logged, like `raw.peserta`) table of text
   columns. Logged and unlogged measured the same within noise here (0.82 s and 0.77 s a million rows).
 - The loader streams the file through DuckDB (`judge.py`: CSV parse, every row rule, HMAC-SHA256 of the
-  NIK, COPY text lines), and PostgreSQL COPYs the typed rows into `raw.peserta` at the same time. DuckDB
-  needs ~2.3 s on both cores: the rules ~1.5 s, HMAC ~0.8 s (four SHA-256 blocks a NIK), line building
-  ~0.8 s of CPU. PostgreSQL's COPY of the typed rows alone takes ~1.2 s, more than the plain COPY (the rows carry
-  a 64-character pseudonym and three delivery columns). The duplicate-KPJ test costs ~0.2 s (a sort-based
-  count(DISTINCT); the full statement runs only when there is a duplicate).
+  NIK, COPY text lines) on one thread, a batch ahead of PostgreSQL's COPY into `raw.peserta` on the other
+  core. Per million rows: DuckDB ~2.45 CPU-s (HMAC 0.8: four SHA-256 blocks a NIK without the CPU's SHA
+  instructions; trimming 0.36; the rules 0.36; CSV parse and line building the rest), PostgreSQL ~1.4 CPU-s
+  (its COPY of the typed rows costs more than the plain COPY: a 64-character pseudonym and three delivery
+  columns a row), setup ~0.35 s (checksum pass, first batch). The judge is the critical path.
+- The duplicate-KPJ rule costs nothing for a file whose KPJs ascend (exports sorted by KPJ prove it while
+  streaming); otherwise a sort-based count(DISTINCT) (~0.3 s) decides whether the full statement runs.
+- Tried and measured, not kept: Arrow's multi-threaded CSV reader feeding a parallel DuckDB judge (rows
+  carry their numbers): 0.297 against 0.304, with 448 MiB instead of 283 MiB. On two cores the judge and
+  PostgreSQL then compete for the same cores; together they need ~4 CPU-s against the ~1.7 that 0.5 allows
+  per core pair. DuckDB's only way to number CSV rows, a streaming window, keeps the judge on one thread.
 - Building Arrow arrays from Python objects made pyarrow import pandas (0.7 s a process); the row number
-  is now written by DuckDB and the village codes split there, which took the ratio from 0.22 to 0.28.
+  is written by DuckDB and the village codes are split there.
 - Before this design the loader ran at 0.049 (Python csv reader, HMAC per row in Python, rules judged in
   PostgreSQL at ~7 us a row).
-- What would close the gap: the two stages share two cores, and together they need ~3.5 CPU-seconds per
-  million rows against the plain COPY's ~0.8. Fewer bytes to COPY (binary COPY, a 32-byte pseudonym,
-  delivery columns moved to `raw.deliveries`) and cheaper rules are the next steps; a machine with more
-  cores gives the judge its own.
-- Memory: DuckDB's buffer pool fills to its 256 MB cap while a file streams and then stays there, so the
-  peak is bounded whatever the size of the file, but it is not the same at 100,000 rows as at 1,000,000.
+- What could still close the gap: fewer bytes for PostgreSQL (binary COPY, a 32-byte pseudonym, delivery
+  columns only in `raw.deliveries`), and a third core for the judge.
+- Memory: DuckDB's buffer pool fills towards its 256 MB cap while a file streams and then stays there, so
+  the peak is bounded whatever the size of the file, but it is not the same at 100,000 rows as at 1,000,000.
 """
 
 
