@@ -1,6 +1,10 @@
 """cakupan_nightly: every night, load each branch office's export, check it, build the coverage marts.
 
-find_exports -> load_export (one per delivery) -> validate_raw (GX) -> dbt_build -> validate_marts (GX) -> build_docs
+find_exports -> load_export (one per delivery) -> validate_raw (GX) -> dbt_build -> validate_marts (GX)
+    -> publish_marts -> build_docs
+
+dbt_build and validate_marts work on a candidate copy of the marts; publish_marts swaps it in only when
+every gate before it passed, so BI tools never see numbers that failed a check.
 
 The run for 01:00 WIB covers the previous business day; `cakupan run --date D` passes D as
 `snapshot_date` in the run's conf. Logic lives in `plugins/cakupan`; this file only wires it.
@@ -72,7 +76,13 @@ def cakupan_nightly():
     def dbt_build(**context) -> None:
         from cakupan import nightly
 
-        nightly.build_marts(load_settings(), snapshot_date_of(context))
+        nightly.build_marts(load_settings(), snapshot_date_of(context), context["run_id"])
+
+    @task
+    def publish_marts(**context) -> None:
+        from cakupan import nightly
+
+        nightly.publish_marts(load_settings(), snapshot_date_of(context), context["run_id"])
 
     @task
     def build_docs(**context) -> str:
@@ -90,7 +100,7 @@ def cakupan_nightly():
         task_id="validate_marts",
         stage="marts",
     )
-    delivery_ids >> validate_raw >> dbt_build() >> validate_marts >> build_docs()
+    delivery_ids >> validate_raw >> dbt_build() >> validate_marts >> publish_marts() >> build_docs()
 
 
 cakupan_nightly()

@@ -61,9 +61,10 @@ def conn(settings):
 @pytest.fixture
 def empty_warehouse(conn):
     """raw, audit and every dbt schema emptied; the region reference kept."""
-    conn.execute("DROP SCHEMA IF EXISTS staging, intermediate, marts CASCADE")
+    conn.execute("DROP SCHEMA IF EXISTS staging, intermediate, marts, marts_candidate, marts_retired CASCADE")
     conn.execute(
         "TRUNCATE raw.deliveries, raw.peserta, raw.iuran, audit.file_loads, audit.rejected_rows, "
+        "audit.gate_results, audit.publications, "
         "reference.branches, reference.branch_districts, reference.employed_population"
     )
     conn.execute("DELETE FROM reference.sources WHERE source LIKE 'file:%'")

@@ -54,7 +54,8 @@ def test_dag_parses_without_errors_quickly_and_without_heavy_imports():
 def test_dag_shape_schedule_and_retries():
     parsed = parse_dag_file()
     assert parsed["tasks"] == [
-        "build_docs", "dbt_build", "find_exports", "load_export", "loaded_deliveries", "validate_marts", "validate_raw",
+        "build_docs", "dbt_build", "find_exports", "load_export", "loaded_deliveries", "publish_marts",
+        "validate_marts", "validate_raw",
     ]
     assert parsed["schedule"] == "0 1 * * *"
     assert parsed["timezone"] == "Asia/Jakarta"
@@ -65,6 +66,7 @@ def test_dag_shape_schedule_and_retries():
     assert downstream["loaded_deliveries"] == ["validate_raw"]
     assert downstream["validate_raw"] == ["dbt_build"]
     assert downstream["dbt_build"] == ["validate_marts"]
-    assert downstream["validate_marts"] == ["build_docs"]
+    assert downstream["validate_marts"] == ["publish_marts"]
+    assert downstream["publish_marts"] == ["build_docs"]
     # The test session sets CAKUPAN_TASK_RETRIES=0; the default is 2 (read from the environment).
     assert set(parsed["retries"].values()) == {0}

@@ -43,12 +43,14 @@ def dbt_env(settings: Settings) -> dict[str, str]:
     }
 
 
-def dbt_vars(settings: Settings, snapshot_date: dt.date) -> str:
-    return json.dumps({"snapshot_date": snapshot_date.isoformat(), "vulnerable_target": settings.vulnerable_target})
+def dbt_vars(settings: Settings, snapshot_date: dt.date, extra: dict | None = None) -> str:
+    return json.dumps({"snapshot_date": snapshot_date.isoformat(), "vulnerable_target": settings.vulnerable_target,
+                       **(extra or {})})
 
 
 def run_dbt(
-    settings: Settings, command: list[str], snapshot_date: dt.date, log: Callable[[str], None] = print
+    settings: Settings, command: list[str], snapshot_date: dt.date, log: Callable[[str], None] = print,
+    extra_vars: dict | None = None,
 ) -> str:
     """`dbt <command>` for the given date; returns dbt's closing summary line, raises DbtFailed naming the
     failing nodes."""
@@ -59,7 +61,7 @@ def run_dbt(
         "--profiles-dir", str(settings.dbt_project_dir),
         "--target-path", str(settings.home / "dbt" / "target"),
         "--log-path", str(settings.home / "dbt" / "logs"),
-        "--vars", dbt_vars(settings, snapshot_date),
+        "--vars", dbt_vars(settings, snapshot_date, extra_vars),
     ]
     env = {**os.environ, **dbt_env(settings), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     failures: list[str] = []

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import structlog
 
-from cakupan import db, landing
-from cakupan.dbt_runner import run_dbt
+from cakupan import db, landing, publication
+from cakupan.dbt_runner import DbtFailed, run_dbt
+from cakupan.gate_log import record_gate
 from cakupan.load import load_delivery
 from cakupan.pseudonymise import Pseudonymiser
 from cakupan.rejection_report import write_rejection_report
@@ -78,8 +79,28 @@ def load_export(settings: Settings, folder: str) -> dict:
     return result
 
 
-def build_marts(settings: Settings, snapshot_date: dt.date) -> None:
-    # Unit tests check the logic, not the night's data: the test suite runs them (`dbt test --select test_type:unit`).
-    summary = run_dbt(settings, ["build", "--exclude-resource-type", "unit_test"], snapshot_date,
-                      log=logging.getLogger("cakupan.dbt").info)
+def build_marts(settings: Settings, snapshot_date: dt.date, run_id: str | None = None) -> None:
+    """dbt builds and tests the night's marts in the candidate schema; BI tools still see the published ones."""
+    with db.connect(settings) as conn:
+        copied = publication.prepare_candidate(conn)
+    log.info("Candidate marts prepared from %d published tables.", copied)
+    try:
+        # Unit tests check the logic, not the night's data: the test suite runs them (`dbt test --select test_type:unit`).
+        summary = run_dbt(settings, ["build", "--exclude-resource-type", "unit_test"], snapshot_date,
+                          log=logging.getLogger("cakupan.dbt").info,
+                          extra_vars={"marts_schema": publication.CANDIDATE})
+    except DbtFailed as error:
+        with db.connect(settings) as conn:
+            record_gate(conn, gate="dbt", snapshot_date=snapshot_date, passed=False, run_id=run_id,
+                        failures=str(error).splitlines()[1:])
+        raise
+    with db.connect(settings) as conn:
+        record_gate(conn, gate="dbt", snapshot_date=snapshot_date, passed=True, run_id=run_id)
     log.info("dbt build for %s: %s", snapshot_date, summary)
+
+
+def publish_marts(settings: Settings, snapshot_date: dt.date, run_id: str | None = None) -> None:
+    """Every gate passed: the candidate marts become the published ones, in one transaction."""
+    with db.connect(settings) as conn:
+        publication.publish(conn, snapshot_date, run_id)
+    log.info("Marts for %s published.", snapshot_date)

@@ -2,6 +2,8 @@
 
 The Great Expectations Airflow provider cannot be installed beside Airflow >= 3.3.1, and all it would
 add is this: run a checkpoint, keep the result for the docs, fail the task when a critical check fails.
+It also records the verdict in `audit.gate_results`. The marts stage checks the candidate marts of the
+night (`publication.CANDIDATE`), before they are published.
 """
 
 from __future__ import annotations
@@ -21,21 +23,29 @@ class GXCheckpointOperator(BaseOperator):
         self.delivery_ids = delivery_ids
 
     def execute(self, context) -> dict:
+        from cakupan import db, publication
         from cakupan.airflow_support import snapshot_date_of
+        from cakupan.gate_log import record_gate
         from cakupan.quality import run_checkpoint
         from cakupan.settings import load_settings
         from cakupan.warehouse import warehouse_url
 
         settings = load_settings()
+        snapshot_date = snapshot_date_of(context)
         outcome = run_checkpoint(
             self.stage,
             warehouse_url=warehouse_url(settings),
-            snapshot_date=snapshot_date_of(context),
+            snapshot_date=snapshot_date,
             gx_root=settings.home / "gx",
             data_docs_dir=settings.docs_dir / "gx",
             expectations_dir=settings.expectations_dir,
             delivery_ids=list(self.delivery_ids or []),
+            reading=publication.in_candidate if self.stage == "marts" else (lambda sql: sql),
         )
+        with db.connect(settings) as conn:
+            record_gate(conn, gate=f"gx_{self.stage}", snapshot_date=snapshot_date, passed=outcome.success,
+                        checks=outcome.evaluated, failures=outcome.failed_errors, warnings=outcome.failed_warnings,
+                        run_id=context["run_id"])
         self.log.info("%s gate: %d checks, %d critical failures, %d warnings. %s", self.stage, outcome.evaluated,
                       len(outcome.failed_errors), len(outcome.failed_warnings), outcome.note)
         for warning in outcome.failed_warnings:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,12 +76,16 @@ def load_suites(expectations_dir: Path, stage: str) -> list[Suite]:
     return suites
 
 
-def _resolve(value, conn, snapshot_date: dt.date):
+def _resolve(value, conn, snapshot_date: dt.date, reading: Callable[[str], str]):
     """A kwarg written as {sql: "..."} takes the query's value at run time (e.g. the reference's size);
     the query may use %(snapshot_date)s."""
     if isinstance(value, dict) and set(value) == {"sql"}:
-        return conn.execute(value["sql"], {"snapshot_date": snapshot_date}).fetchone()[0]
+        return conn.execute(reading(value["sql"]), {"snapshot_date": snapshot_date}).fetchone()[0]
     return value
+
+
+def _as_written(sql: str) -> str:
+    return sql
 
 
 def _describe(table: str, result) -> str:
@@ -103,8 +107,10 @@ def _describe(table: str, result) -> str:
 
 def run_checkpoint(
     stage: str, *, warehouse_url: str, snapshot_date: dt.date, gx_root: Path, data_docs_dir: Path,
-    expectations_dir: Path, delivery_ids: Sequence[int] = (),
+    expectations_dir: Path, delivery_ids: Sequence[int] = (), reading: Callable[[str], str] = _as_written,
 ) -> CheckpointOutcome:
+    """Run the stage's suites. `reading` rewrites the SQL the suites name, e.g. `publication.in_candidate`
+    to check the marts a night built before they are published."""
     suites = load_suites(expectations_dir, stage)
     if stage == "raw" and not delivery_ids:
         return CheckpointOutcome(stage, True, 0, note="no new deliveries tonight: nothing to check")
@@ -141,12 +147,13 @@ def run_checkpoint(
         for suite in suites:
             if suite.name in source.get_asset_names():
                 source.delete_asset(suite.name)
-            asset = source.add_query_asset(suite.name, query=suite.query(snapshot_date, delivery_ids))
+            asset = source.add_query_asset(suite.name, query=reading(suite.query(snapshot_date, delivery_ids)))
             batch = asset.add_batch_definition_whole_table("rows")
             expectations = [
                 ExpectationConfiguration(
                     type=item["type"],
-                    kwargs={key: _resolve(value, conn, snapshot_date) for key, value in (item.get("kwargs") or {}).items()},
+                    kwargs={key: _resolve(value, conn, snapshot_date, reading)
+                            for key, value in (item.get("kwargs") or {}).items()},
                     meta={"description": item.get("description", "")},
                     severity=item.get("severity", "critical"),
                 ).to_domain_obj()

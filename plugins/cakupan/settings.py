@@ -80,4 +80,5 @@ def load_settings() -> Settings:
         vulnerable_target=int(os.environ.get("CAKUPAN_VULNERABLE_TARGET", "100")),
         task_retries=int(os.environ.get("CAKUPAN_TASK_RETRIES", "2")),
         airflow_home=_path("AIRFLOW_HOME", home / "airflow"),
+        expectations_dir=_path("CAKUPAN_EXPECTATIONS_DIR", PROJECT_ROOT / "expectations"),
     )

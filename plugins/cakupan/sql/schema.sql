@@ -142,3 +142,26 @@ CREATE TABLE IF NOT EXISTS audit.rejected_rows (
     reason text NOT NULL
 );
 CREATE INDEX IF NOT EXISTS rejected_rows_delivery_idx ON audit.rejected_rows (delivery_id);
+
+-- Every gate the night passed or failed (raw and marts checkpoints, dbt's tests), for the audit trail
+-- and the docs site. `failures` lists what failed, never a personal value.
+CREATE TABLE IF NOT EXISTS audit.gate_results (
+    gate_result_id bigserial PRIMARY KEY,
+    snapshot_date date NOT NULL,
+    gate text NOT NULL,
+    run_id text,
+    passed boolean NOT NULL,
+    checks integer NOT NULL DEFAULT 0,
+    failures text[] NOT NULL DEFAULT '{}',
+    warnings text[] NOT NULL DEFAULT '{}',
+    checked_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS gate_results_date_idx ON audit.gate_results (snapshot_date, gate);
+
+-- Each time checked marts were swapped in for BI tools and the docs site (plugins/cakupan/publication.py).
+CREATE TABLE IF NOT EXISTS audit.publications (
+    publication_id bigserial PRIMARY KEY,
+    snapshot_date date NOT NULL,
+    run_id text,
+    published_at timestamptz NOT NULL DEFAULT now()
+);

@@ -1,0 +1,103 @@
+"""The gate: marts are built and checked as a candidate and published only when every check passed. A
+failed gate leaves the published marts exactly as they were, fails the run with the check's name, and is
+recorded in `audit.gate_results` and in Data Docs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import pytest
+import yaml
+
+from cakupan.dag_run import run_nightly
+from cakupan.settings import load_settings
+
+pytestmark = pytest.mark.slow
+
+MARTS = ("coverage_village", "coverage_district", "coverage_province", "participation_district",
+         "contributions_district_month")
+
+
+def fingerprint(conn, schema: str = "marts") -> dict[str, tuple[int, str]]:
+    """Rows and a digest of every row of every mart."""
+    return {
+        table: conn.execute(
+            f"SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM {schema}.{table} t"
+        ).fetchone()
+        for table in MARTS
+    }
+
+
+def test_a_failed_marts_gate_publishes_nothing(small_night, empty_warehouse, tmp_path, monkeypatch):
+    conn = empty_warehouse
+    first_date = dt.date(2026, 11, 20)
+    first = run_nightly(small_night, first_date)
+    assert first.succeeded, first.failure_summary()
+    published = fingerprint(conn)
+    assert published["coverage_province"][0] == 38
+
+    # The same suites plus one critical check the next night cannot pass.
+    strict = tmp_path / "expectations"
+    shutil.copytree(small_night.expectations_dir, strict)
+    suite_path = strict / "marts_coverage_province.yml"
+    suite = yaml.safe_load(suite_path.read_text())
+    suite["expectations"].append({
+        "type": "expect_table_row_count_to_equal", "kwargs": {"value": 39},
+        "description": "Uji gerbang: 39 provinsi", "severity": "critical",
+    })
+    suite_path.write_text(yaml.safe_dump(suite, sort_keys=False))
+    monkeypatch.setenv("CAKUPAN_EXPECTATIONS_DIR", str(strict))
+
+    next_date = first_date + dt.timedelta(days=1)
+    second = run_nightly(load_settings(), next_date)
+    assert not second.succeeded
+    assert second.task_states["validate_marts"] == "failed"
+    assert "Uji gerbang: 39 provinsi" in second.failure_summary()
+
+    # BI tools see exactly what they saw before; the candidate holds the night that failed.
+    assert fingerprint(conn) == published
+    assert conn.execute("SELECT count(*) FROM marts.coverage_province WHERE snapshot_date = %s",
+                        (next_date,)).fetchone() == (0,)
+    assert conn.execute("SELECT count(*) FROM marts_candidate.coverage_province WHERE snapshot_date = %s",
+                        (next_date,)).fetchone() == (38,)
+    assert conn.execute("SELECT snapshot_date FROM audit.publications").fetchall() == [(first_date,)]
+    gates = conn.execute(
+        "SELECT gate, passed, failures FROM audit.gate_results WHERE snapshot_date = %s ORDER BY gate_result_id",
+        (next_date,),
+    ).fetchall()
+    assert [(gate, passed) for gate, passed, _ in gates] == [("gx_raw", True), ("dbt", True), ("gx_marts", False)]
+    assert any("Uji gerbang: 39 provinsi" in failure for failure in gates[-1][2])
+    data_docs = "".join(p.read_text(errors="ignore") for p in (small_night.docs_dir / "gx").rglob("*.html"))
+    assert "marts_coverage_province" in data_docs
+
+    # With the usual suites again, the next run publishes that night.
+    monkeypatch.delenv("CAKUPAN_EXPECTATIONS_DIR")
+    third = run_nightly(load_settings(), next_date)
+    assert third.succeeded, third.failure_summary()
+    assert conn.execute("SELECT count(*) FROM marts.coverage_province WHERE snapshot_date = %s",
+                        (next_date,)).fetchone() == (38,)
+    assert {table: rows for table, (rows, _) in fingerprint(conn).items()}["coverage_province"] == 76
+
+
+def test_a_failed_dbt_test_publishes_nothing(small_night, empty_warehouse):
+    conn = empty_warehouse
+    first_date = dt.date(2026, 11, 20)
+    assert run_nightly(small_night, first_date).succeeded
+    published = fingerprint(conn)
+
+    # A reference row the loader would have refused, written behind its back: dbt's relationships test fails.
+    conn.execute("INSERT INTO reference.branch_districts (kode_cabang, district_code) VALUES ('SOLOK', '99.99')")
+    next_date = first_date + dt.timedelta(days=1)
+    second = run_nightly(small_night, next_date)
+    assert not second.succeeded
+    assert second.task_states["dbt_build"] == "failed"
+    assert "relationships_stg_reference__branch_districts_district_code" in second.failure_summary()
+
+    assert fingerprint(conn) == published
+    (passed, failures), = conn.execute(
+        "SELECT passed, failures FROM audit.gate_results WHERE snapshot_date = %s AND gate = 'dbt'", (next_date,)
+    ).fetchall()
+    assert not passed and any("relationships_stg_reference__branch_districts" in f for f in failures)
+    assert conn.execute("SELECT count(*) FROM audit.publications WHERE snapshot_date = %s",
+                        (next_date,)).fetchone() == (0,)
