@@ -84,13 +84,21 @@ def cakupan_nightly():
 
         nightly.publish_marts(load_settings(), snapshot_date_of(context), context["run_id"])
 
-    @task
+    # Runs whatever happened before it: when a gate fails, the site must say so (and keep the old figures).
+    @task(trigger_rule="all_done")
     def build_docs(**context) -> str:
         from cakupan import docs_site
 
         return str(docs_site.build_docs_site(load_settings(), snapshot_date_of(context)))
 
-    delivery_ids = loaded_deliveries(load_export.expand(folder=find_exports()))
+    # build_docs succeeding would otherwise mark a night with a failed gate as a success.
+    @task(trigger_rule="one_failed", retries=0)
+    def night_failed() -> None:
+        raise RuntimeError("A task of this night failed, so its marts were not published; see the failed task.")
+
+    exports = find_exports()
+    loads = load_export.expand(folder=exports)
+    delivery_ids = loaded_deliveries(loads)
     validate_raw = GXCheckpointOperator(
         task_id="validate_raw",
         stage="raw",
@@ -100,7 +108,11 @@ def cakupan_nightly():
         task_id="validate_marts",
         stage="marts",
     )
-    delivery_ids >> validate_raw >> dbt_build() >> validate_marts >> publish_marts() >> build_docs()
+    built = dbt_build()
+    published = publish_marts()
+    docs = build_docs()
+    delivery_ids >> validate_raw >> built >> validate_marts >> published >> docs
+    [exports, loads, delivery_ids, validate_raw, built, validate_marts, published, docs] >> night_failed()
 
 
 cakupan_nightly()

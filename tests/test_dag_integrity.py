@@ -54,13 +54,15 @@ def test_dag_parses_without_errors_quickly_and_without_heavy_imports():
 def test_dag_shape_schedule_and_retries():
     parsed = parse_dag_file()
     assert parsed["tasks"] == [
-        "build_docs", "dbt_build", "find_exports", "load_export", "loaded_deliveries", "publish_marts",
-        "validate_marts", "validate_raw",
+        "build_docs", "dbt_build", "find_exports", "load_export", "loaded_deliveries", "night_failed",
+        "publish_marts", "validate_marts", "validate_raw",
     ]
     assert parsed["schedule"] == "0 1 * * *"
     assert parsed["timezone"] == "Asia/Jakarta"
     assert parsed["catchup"] is False
-    downstream = parsed["downstream"]
+    # Every task also feeds night_failed, which fails the run when any of them failed.
+    downstream = {task: [d for d in after if d != "night_failed"] for task, after in parsed["downstream"].items()}
+    assert all("night_failed" in parsed["downstream"][t] for t in parsed["tasks"] if t != "night_failed")
     assert downstream["find_exports"] == ["load_export"]
     assert downstream["load_export"] == ["loaded_deliveries"]
     assert downstream["loaded_deliveries"] == ["validate_raw"]

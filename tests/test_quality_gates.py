@@ -70,6 +70,11 @@ def test_a_failed_marts_gate_publishes_nothing(small_night, empty_warehouse, tmp
     assert any("Uji gerbang: 39 provinsi" in failure for failure in gates[-1][2])
     data_docs = "".join(p.read_text(errors="ignore") for p in (small_night.docs_dir / "gx").rglob("*.html"))
     assert "marts_coverage_province" in data_docs
+    # The docs site was still built: it says the night was not published and why, and keeps the old figures.
+    assert second.task_states["build_docs"] == "success"
+    index = (small_night.docs_dir / "index.html").read_text()
+    assert f"Data {next_date} tidak diterbitkan" in index and "Uji gerbang: 39 provinsi" in index
+    assert f"Posisi data: <strong>{first_date}</strong>" in index
 
     # With the usual suites again, the next run publishes that night.
     monkeypatch.delenv("CAKUPAN_EXPECTATIONS_DIR")

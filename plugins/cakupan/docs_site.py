@@ -32,6 +32,8 @@ PAGE = """<!doctype html>
   td.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
   .cards a {{ display: inline-block; margin: 0.5rem 1rem 0.5rem 0; padding: 0.8rem 1.2rem; border: 1px solid #b9c6d3;
              border-radius: 6px; text-decoration: none; color: #0b4f8a; }}
+  .banner {{ background: #fdecea; border: 1px solid #e0a39d; padding: 0.8rem 1rem; border-radius: 6px; }}
+  .fail {{ color: #a1271b; font-weight: 600; }} .warn {{ color: #8a5a00; }} .ok {{ color: #1c6b32; }}
   footer {{ margin-top: 3rem; font-size: 0.85em; color: #5b6b7c; }}
 </style>
 </head>
@@ -39,14 +41,22 @@ PAGE = """<!doctype html>
 <h1>Cakupan</h1>
 <p>Cakupan jaminan sosial ketenagakerjaan per provinsi, kabupaten/kota dan desa.<br>
 <span class="en">Labour social-security coverage per province, district and village.</span></p>
-<p>Posisi data: <strong>{snapshot_date}</strong> &middot; dibangun {built_at} UTC
-<span class="en">(data as of {snapshot_date}; built {built_at} UTC)</span></p>
+<p>Posisi data: <strong>{published_date}</strong> &middot; dibangun {built_at} UTC
+<span class="en">(data as of {published_date}; built {built_at} UTC)</span></p>
+{banner}
 
 <h2>Provinsi dengan rasio cakupan tertinggi <span class="en">Top provinces by coverage rate</span></h2>
 <table>
 <tr><th>Provinsi</th><th>Tenaga kerja terlindungi</th><th>Penduduk bekerja</th><th>Rasio cakupan</th>
 <th>Pekerja rentan</th><th>Kantor cabang terlambat</th></tr>
 {rows}
+</table>
+
+<h2>Pemeriksaan mutu {snapshot_date} <span class="en">Quality gates of {snapshot_date}</span></h2>
+<table>
+<tr><th>Gerbang <span class="en">gate</span></th><th>Hasil <span class="en">result</span></th>
+<th>Pemeriksaan <span class="en">checks</span></th><th>Catatan <span class="en">what failed or warned</span></th></tr>
+{gates}
 </table>
 
 <h2>Dokumentasi <span class="en">Documentation</span></h2>
@@ -88,23 +98,70 @@ def _province_rows(url: str, snapshot_date: dt.date) -> str:
     return "\n".join(cells)
 
 
+GATE_NAMES = {"gx_raw": "Data mentah (GX)", "dbt": "Model & uji dbt", "gx_marts": "Mart (GX)"}
+
+
+def _published_date(conn: psycopg.Connection, snapshot_date: dt.date) -> dt.date | None:
+    (published,) = conn.execute(
+        "SELECT max(snapshot_date) FROM audit.publications WHERE snapshot_date <= %s", (snapshot_date,)
+    ).fetchone()
+    return published
+
+
+def _gate_rows(conn: psycopg.Connection, snapshot_date: dt.date) -> str:
+    """The latest verdict of each gate for the date: failures and warnings name checks, never values."""
+    rows = conn.execute(
+        """SELECT DISTINCT ON (gate) gate, passed, checks, failures, warnings FROM audit.gate_results
+           WHERE snapshot_date = %s ORDER BY gate, gate_result_id DESC""",
+        (snapshot_date,),
+    ).fetchall()
+    if not rows:
+        return '<tr><td colspan="4">Belum ada pemeriksaan untuk tanggal ini.</td></tr>'
+    cells = []
+    for gate, passed, checks, failures, warnings in sorted(rows, key=lambda r: list(GATE_NAMES).index(r[0])
+                                                           if r[0] in GATE_NAMES else 99):
+        verdict = ('<span class="ok">lulus</span>' if passed else '<span class="fail">gagal</span>')
+        notes = [f'<span class="fail">{html.escape(f)}</span>' for f in failures[:5]]
+        notes += [f'<span class="warn">peringatan: {html.escape(w)}</span>' for w in warnings[:5]]
+        cells.append(f"<tr><td>{html.escape(GATE_NAMES.get(gate, gate))}</td><td>{verdict}</td>"
+                     f"<td class=n>{checks}</td><td>{'<br>'.join(notes) or '&ndash;'}</td></tr>")
+    return "\n".join(cells)
+
+
+def _banner(published: dt.date | None, snapshot_date: dt.date) -> str:
+    if published == snapshot_date:
+        return ""
+    shown = f"Angka di bawah adalah posisi {published}." if published else "Belum ada angka yang diterbitkan."
+    return (f'<p class="banner"><strong>Data {snapshot_date} tidak diterbitkan</strong>: pemeriksaan mutu gagal '
+            f'(lihat tabel pemeriksaan di bawah). {shown}<br><span class="en">Data of {snapshot_date} was not '
+            f"published: a quality gate failed. Figures shown are the last published ones.</span></p>")
+
+
 def _id_number(value: int) -> str:
     """Indonesian digit grouping: 1.234.567."""
     return f"{value:,}".replace(",", ".")
 
 
 def build_docs_site(settings: Settings, snapshot_date: dt.date) -> Path:
-    """Generate dbt docs (one self-contained page) next to the GX Data Docs and write the landing page."""
+    """Generate dbt docs (one self-contained page) next to the GX Data Docs and write the landing page: the
+    last published figures, and the night's gates (built even when a gate failed, to say so)."""
     docs = settings.docs_dir
     docs.mkdir(parents=True, exist_ok=True)
     run_dbt(settings, ["docs", "generate", "--static"], snapshot_date, log=logging.getLogger("cakupan.docs").info)
     target = settings.home / "dbt" / "target"
     (docs / "dbt").mkdir(exist_ok=True)
     shutil.copyfile(target / "static_index.html", docs / "dbt" / "index.html")
+    url = warehouse_url(settings)
+    with psycopg.connect(url) as conn:
+        published = _published_date(conn, snapshot_date)
+        gates = _gate_rows(conn, snapshot_date)
     page = PAGE.format(
         snapshot_date=snapshot_date.isoformat(),
+        published_date=published.isoformat() if published else "&ndash;",
+        banner=_banner(published, snapshot_date),
         built_at=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M"),
-        rows=_province_rows(warehouse_url(settings), snapshot_date),
+        rows=_province_rows(url, published) if published else _province_rows(url, snapshot_date),
+        gates=gates,
         attribution=html.escape(ATTRIBUTION),
     )
     index = docs / "index.html"
