@@ -99,15 +99,8 @@ def cakupan_nightly():
     exports = find_exports()
     loads = load_export.expand(folder=exports)
     delivery_ids = loaded_deliveries(loads)
-    validate_raw = GXCheckpointOperator(
-        task_id="validate_raw",
-        stage="raw",
-        delivery_ids=delivery_ids,
-    )
-    validate_marts = GXCheckpointOperator(
-        task_id="validate_marts",
-        stage="marts",
-    )
+    validate_raw = GXCheckpointOperator(task_id="validate_raw", stage="raw")
+    validate_marts = GXCheckpointOperator(task_id="validate_marts", stage="marts")
     built = dbt_build()
     published = publish_marts()
     docs = build_docs()

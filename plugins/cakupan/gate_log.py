@@ -1,4 +1,5 @@
-"""Record each gate's verdict in `audit.gate_results`: what passed, what failed and why, per night."""
+"""Record each gate's verdict: in `audit.gate_results` what passed, what failed and why, per night; on
+`raw.deliveries` which deliveries passed the raw gate (only those reach dbt)."""
 
 from __future__ import annotations
 
@@ -19,3 +20,13 @@ def record_gate(
         """,
         (snapshot_date, gate, run_id, passed, checks, list(failures), list(warnings)),
     )
+
+
+def deliveries_awaiting_raw_gate(conn: psycopg.Connection) -> list[int]:
+    return [delivery_id for (delivery_id,) in conn.execute(
+        "SELECT delivery_id FROM raw.deliveries WHERE raw_gate_passed_at IS NULL ORDER BY delivery_id")]
+
+
+def mark_raw_gate_passed(conn: psycopg.Connection, delivery_ids: Sequence[int]) -> None:
+    conn.execute("UPDATE raw.deliveries SET raw_gate_passed_at = now() WHERE delivery_id = ANY(%s)",
+                 (list(delivery_ids),))

@@ -8,30 +8,30 @@ night (`publication.CANDIDATE`), before they are published.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 
 from airflow.sdk import BaseOperator
 
 
 class GXCheckpointOperator(BaseOperator):
-    template_fields: Sequence[str] = ("delivery_ids",)
     ui_color = "#ff6310"
 
-    def __init__(self, *, stage: str, delivery_ids=(), **kwargs):
+    def __init__(self, *, stage: str, **kwargs):
         super().__init__(**kwargs)
         self.stage = stage
-        self.delivery_ids = delivery_ids
 
     def execute(self, context) -> dict:
         from cakupan import db, publication
         from cakupan.airflow_support import snapshot_date_of
-        from cakupan.gate_log import record_gate
+        from cakupan.gate_log import deliveries_awaiting_raw_gate, mark_raw_gate_passed, record_gate
         from cakupan.quality import run_checkpoint
         from cakupan.settings import load_settings
         from cakupan.warehouse import warehouse_url
 
         settings = load_settings()
         snapshot_date = snapshot_date_of(context)
+        # The raw gate checks every delivery not through it yet: tonight's, and any that failed before.
+        with db.connect(settings) as conn:
+            delivery_ids = deliveries_awaiting_raw_gate(conn) if self.stage == "raw" else []
         outcome = run_checkpoint(
             self.stage,
             warehouse_url=warehouse_url(settings),
@@ -39,13 +39,15 @@ class GXCheckpointOperator(BaseOperator):
             gx_root=settings.home / "gx",
             data_docs_dir=settings.docs_dir / "gx",
             expectations_dir=settings.expectations_dir,
-            delivery_ids=list(self.delivery_ids or []),
+            delivery_ids=delivery_ids,
             reading=publication.in_candidate if self.stage == "marts" else (lambda sql: sql),
         )
         with db.connect(settings) as conn:
             record_gate(conn, gate=f"gx_{self.stage}", snapshot_date=snapshot_date, passed=outcome.success,
                         checks=outcome.evaluated, failures=outcome.failed_errors, warnings=outcome.failed_warnings,
                         run_id=context["run_id"])
+            if outcome.success and delivery_ids:
+                mark_raw_gate_passed(conn, delivery_ids)
         self.log.info("%s gate: %d checks, %d critical failures, %d warnings. %s", self.stage, outcome.evaluated,
                       len(outcome.failed_errors), len(outcome.failed_warnings), outcome.note)
         for warning in outcome.failed_warnings:

@@ -1,7 +1,8 @@
 """Great Expectations checkpoints: the quality gates between raw and dbt, and between dbt and publication.
 
-Suites are data (`expectations/*.yml`): each names a table, which rows a run checks, and its expectations
-with a severity. `critical` failures stop the night; `warning` failures are reported and kept in Data Docs.
+Suites are data (`expectations/*.yml`, format in expectations/README.md): each names a table and which
+rows a run checks, or a query, and its expectations with a severity. `error` failures stop the night
+(nothing is published); `warn` failures are published, flagged on the docs site and kept in Data Docs.
 GX objects are built lazily in `run_checkpoint`, so importing this module (the DAG does) stays cheap.
 """
 
@@ -25,19 +26,30 @@ class QualityGateFailed(RuntimeError):
     pass
 
 
+# The words a suite may use for a severity, and GX's own.
+SEVERITIES = {"error": "critical", "warn": "warning", "critical": "critical", "warning": "warning"}
+
+
 @dataclass(frozen=True)
 class Suite:
     name: str
     stage: str
-    table: str
-    rows: str  # "night" (this run's deliveries), "snapshot_date" (rows of D), or "all"
+    table: str  # what failures are reported against: the table, or the suite's name for a query suite
+    rows: str  # "night" (deliveries not yet through the raw gate), "snapshot_date" (rows of D), or "all"
     expectations: list[dict]
+    sql: str | None = None  # a query suite: its rows are this query's, with {snapshot_date} and {delivery_ids}
 
     def query(self, snapshot_date: dt.date, delivery_ids: Sequence[int]) -> str:
+        ids = "(" + (", ".join(str(int(i)) for i in delivery_ids) or "NULL") + ")"
+        date = f"DATE '{snapshot_date.isoformat()}'"
+        if self.sql:
+            # GX wants a query asset to start with SELECT; a suite's query may start with WITH.
+            return "SELECT * FROM (" + self.sql.replace("{snapshot_date}", date).replace("{delivery_ids}", ids) \
+                + ") AS suite_rows"
         if self.rows == "night":
-            return f"SELECT * FROM {self.table} WHERE delivery_id IN ({', '.join(str(int(i)) for i in delivery_ids)})"
+            return f"SELECT * FROM {self.table} WHERE delivery_id IN {ids}"
         if self.rows == "snapshot_date":
-            return f"SELECT * FROM {self.table} WHERE snapshot_date = DATE '{snapshot_date.isoformat()}'"
+            return f"SELECT * FROM {self.table} WHERE snapshot_date = {date}"
         return f"SELECT * FROM {self.table}"
 
 
@@ -71,8 +83,13 @@ def load_suites(expectations_dir: Path, stage: str) -> list[Suite]:
     suites = []
     for path in sorted(expectations_dir.glob("*.yml")):
         spec = yaml.safe_load(path.read_text())
-        if spec["stage"] == stage:
-            suites.append(Suite(path.stem, spec["stage"], spec["table"], spec["rows"], spec["expectations"]))
+        if spec["stage"] != stage:
+            continue
+        for item in spec["expectations"]:
+            if item.get("severity", "error") not in SEVERITIES:
+                raise ValueError(f"{path}: severity {item['severity']!r} is not one of error, warn.")
+        suites.append(Suite(path.stem, spec["stage"], spec.get("table", path.stem), spec.get("rows", "all"),
+                            spec["expectations"], spec.get("query")))
     return suites
 
 
@@ -155,7 +172,7 @@ def run_checkpoint(
                     kwargs={key: _resolve(value, conn, snapshot_date, reading)
                             for key, value in (item.get("kwargs") or {}).items()},
                     meta={"description": item.get("description", "")},
-                    severity=item.get("severity", "critical"),
+                    severity=SEVERITIES[item.get("severity", "error")],
                 ).to_domain_obj()
                 for item in suite.expectations
             ]

@@ -6,3 +6,5 @@ select
     export_date,
     loaded_at
 from source
+-- Only deliveries that passed the raw quality gate reach the marts.
+where raw_gate_passed_at is not null

@@ -1,4 +1,7 @@
-with source as (select * from {{ source('raw', 'iuran') }})
+with source as (select * from {{ source('raw', 'iuran') }}),
+
+-- Only deliveries that passed the raw quality gate reach the marts.
+gated as (select delivery_id from {{ source('raw', 'deliveries') }} where raw_gate_passed_at is not null)
 
 select
     delivery_id,
@@ -12,3 +15,4 @@ select
     tanggal_bayar as paid_on,
     sumber_iuran as funding_source
 from source
+where delivery_id in (select delivery_id from gated)

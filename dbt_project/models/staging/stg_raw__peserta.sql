@@ -1,4 +1,7 @@
-with source as (select * from {{ source('raw', 'peserta') }})
+with source as (select * from {{ source('raw', 'peserta') }}),
+
+-- Only deliveries that passed the raw quality gate reach the marts.
+gated as (select delivery_id from {{ source('raw', 'deliveries') }} where raw_gate_passed_at is not null)
 
 select
     delivery_id,
@@ -18,3 +21,4 @@ select
     iuran_terakhir as last_paid_period,
     upah as wage_idr
 from source
+where delivery_id in (select delivery_id from gated)

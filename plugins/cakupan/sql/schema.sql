@@ -62,6 +62,9 @@ CREATE TABLE IF NOT EXISTS raw.deliveries (
     loaded_at timestamptz NOT NULL DEFAULT now(),
     UNIQUE (kode_cabang, export_date)
 );
+-- Set when the delivery passed the raw quality gate. dbt reads only such deliveries, so a delivery that
+-- failed the gate keeps failing every night's gate (and stays out of the marts) until it is replaced.
+ALTER TABLE raw.deliveries ADD COLUMN IF NOT EXISTS raw_gate_passed_at timestamptz;
 
 -- Accepted participant rows, typed. No name and no birth date; NIK only as a keyed hash.
 CREATE TABLE IF NOT EXISTS raw.peserta (
