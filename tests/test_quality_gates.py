@@ -106,3 +106,73 @@ def test_a_failed_dbt_test_publishes_nothing(small_night, empty_warehouse):
     assert not passed and any("relationships_stg_reference__branch_districts" in f for f in failures)
     assert conn.execute("SELECT count(*) FROM audit.publications WHERE snapshot_date = %s",
                         (next_date,)).fetchone() == (0,)
+
+
+def _branch_rows(settings, branch: str, date: str) -> list[dict[str, str]]:
+    import csv
+
+    with (settings.landing_root / branch / date / "peserta.csv").open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _failed_gate(conn, snapshot_date, gate: str) -> list[str]:
+    (passed, failures), = conn.execute(
+        "SELECT passed, failures FROM audit.gate_results WHERE snapshot_date = %s AND gate = %s "
+        "ORDER BY gate_result_id DESC LIMIT 1", (snapshot_date, gate)).fetchall()
+    assert not passed
+    return failures
+
+
+def test_a_branch_whose_active_participants_collapse_stops_the_night(small_night, empty_warehouse):
+    from delivery_builder import write_delivery
+
+    conn = empty_warehouse
+    first_date = dt.date(2026, 11, 20)
+    assert run_nightly(small_night, first_date).succeeded
+    published = fingerprint(conn)
+
+    # The next export parses fine and breaks no row rule, but nearly every participant turned NONAKTIF.
+    next_date = first_date + dt.timedelta(days=1)
+    rows = _branch_rows(small_night, "SAWAHLUNTO", first_date.isoformat())
+    collapsed = [{**row, "status": "NONAKTIF"} if i else row for i, row in enumerate(rows)]
+    write_delivery(small_night.landing_root, "SAWAHLUNTO", next_date.isoformat(), collapsed)
+    second = run_nightly(small_night, next_date)
+    assert not second.succeeded and second.task_states["validate_raw"] == "failed"
+    assert "tidak turun lebih dari 20%" in second.failure_summary()
+    assert any("raw_distribution" in f for f in _failed_gate(conn, next_date, "gx_raw"))
+    assert fingerprint(conn) == published
+
+    # Nothing new the night after: the delivery still waits for the gate, so that night fails too.
+    third = run_nightly(small_night, next_date + dt.timedelta(days=1))
+    assert not third.succeeded and third.task_states["validate_raw"] == "failed"
+    assert fingerprint(conn) == published
+
+    # The branch re-delivers that date correctly: it replaces the bad export and the night publishes.
+    write_delivery(small_night.landing_root, "SAWAHLUNTO", next_date.isoformat(), rows)
+    fourth = run_nightly(small_night, next_date)
+    assert fourth.succeeded, fourth.failure_summary()
+    assert conn.execute("SELECT count(*) FROM marts.coverage_province WHERE snapshot_date = %s",
+                        (next_date,)).fetchone() == (38,)
+
+
+def test_raw_rows_that_disagree_with_the_audit_stop_the_night(small_night, empty_warehouse):
+    from cakupan import nightly
+    from delivery_builder import write_delivery
+
+    conn = empty_warehouse
+    first_date = dt.date(2026, 11, 20)
+    assert run_nightly(small_night, first_date).succeeded
+    published = fingerprint(conn)
+
+    # A delivery loaded, then one of its rows lost behind the loader's back before the gate ran.
+    next_date = first_date + dt.timedelta(days=1)
+    rows = _branch_rows(small_night, "SAWAHLUNTO", first_date.isoformat())
+    folder = write_delivery(small_night.landing_root, "SAWAHLUNTO", next_date.isoformat(), rows)
+    delivery_id = nightly.load_export(small_night, str(folder))["delivery_id"]
+    conn.execute("DELETE FROM raw.peserta WHERE delivery_id = %s AND row_number = 1", (delivery_id,))
+
+    second = run_nightly(small_night, next_date)
+    assert not second.succeeded and second.task_states["validate_raw"] == "failed"
+    assert "Jumlah baris dimuat menurut audit sama dengan isi raw" in second.failure_summary()
+    assert any("raw_accounting" in f for f in _failed_gate(conn, next_date, "gx_raw"))
+    assert fingerprint(conn) == published
