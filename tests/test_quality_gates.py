@@ -176,3 +176,29 @@ def test_raw_rows_that_disagree_with_the_audit_stop_the_night(small_night, empty
     assert "Jumlah baris dimuat menurut audit sama dengan isi raw" in second.failure_summary()
     assert any("raw_accounting" in f for f in _failed_gate(conn, next_date, "gx_raw"))
     assert fingerprint(conn) == published
+
+
+def test_branch_freshness_warns_then_stops_the_night(small_night, empty_warehouse, monkeypatch):
+    conn = empty_warehouse
+    first_date = dt.date(2026, 11, 20)
+    assert run_nightly(small_night, first_date).succeeded
+    monkeypatch.setenv("CAKUPAN_BRANCH_LATE_ERROR_DAYS", "5")
+
+    # Three days without any delivery: past the 2-day warning, within the 5-day limit. Published, flagged.
+    later = first_date + dt.timedelta(days=3)
+    warned = run_nightly(load_settings(), later)
+    assert warned.succeeded, warned.failure_summary()
+    (warnings,), = conn.execute(
+        "SELECT warnings FROM audit.gate_results WHERE snapshot_date = %s AND gate = 'dbt'", (later,)).fetchall()
+    assert any("branch_delivered_within_warn_days" in w for w in warnings)
+    index = (small_night.docs_dir / "index.html").read_text()
+    assert "terlambat lebih dari 2 hari" in index and "branch_delivered_within_warn_days" in index
+
+    # Six days: past the limit. dbt's freshness test fails and nothing of that night is published.
+    published = fingerprint(conn)
+    too_late = first_date + dt.timedelta(days=6)
+    stopped = run_nightly(load_settings(), too_late)
+    assert not stopped.succeeded and stopped.task_states["dbt_build"] == "failed"
+    assert "branch_delivered_within_error_days" in stopped.failure_summary()
+    assert fingerprint(conn) == published
+    assert "terlambat lebih dari 5 hari" in (small_night.docs_dir / "index.html").read_text()

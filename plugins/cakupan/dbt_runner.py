@@ -45,15 +45,16 @@ def dbt_env(settings: Settings) -> dict[str, str]:
 
 def dbt_vars(settings: Settings, snapshot_date: dt.date, extra: dict | None = None) -> str:
     return json.dumps({"snapshot_date": snapshot_date.isoformat(), "vulnerable_target": settings.vulnerable_target,
-                       **(extra or {})})
+                       "branch_late_warn_days": settings.branch_late_warn_days,
+                       "branch_late_error_days": settings.branch_late_error_days, **(extra or {})})
 
 
 def run_dbt(
     settings: Settings, command: list[str], snapshot_date: dt.date, log: Callable[[str], None] = print,
-    extra_vars: dict | None = None,
+    extra_vars: dict | None = None, warnings: list[str] | None = None,
 ) -> str:
     """`dbt <command>` for the given date; returns dbt's closing summary line, raises DbtFailed naming the
-    failing nodes."""
+    failing nodes. Tests that only warned are appended to `warnings` when given."""
     executable = Path(sys.executable).parent / "dbt"
     args = [
         str(executable), *command, "--no-use-colors",
@@ -77,6 +78,8 @@ def run_dbt(
             text = _strip_log_prefix(line)
             if text.startswith("Done. PASS="):
                 summary = text
+            if warnings is not None and text.startswith("Warning in "):
+                warnings.append(text.removeprefix("Warning in "))
             if text.startswith(_ERROR_STARTS) or " ERROR " in line:
                 in_error = True
             elif not text or text.startswith("Done."):

@@ -59,6 +59,13 @@ PAGE = """<!doctype html>
 {gates}
 </table>
 
+<h2>Kesegaran data kantor cabang <span class="en">Branch freshness</span></h2>
+<table>
+<tr><th>Kantor cabang <span class="en">branch</span></th><th>Ekspor terakhir <span class="en">last export</span></th>
+<th>Hari sejak ekspor <span class="en">days since</span></th><th>Status</th></tr>
+{branches}
+</table>
+
 <h2>Dokumentasi <span class="en">Documentation</span></h2>
 <div class="cards">
 <a href="dbt/index.html">Model data &amp; aturan perhitungan<br><span class="en">dbt docs: models, lineage, tests</span></a>
@@ -128,6 +135,31 @@ def _gate_rows(conn: psycopg.Connection, snapshot_date: dt.date) -> str:
     return "\n".join(cells)
 
 
+def _branch_rows(conn: psycopg.Connection, settings: Settings) -> str:
+    """From the night's dbt build (intermediate.int_branch_freshness): one row per branch, latest first."""
+    exists = conn.execute("SELECT to_regclass('intermediate.int_branch_freshness')").fetchone()[0]
+    if not exists:
+        return '<tr><td colspan="4">Belum ada data.</td></tr>'
+    rows = conn.execute(
+        """SELECT f.branch_code, b.nama_cabang, f.current_snapshot_date, f.days_since_delivery
+           FROM intermediate.int_branch_freshness f LEFT JOIN reference.branches b ON b.kode_cabang = f.branch_code
+           ORDER BY f.days_since_delivery DESC NULLS FIRST, f.branch_code"""
+    ).fetchall()
+    cells = []
+    for code, name, last, days in rows:
+        if days is None:
+            status = '<span class="warn">belum pernah mengirim</span>'
+        elif days > settings.branch_late_error_days:
+            status = f'<span class="fail">terlambat lebih dari {settings.branch_late_error_days} hari</span>'
+        elif days > settings.branch_late_warn_days:
+            status = f'<span class="warn">terlambat lebih dari {settings.branch_late_warn_days} hari</span>'
+        else:
+            status = '<span class="ok">tepat waktu</span>' if days == 0 else '<span class="ok">wajar</span>'
+        cells.append(f"<tr><td>{html.escape(name or code)} ({html.escape(code)})</td><td>{last or '&ndash;'}</td>"
+                     f"<td class=n>{'&ndash;' if days is None else days}</td><td>{status}</td></tr>")
+    return "\n".join(cells) or '<tr><td colspan="4">Belum ada kantor cabang.</td></tr>'
+
+
 def _banner(published: dt.date | None, snapshot_date: dt.date) -> str:
     if published == snapshot_date:
         return ""
@@ -155,6 +187,7 @@ def build_docs_site(settings: Settings, snapshot_date: dt.date) -> Path:
     with psycopg.connect(url) as conn:
         published = _published_date(conn, snapshot_date)
         gates = _gate_rows(conn, snapshot_date)
+        branches = _branch_rows(conn, settings)
     page = PAGE.format(
         snapshot_date=snapshot_date.isoformat(),
         published_date=published.isoformat() if published else "&ndash;",
@@ -162,6 +195,7 @@ def build_docs_site(settings: Settings, snapshot_date: dt.date) -> Path:
         built_at=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M"),
         rows=_province_rows(url, published) if published else _province_rows(url, snapshot_date),
         gates=gates,
+        branches=branches,
         attribution=html.escape(ATTRIBUTION),
     )
     index = docs / "index.html"

@@ -84,18 +84,21 @@ def build_marts(settings: Settings, snapshot_date: dt.date, run_id: str | None =
     with db.connect(settings) as conn:
         copied = publication.prepare_candidate(conn)
     log.info("Candidate marts prepared from %d published tables.", copied)
+    warnings: list[str] = []
     try:
         # Unit tests check the logic, not the night's data: the test suite runs them (`dbt test --select test_type:unit`).
         summary = run_dbt(settings, ["build", "--exclude-resource-type", "unit_test"], snapshot_date,
                           log=logging.getLogger("cakupan.dbt").info,
-                          extra_vars={"marts_schema": publication.CANDIDATE})
+                          extra_vars={"marts_schema": publication.CANDIDATE}, warnings=warnings)
     except DbtFailed as error:
         with db.connect(settings) as conn:
             record_gate(conn, gate="dbt", snapshot_date=snapshot_date, passed=False, run_id=run_id,
                         failures=str(error).splitlines()[1:])
         raise
     with db.connect(settings) as conn:
-        record_gate(conn, gate="dbt", snapshot_date=snapshot_date, passed=True, run_id=run_id)
+        record_gate(conn, gate="dbt", snapshot_date=snapshot_date, passed=True, run_id=run_id, warnings=warnings)
+    for warning in warnings:
+        log.warning("dbt test warned: %s", warning)
     log.info("dbt build for %s: %s", snapshot_date, summary)
 
 

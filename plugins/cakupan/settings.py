@@ -47,6 +47,8 @@ class Settings:
     pii_key: str | None
     vulnerable_target: int
     task_retries: int
+    branch_late_warn_days: int
+    branch_late_error_days: int
     airflow_home: Path
 
     project_root: Path = PROJECT_ROOT
@@ -79,6 +81,8 @@ def load_settings() -> Settings:
         pii_key=os.environ.get("CAKUPAN_PII_KEY") or None,
         vulnerable_target=int(os.environ.get("CAKUPAN_VULNERABLE_TARGET", "100")),
         task_retries=int(os.environ.get("CAKUPAN_TASK_RETRIES", "2")),
+        branch_late_warn_days=int(os.environ.get("CAKUPAN_BRANCH_LATE_WARN_DAYS", "2")),
+        branch_late_error_days=int(os.environ.get("CAKUPAN_BRANCH_LATE_ERROR_DAYS", "14")),
         airflow_home=_path("AIRFLOW_HOME", home / "airflow"),
         expectations_dir=_path("CAKUPAN_EXPECTATIONS_DIR", PROJECT_ROOT / "expectations"),
     )
