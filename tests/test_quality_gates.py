@@ -124,17 +124,22 @@ def _failed_gate(conn, snapshot_date, gate: str) -> list[str]:
 
 
 def test_a_branch_whose_active_participants_collapse_stops_the_night(small_night, empty_warehouse):
-    from delivery_builder import write_delivery
+    from delivery_builder import peserta, write_delivery
 
     conn = empty_warehouse
     first_date = dt.date(2026, 11, 20)
     assert run_nightly(small_night, first_date).succeeded
+
+    # A branch large enough for the check (200 active), then an export that parses fine and breaks no
+    # row rule, but where nearly every participant turned NONAKTIF.
+    rows = [peserta(kpj=f"{12_000_000_000 + n:011d}", nik=f"13730101019{n:05d}") for n in range(1, 201)]
+    grown_date = first_date + dt.timedelta(days=1)
+    write_delivery(small_night.landing_root, "SAWAHLUNTO", grown_date.isoformat(), rows)
+    assert run_nightly(small_night, grown_date).succeeded
     published = fingerprint(conn)
 
-    # The next export parses fine and breaks no row rule, but nearly every participant turned NONAKTIF.
-    next_date = first_date + dt.timedelta(days=1)
-    rows = _branch_rows(small_night, "SAWAHLUNTO", first_date.isoformat())
-    collapsed = [{**row, "status": "NONAKTIF"} if i else row for i, row in enumerate(rows)]
+    next_date = grown_date + dt.timedelta(days=1)
+    collapsed = [{**row, "status": "NONAKTIF"} if i >= 20 else row for i, row in enumerate(rows)]
     write_delivery(small_night.landing_root, "SAWAHLUNTO", next_date.isoformat(), collapsed)
     second = run_nightly(small_night, next_date)
     assert not second.succeeded and second.task_states["validate_raw"] == "failed"
