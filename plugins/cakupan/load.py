@@ -56,6 +56,7 @@ class FileOutcome:
     reason: str | None = None
     extra_columns: list[str] = field(default_factory=list)
     seconds: float = 0.0  # loading this file, from opening it to its rows in `raw` and `audit`
+    manifest_rows: int | None = None  # what the manifest promised, for the raw gate to reconcile
 
 
 @dataclass
@@ -346,7 +347,8 @@ def _load_file(
     if loaded + rejected != rows_read:
         raise RuntimeError(f"{checked.path.name}: {rows_read} rows read but {loaded} loaded + {rejected} rejected")
     return FileOutcome(checked.path.name, "loaded", checked.facts.sha256, rows_read, loaded, rejected,
-                       extra_columns=extra_columns, seconds=time.perf_counter() - started)
+                       extra_columns=extra_columns, seconds=time.perf_counter() - started,
+                       manifest_rows=checked.manifest_rows)
 
 
 def _villages(conn: psycopg.Connection) -> str:
@@ -360,13 +362,13 @@ def _record_files(conn: psycopg.Connection, delivery: Delivery, delivery_id: int
         cursor.executemany(
             """
             INSERT INTO audit.file_loads (delivery_id, kode_cabang, export_date, file_name, sha256, status,
-                rows_read, rows_loaded, rows_rejected, reason, extra_columns, delivery_fingerprint)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                rows_read, rows_loaded, rows_rejected, reason, extra_columns, delivery_fingerprint, manifest_rows)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
             """,
             [
                 (delivery_id, delivery.kode_cabang, delivery.export_date, f.file_name, f.sha256, f.status,
                  f.rows_read, f.rows_loaded, f.rows_rejected, f.reason,
-                 ", ".join(f.extra_columns) or None, delivery.fingerprint)
+                 ", ".join(f.extra_columns) or None, delivery.fingerprint, f.manifest_rows)
                 for f in files
             ],
         )

@@ -128,6 +128,8 @@ CREATE TABLE IF NOT EXISTS audit.file_loads (
     loaded_at timestamptz NOT NULL DEFAULT now(),
     CHECK (status <> 'loaded' OR rows_read = rows_loaded + rows_rejected)
 );
+-- The row count the manifest promised (loaded files), reconciled by the raw gate (expectations/raw_accounting.yml).
+ALTER TABLE audit.file_loads ADD COLUMN IF NOT EXISTS manifest_rows bigint;
 CREATE INDEX IF NOT EXISTS file_loads_branch_date_idx ON audit.file_loads (kode_cabang, export_date);
 CREATE INDEX IF NOT EXISTS file_loads_fingerprint_idx ON audit.file_loads (delivery_fingerprint);
 
