@@ -193,7 +193,7 @@ def build_docs_site(settings: Settings, snapshot_date: dt.date) -> Path:
         published_date=published.isoformat() if published else "&ndash;",
         banner=_banner(published, snapshot_date),
         built_at=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M"),
-        rows=_province_rows(url, published) if published else _province_rows(url, snapshot_date),
+        rows=_province_rows(url, published or snapshot_date),
         gates=gates,
         branches=branches,
         attribution=html.escape(ATTRIBUTION),

@@ -40,7 +40,7 @@ class GXCheckpointOperator(BaseOperator):
             data_docs_dir=settings.docs_dir / "gx",
             expectations_dir=settings.expectations_dir,
             delivery_ids=delivery_ids,
-            reading=publication.in_candidate if self.stage == "marts" else (lambda sql: sql),
+            **({"reading": publication.in_candidate} if self.stage == "marts" else {}),
         )
         with db.connect(settings) as conn:
             record_gate(conn, gate=f"gx_{self.stage}", snapshot_date=snapshot_date, passed=outcome.success,
