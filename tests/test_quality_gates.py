@@ -37,14 +37,14 @@ def test_a_failed_marts_gate_publishes_nothing(small_night, empty_warehouse, tmp
     published = fingerprint(conn)
     assert published["coverage_province"][0] == 38
 
-    # The same suites plus one critical check the next night cannot pass.
+    # The same suites plus one error-severity check the next night cannot pass.
     strict = tmp_path / "expectations"
     shutil.copytree(small_night.expectations_dir, strict)
     suite_path = strict / "marts_coverage_province.yml"
     suite = yaml.safe_load(suite_path.read_text())
     suite["expectations"].append({
         "type": "expect_table_row_count_to_equal", "kwargs": {"value": 39},
-        "description": "Uji gerbang: 39 provinsi", "severity": "critical",
+        "description": "Uji gerbang: 39 provinsi", "severity": "error",
     })
     suite_path.write_text(yaml.safe_dump(suite, sort_keys=False))
     monkeypatch.setenv("CAKUPAN_EXPECTATIONS_DIR", str(strict))

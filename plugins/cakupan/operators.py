@@ -1,7 +1,7 @@
 """GXCheckpointOperator: a thin Airflow operator around `cakupan.quality.run_checkpoint`.
 
 The Great Expectations Airflow provider cannot be installed beside Airflow >= 3.3.1, and all it would
-add is this: run a checkpoint, keep the result for the docs, fail the task when a critical check fails.
+add is this: run a checkpoint, keep the result for the docs, fail the task when a check of severity `error` fails.
 It also records the verdict in `audit.gate_results`. The marts stage checks the candidate marts of the
 night (`publication.CANDIDATE`), before they are published.
 """
@@ -48,7 +48,7 @@ class GXCheckpointOperator(BaseOperator):
                         run_id=context["run_id"])
             if outcome.success and delivery_ids:
                 mark_raw_gate_passed(conn, delivery_ids)
-        self.log.info("%s gate: %d checks, %d critical failures, %d warnings. %s", self.stage, outcome.evaluated,
+        self.log.info("%s gate: %d checks, %d errors, %d warnings. %s", self.stage, outcome.evaluated,
                       len(outcome.failed_errors), len(outcome.failed_warnings), outcome.note)
         for warning in outcome.failed_warnings:
             self.log.warning("warning: %s", warning)

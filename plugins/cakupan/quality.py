@@ -67,7 +67,7 @@ class CheckpointOutcome:
         if not self.success:
             listing = "\n".join(f"  - {failure}" for failure in self.failed_errors)
             raise QualityGateFailed(
-                f"The {self.stage} quality gate failed ({len(self.failed_errors)} critical of {self.evaluated} "
+                f"The {self.stage} quality gate failed ({len(self.failed_errors)} errors of {self.evaluated} "
                 f"checks); nothing after it is published:\n{listing}\nDetails: {self.data_docs_index}"
             )
 
