@@ -116,7 +116,9 @@ TABLES = {"peserta": PESERTA, "iuran": IURAN}
 
 
 @dataclass(frozen=True)
-class Delivery:
+class DeliveryStamp:
+    """What every accepted row of a delivery is stamped with."""
+
     delivery_id: int
     kode_cabang: str  # matched [A-Z0-9_]{2,20} when the folder was checked, so safe as a literal
     export_date: dt.date
@@ -127,7 +129,7 @@ def _line(fields: Sequence[str]) -> str:
     return "concat(concat_ws(chr(9), " + ", ".join(f"({field})::VARCHAR" for field in fields) + "), chr(10))"
 
 
-def judge_sql(source: str, table: TableRules, delivery: Delivery) -> str:
+def judge_sql(source: str, table: TableRules, delivery: DeliveryStamp) -> str:
     """(broken_rule, duplicate_key, line) per row of `source`, in no promised order: `line` starts with the
     row number the source gave. `duplicate_key` is set on the rows the whole-file rule looks at."""
     constants = (str(delivery.delivery_id), f"'{delivery.kode_cabang}'", f"'{delivery.export_date.isoformat()}'")
@@ -179,11 +181,11 @@ class Judge:
     def close(self) -> None:
         self._db.close()
 
-    def _stream(self, source: str, table: TableRules, delivery: Delivery) -> Iterator[pa.RecordBatch]:
+    def _stream(self, source: str, table: TableRules, delivery: DeliveryStamp) -> Iterator[pa.RecordBatch]:
         yield from self._db.sql(judge_sql(source, table, delivery)).to_arrow_reader(BATCH_ROWS)
 
     def judge_csv(self, path: Path, delimiter: str, positions: Sequence[int], width: int, table: TableRules,
-                  delivery: Delivery) -> Iterator[pa.RecordBatch]:
+                  delivery: DeliveryStamp) -> Iterator[pa.RecordBatch]:
         """The fast path: DuckDB reads the file itself. Strict: any row it cannot parse as the contract's
         CSV raises duckdb.Error, and the caller hands the file to the careful reader instead."""
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
@@ -197,7 +199,7 @@ class Judge:
                   f"encoding = 'utf-8')")
         return self._stream(source, table, delivery)
 
-    def judge_rows(self, rows: pa.RecordBatchReader, table: TableRules, delivery: Delivery) -> Iterator[pa.RecordBatch]:
+    def judge_rows(self, rows: pa.RecordBatchReader, table: TableRules, delivery: DeliveryStamp) -> Iterator[pa.RecordBatch]:
         """The careful path: rows from the Python reader (`readers.as_batches`), numbered, malformed ones flagged."""
         self._db.register("careful_rows", rows)
         source = f"SELECT {_source_columns(table.columns, table.columns, 'malformed', 'row_number')} FROM careful_rows"

@@ -97,18 +97,21 @@ _QUARANTINE = """
                                   reason text) ON COMMIT DROP;
 """
 
+# The KPJs the duplicate rule counts: every row with a well-formed KPJ, accepted or quarantined for a
+# later rule (all rows sharing a KPJ go).
+_PESERTA_KEYS = """
+    SELECT kpj FROM raw.peserta WHERE delivery_id = %(delivery_id)s
+    UNION ALL
+    SELECT duplicate_key FROM quarantine WHERE rule_index > %(rule_index)s
+"""
+
 PESERTA = _Destination(
     judging.PESERTA,
     copy_into="raw.peserta (row_number, delivery_id, kode_cabang, export_date, kpj, nik_hash, jenis_kelamin, "
               "segmen, program, kode_desa, npp, pekerjaan, sumber_iuran, tanggal_daftar, status, iuran_terakhir, upah)",
     prepare_sql=_QUARANTINE,
-    # Every row with a well-formed KPJ counts, accepted or quarantined for a later rule: all of them go.
     whole_file_sql=f"""
-        WITH keys AS (
-            SELECT kpj FROM raw.peserta WHERE delivery_id = %(delivery_id)s
-            UNION ALL
-            SELECT duplicate_key FROM quarantine WHERE rule_index > %(rule_index)s
-        ), repeated AS (
+        WITH keys AS ({_PESERTA_KEYS}), repeated AS (
             SELECT kpj, count(*) AS kpj_rows FROM keys GROUP BY kpj HAVING count(*) > 1
         ), moved AS (
             DELETE FROM raw.peserta p USING repeated r
@@ -124,13 +127,7 @@ PESERTA = _Destination(
         FROM moved JOIN repeated USING (kpj)
     """,
     publish_sql=None,
-    worth_checking_sql="""
-        SELECT count(*) > count(DISTINCT kpj) FROM (
-            SELECT kpj FROM raw.peserta WHERE delivery_id = %(delivery_id)s
-            UNION ALL
-            SELECT duplicate_key FROM quarantine WHERE rule_index > %(rule_index)s
-        ) keys
-    """,
+    worth_checking_sql=f"SELECT count(*) > count(DISTINCT kpj) FROM ({_PESERTA_KEYS}) keys",
     ascending_keys_suffice=True,
 )
 
@@ -287,7 +284,7 @@ def _copy_spool(conn: psycopg.Connection, spool: IO[bytes]) -> None:
 
 def _judge_and_copy(
     conn: psycopg.Connection, judge: Judge, checked: CheckedFile, destination: _Destination,
-    delivery: judging.Delivery, progress: Progress,
+    delivery: judging.DeliveryStamp, progress: Progress,
 ) -> tuple[list[str], _Copied]:
     """(extra columns, what was copied), by the fast path when DuckDB can parse the file strictly, else by
     the careful reader. A failed fast attempt is rolled back to its savepoint."""
@@ -314,7 +311,7 @@ def _load_file(
     rules = destination.rules.rules
     try:
         conn.execute(destination.prepare_sql)
-        delivery = judging.Delivery(params["delivery_id"], params["kode_cabang"], params["export_date"])
+        delivery = judging.DeliveryStamp(params["delivery_id"], params["kode_cabang"], params["export_date"])
         extra_columns, copied = _judge_and_copy(conn, judge, checked, destination, delivery, progress)
     except FileRejected as error:
         error.file_name = checked.path.name

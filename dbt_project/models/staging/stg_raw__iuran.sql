@@ -1,7 +1,7 @@
 with source as (select * from {{ source('raw', 'iuran') }}),
 
--- Only deliveries that passed the raw quality gate reach the marts.
-gated as (select delivery_id from {{ source('raw', 'deliveries') }} where raw_gate_passed_at is not null)
+-- Only deliveries that passed the raw quality gate reach the marts: stg_raw__deliveries holds just those.
+gated as (select delivery_id from {{ ref('stg_raw__deliveries') }})
 
 select
     delivery_id,
