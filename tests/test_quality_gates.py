@@ -207,3 +207,22 @@ def test_branch_freshness_warns_then_stops_the_night(small_night, empty_warehous
     assert "branch_delivered_within_error_days" in stopped.failure_summary()
     assert fingerprint(conn) == published
     assert "terlambat lebih dari 5 hari" in (small_night.docs_dir / "index.html").read_text()
+
+
+def test_a_first_night_that_fails_its_gate_still_gets_a_docs_site(small_night, empty_warehouse, tmp_path,
+                                                                   monkeypatch):
+    strict = tmp_path / "expectations"
+    shutil.copytree(small_night.expectations_dir, strict)
+    suite_path = strict / "raw_peserta.yml"
+    suite = yaml.safe_load(suite_path.read_text())
+    suite["expectations"].append({"type": "expect_table_row_count_to_equal", "kwargs": {"value": 0},
+                                  "description": "Uji gerbang: tanpa peserta", "severity": "error"})
+    suite_path.write_text(yaml.safe_dump(suite, sort_keys=False))
+    monkeypatch.setenv("CAKUPAN_EXPECTATIONS_DIR", str(strict))
+
+    run = run_nightly(load_settings(), dt.date(2026, 11, 20))
+    assert not run.succeeded and run.task_states["validate_raw"] == "failed"
+    assert run.task_states["build_docs"] == "success"
+    assert empty_warehouse.execute("SELECT to_regnamespace('marts')").fetchone() == (None,)
+    index = (small_night.docs_dir / "index.html").read_text()
+    assert "Belum ada angka yang diterbitkan" in index and "Uji gerbang: tanpa peserta" in index

@@ -83,17 +83,22 @@ angka agregat; NIK, nama dan tanggal lahir tidak pernah disimpan di sini.
 """
 
 
-def _province_rows(url: str, snapshot_date: dt.date) -> str:
-    with psycopg.connect(url) as conn:
-        rows = conn.execute(
-            """SELECT province_name, covered_persons, employed_population, coverage_rate, vulnerable_persons,
-                      stale_branches
-               FROM marts.coverage_province WHERE snapshot_date = %s AND covered_persons > 0
-               ORDER BY coverage_rate DESC NULLS LAST, covered_persons DESC LIMIT 10""",
-            (snapshot_date,),
-        ).fetchall()
+_NO_PROVINCES = '<tr><td colspan="6">Belum ada data untuk tanggal ini.</td></tr>'
+
+
+def _province_rows(conn: psycopg.Connection, published: dt.date | None) -> str:
+    """Top provinces of the last published date; nothing to show before the first publication."""
+    if published is None:
+        return _NO_PROVINCES
+    rows = conn.execute(
+        """SELECT province_name, covered_persons, employed_population, coverage_rate, vulnerable_persons,
+                  stale_branches
+           FROM marts.coverage_province WHERE snapshot_date = %s AND covered_persons > 0
+           ORDER BY coverage_rate DESC NULLS LAST, covered_persons DESC LIMIT 10""",
+        (published,),
+    ).fetchall()
     if not rows:
-        return '<tr><td colspan="6">Belum ada data untuk tanggal ini.</td></tr>'
+        return _NO_PROVINCES
     cells = []
     for name, covered, employed, rate, vulnerable, stale in rows:
         rate_text = f"{float(rate) * 100:.2f}%".replace(".", ",") if rate is not None else "&ndash;"
@@ -183,9 +188,9 @@ def build_docs_site(settings: Settings, snapshot_date: dt.date) -> Path:
     target = settings.home / "dbt" / "target"
     (docs / "dbt").mkdir(exist_ok=True)
     shutil.copyfile(target / "static_index.html", docs / "dbt" / "index.html")
-    url = warehouse_url(settings)
-    with psycopg.connect(url) as conn:
+    with psycopg.connect(warehouse_url(settings)) as conn:
         published = _published_date(conn, snapshot_date)
+        provinces = _province_rows(conn, published)
         gates = _gate_rows(conn, snapshot_date)
         branches = _branch_rows(conn, settings)
     page = PAGE.format(
@@ -193,7 +198,7 @@ def build_docs_site(settings: Settings, snapshot_date: dt.date) -> Path:
         published_date=published.isoformat() if published else "&ndash;",
         banner=_banner(published, snapshot_date),
         built_at=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M"),
-        rows=_province_rows(url, published or snapshot_date),
+        rows=provinces,
         gates=gates,
         branches=branches,
         attribution=html.escape(ATTRIBUTION),
