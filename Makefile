@@ -10,7 +10,7 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	@$(VENV)/bin/python -c 'import sys; assert sys.version_info[:2] == (3, 11), "Cakupan needs Python 3.11"'
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(UV) pip install --python $(VENV)/bin/python --quiet -r requirements.lock
+	$(UV) pip install --python $(VENV)/bin/python --quiet --compile-bytecode -r requirements.lock
 	$(UV) pip install --python $(VENV)/bin/python --quiet --no-deps -e .
 	@touch $@
 

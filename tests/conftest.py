@@ -64,7 +64,7 @@ def empty_warehouse(conn):
     conn.execute("DROP SCHEMA IF EXISTS staging, intermediate, marts, marts_candidate, marts_retired CASCADE")
     conn.execute(
         "TRUNCATE raw.deliveries, raw.peserta, raw.iuran, audit.file_loads, audit.rejected_rows, "
-        "audit.gate_results, audit.publications, "
+        "audit.gate_results, audit.publications, audit.marts_candidate, "
         "reference.branches, reference.branch_districts, reference.employed_population"
     )
     conn.execute("DELETE FROM reference.sources WHERE source LIKE 'file:%'")

@@ -4,6 +4,8 @@ message naming the table, the column and the check; warnings are reported withou
 from __future__ import annotations
 
 import datetime as dt
+import json
+import shutil
 
 import pytest
 
@@ -23,48 +25,77 @@ def insert_peserta(conn, delivery_id: int, **overrides) -> None:
     conn.execute(f"INSERT INTO raw.peserta ({columns}) VALUES ({', '.join(['%s'] * len(row))})", list(row.values()))
 
 
-def gate(settings, tmp_path, stage: str, delivery_ids=()):
+def insert_delivery(conn, delivery_id: int, *, gate_passed: bool = False) -> None:
+    conn.execute("INSERT INTO raw.deliveries (delivery_id, kode_cabang, export_date, content_sha256, raw_gate_passed_at) "
+                 "VALUES (%s, 'SAWAHLUNTO', %s, %s, CASE WHEN %s THEN now() END)",
+                 (delivery_id, D - dt.timedelta(days=delivery_id), f"{delivery_id:064x}", gate_passed))
+
+
+def gate(settings, tmp_path, stage: str = "raw"):
     return run_checkpoint(
-        stage, warehouse_url=warehouse_url(settings), snapshot_date=D, gx_root=tmp_path / "gx",
-        data_docs_dir=tmp_path / "docs", expectations_dir=settings.expectations_dir, delivery_ids=delivery_ids,
+        stage, warehouse_url=warehouse_url(settings), expectations_dir=settings.expectations_dir,
+        results_dir=tmp_path / "validations", data_docs_dir=tmp_path / "docs",
     )
 
 
 def test_clean_night_passes_and_keeps_data_docs(settings, empty_warehouse, tmp_path):
+    insert_delivery(empty_warehouse, 1)
     insert_peserta(empty_warehouse, 1)
     insert_peserta(empty_warehouse, 1, kpj="10000000002", nik_hash="b" * 64)
-    outcome = gate(settings, tmp_path, "raw", [1])
+    outcome = gate(settings, tmp_path)
     assert outcome.success and outcome.failed_errors == []
     assert outcome.evaluated > 10
     assert (tmp_path / "docs" / "index.html").is_file()
-    assert gate(settings, tmp_path, "raw", [1]).success  # re-running is idempotent
+    assert gate(settings, tmp_path).success  # re-running is idempotent
+    # Every run is kept: Data Docs show each suite's history.
+    assert len(list((tmp_path / "validations" / "raw_peserta").rglob("*.json"))) == 2
 
 
 def test_bad_rows_fail_the_gate_with_a_clear_message(settings, empty_warehouse, tmp_path):
+    insert_delivery(empty_warehouse, 2)
     insert_peserta(empty_warehouse, 2, kode_desa="13-73-02-2005")
     insert_peserta(empty_warehouse, 2, kpj="10000000002", nik_hash="3273120000000000", segmen="ASN")
-    outcome = gate(settings, tmp_path, "raw", [2])
+    outcome = gate(settings, tmp_path)
     assert not outcome.success
     with pytest.raises(QualityGateFailed) as failure:
         outcome.raise_if_failed()
     message = str(failure.value)
-    assert "raw.peserta.kode_desa" in message and "expect_column_values_to_match_regex" in message
-    assert "raw.peserta.segmen" in message and "expect_column_values_to_be_in_set" in message
-    assert "raw.peserta.nik_hash" in message
+    assert "raw_peserta.kode_desa" in message and "expect_column_values_to_match_regex" in message
+    assert "raw_peserta.segmen" in message and "expect_column_values_to_be_in_set" in message
+    assert "raw_peserta.nik_hash" in message
     assert "3273120000000000" not in message  # counts only: raw values never reach logs or docs
 
 
-def test_only_this_nights_deliveries_are_checked(settings, empty_warehouse, tmp_path):
-    insert_peserta(empty_warehouse, 3, segmen="ASN")  # an old, bad delivery
+def test_only_deliveries_awaiting_the_gate_are_checked(settings, empty_warehouse, tmp_path):
+    insert_delivery(empty_warehouse, 3, gate_passed=True)
+    insert_peserta(empty_warehouse, 3, segmen="ASN")  # an old delivery, through the gate long ago
+    insert_delivery(empty_warehouse, 4)
     insert_peserta(empty_warehouse, 4, kpj="10000000002")
-    assert gate(settings, tmp_path, "raw", [4]).success
-    assert gate(settings, tmp_path, "raw", []).note.startswith("no new deliveries")
+    assert gate(settings, tmp_path).success
 
 
 def test_warning_level_checks_do_not_stop_the_night(settings, empty_warehouse, tmp_path):
     # Ten KPJ of one person: suspicious (warning), not forbidden.
+    insert_delivery(empty_warehouse, 5)
     for number in range(10):
         insert_peserta(empty_warehouse, 5, kpj=f"1000000001{number}", row_number=number + 1)
-    outcome = gate(settings, tmp_path, "raw", [5])
+    outcome = gate(settings, tmp_path)
     assert outcome.success
     assert any("nik_hash" in warning for warning in outcome.failed_warnings)
+
+
+def test_a_check_that_cannot_run_fails_and_says_why(settings, empty_warehouse, tmp_path):
+    project = tmp_path / "expectations"
+    shutil.copytree(settings.expectations_dir, project)
+    suite_path = project / "expectations" / "raw_peserta.json"
+    suite = json.loads(suite_path.read_text())
+    suite["expectations"].append({"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "desa"},
+                                  "description": "Kolom yang sudah diganti namanya", "severity": "critical"})
+    suite_path.write_text(json.dumps(suite))
+    insert_delivery(empty_warehouse, 6)
+    insert_peserta(empty_warehouse, 6)
+    outcome = run_checkpoint("raw", warehouse_url=warehouse_url(settings), expectations_dir=project,
+                             results_dir=tmp_path / "validations", data_docs_dir=tmp_path / "docs")
+    assert not outcome.success
+    [failure] = outcome.failed_errors
+    assert failure.startswith("raw_peserta.desa: Kolom yang sudah diganti namanya") and "could not be evaluated" in failure

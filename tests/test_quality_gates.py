@@ -5,10 +5,11 @@ recorded in `audit.gate_results` and in Data Docs."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
+from pathlib import Path
 
 import pytest
-import yaml
 
 from cakupan.dag_run import run_nightly
 from cakupan.settings import load_settings
@@ -17,6 +18,14 @@ pytestmark = pytest.mark.slow
 
 MARTS = ("coverage_village", "coverage_district", "coverage_province", "participation_district",
          "contributions_district_month")
+
+
+def add_expectation(project: Path, suite: str, expectation: dict) -> None:
+    """One more expectation in a suite of a copy of the GX project, as a data engineer would add it."""
+    path = project / "expectations" / f"{suite}.json"
+    content = json.loads(path.read_text())
+    content["expectations"].append(expectation)
+    path.write_text(json.dumps(content, indent=2))
 
 
 def fingerprint(conn, schema: str = "marts") -> dict[str, tuple[int, str]]:
@@ -40,13 +49,10 @@ def test_a_failed_marts_gate_publishes_nothing(small_night, empty_warehouse, tmp
     # The same suites plus one error-severity check the next night cannot pass.
     strict = tmp_path / "expectations"
     shutil.copytree(small_night.expectations_dir, strict)
-    suite_path = strict / "marts_coverage_province.yml"
-    suite = yaml.safe_load(suite_path.read_text())
-    suite["expectations"].append({
+    add_expectation(strict, "marts_coverage_province", {
         "type": "expect_table_row_count_to_equal", "kwargs": {"value": 39},
-        "description": "Uji gerbang: 39 provinsi", "severity": "error",
+        "description": "Uji gerbang: 39 provinsi", "severity": "critical",
     })
-    suite_path.write_text(yaml.safe_dump(suite, sort_keys=False))
     monkeypatch.setenv("CAKUPAN_EXPECTATIONS_DIR", str(strict))
 
     next_date = first_date + dt.timedelta(days=1)
@@ -213,11 +219,8 @@ def test_a_first_night_that_fails_its_gate_still_gets_a_docs_site(small_night, e
                                                                    monkeypatch):
     strict = tmp_path / "expectations"
     shutil.copytree(small_night.expectations_dir, strict)
-    suite_path = strict / "raw_peserta.yml"
-    suite = yaml.safe_load(suite_path.read_text())
-    suite["expectations"].append({"type": "expect_table_row_count_to_equal", "kwargs": {"value": 0},
-                                  "description": "Uji gerbang: tanpa peserta", "severity": "error"})
-    suite_path.write_text(yaml.safe_dump(suite, sort_keys=False))
+    add_expectation(strict, "raw_peserta", {"type": "expect_table_row_count_to_equal", "kwargs": {"value": 0},
+                                            "description": "Uji gerbang: tanpa peserta", "severity": "critical"})
     monkeypatch.setenv("CAKUPAN_EXPECTATIONS_DIR", str(strict))
 
     run = run_nightly(load_settings(), dt.date(2026, 11, 20))

@@ -82,7 +82,7 @@ def load_export(settings: Settings, folder: str) -> dict:
 def build_marts(settings: Settings, snapshot_date: dt.date, run_id: str | None = None) -> None:
     """dbt builds and tests the night's marts in the candidate schema; BI tools still see the published ones."""
     with db.connect(settings) as conn:
-        copied = publication.prepare_candidate(conn)
+        copied = publication.prepare_candidate(conn, snapshot_date)
     log.info("Candidate marts prepared from %d published tables.", copied)
     warnings: list[str] = []
     try:

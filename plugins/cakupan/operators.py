@@ -2,8 +2,9 @@
 
 The Great Expectations Airflow provider cannot be installed beside Airflow >= 3.3.1, and all it would
 add is this: run a checkpoint, keep the result for the docs, fail the task when a check of severity `error` fails.
-It also records the verdict in `audit.gate_results`. The marts stage checks the candidate marts of the
-night (`publication.CANDIDATE`), before they are published.
+It also records the verdict in `audit.gate_results`. The checkpoints are those of the GX project in
+`expectations/`: the raw stage checks the deliveries awaiting the raw gate, the marts stage the candidate
+marts of the night, before they are published.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ class GXCheckpointOperator(BaseOperator):
         self.stage = stage
 
     def execute(self, context) -> dict:
-        from cakupan import db, publication
+        from cakupan import db
         from cakupan.airflow_support import snapshot_date_of
         from cakupan.gate_log import deliveries_awaiting_raw_gate, mark_raw_gate_passed, record_gate
-        from cakupan.quality import run_checkpoint
+        from cakupan.quality import CheckpointOutcome, run_checkpoint
         from cakupan.settings import load_settings
         from cakupan.warehouse import warehouse_url
 
@@ -32,16 +33,16 @@ class GXCheckpointOperator(BaseOperator):
         # The raw gate checks every delivery not through it yet: tonight's, and any that failed before.
         with db.connect(settings) as conn:
             delivery_ids = deliveries_awaiting_raw_gate(conn) if self.stage == "raw" else []
-        outcome = run_checkpoint(
-            self.stage,
-            warehouse_url=warehouse_url(settings),
-            snapshot_date=snapshot_date,
-            gx_root=settings.home / "gx",
-            data_docs_dir=settings.docs_dir / "gx",
-            expectations_dir=settings.expectations_dir,
-            delivery_ids=delivery_ids,
-            **({"reading": publication.in_candidate} if self.stage == "marts" else {}),
-        )
+        if self.stage == "raw" and not delivery_ids:
+            outcome = CheckpointOutcome(self.stage, True, 0, note="no new deliveries tonight: nothing to check")
+        else:
+            outcome = run_checkpoint(
+                self.stage,
+                warehouse_url=warehouse_url(settings),
+                expectations_dir=settings.expectations_dir,
+                results_dir=settings.home / "gx" / "validations",
+                data_docs_dir=settings.docs_dir / "gx",
+            )
         with db.connect(settings) as conn:
             record_gate(conn, gate=f"gx_{self.stage}", snapshot_date=snapshot_date, passed=outcome.success,
                         checks=outcome.evaluated, failures=outcome.failed_errors, warnings=outcome.failed_warnings,

@@ -11,19 +11,12 @@ behind for whoever investigates.
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import psycopg
 
 PUBLISHED = "marts"
 CANDIDATE = "marts_candidate"
 _RETIRED = "marts_retired"
-_QUALIFIED_PUBLISHED = re.compile(rf"\b{PUBLISHED}\.")
-
-
-def in_candidate(sql: str) -> str:
-    """`marts.x` written in a suite or a query, read from the candidate instead."""
-    return _QUALIFIED_PUBLISHED.sub(f"{CANDIDATE}.", sql)
 
 
 def _published_tables(conn: psycopg.Connection) -> list[str]:
@@ -31,9 +24,10 @@ def _published_tables(conn: psycopg.Connection) -> list[str]:
         "SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY tablename", (PUBLISHED,))]
 
 
-def prepare_candidate(conn: psycopg.Connection) -> int:
+def prepare_candidate(conn: psycopg.Connection, snapshot_date: dt.date) -> int:
     """A fresh candidate schema holding a copy of every published mart (structure, constraints, indexes
-    and rows). Returns the number of tables copied."""
+    and rows), recorded as the candidate of `snapshot_date` (the marts gate checks that date's rows).
+    Returns the number of tables copied."""
     tables = _published_tables(conn)
     with conn.transaction():
         conn.execute(f"DROP SCHEMA IF EXISTS {CANDIDATE} CASCADE")
@@ -41,6 +35,8 @@ def prepare_candidate(conn: psycopg.Connection) -> int:
         for table in tables:
             conn.execute(f"CREATE TABLE {CANDIDATE}.{table} (LIKE {PUBLISHED}.{table} INCLUDING ALL)")
             conn.execute(f"INSERT INTO {CANDIDATE}.{table} SELECT * FROM {PUBLISHED}.{table}")
+        conn.execute("INSERT INTO audit.marts_candidate (snapshot_date) VALUES (%s) ON CONFLICT (only_row) "
+                     "DO UPDATE SET snapshot_date = excluded.snapshot_date, prepared_at = now()", (snapshot_date,))
     return len(tables)
 
 

@@ -65,6 +65,9 @@ CREATE TABLE IF NOT EXISTS raw.deliveries (
 -- Set when the delivery passed the raw quality gate. dbt reads only such deliveries, so a delivery that
 -- failed the gate keeps failing every night's gate (and stays out of the marts) until it is replaced.
 ALTER TABLE raw.deliveries ADD COLUMN IF NOT EXISTS raw_gate_passed_at timestamptz;
+-- The deliveries still to pass the raw gate: the rows the raw suites of expectations/ check.
+CREATE OR REPLACE VIEW raw.deliveries_awaiting_raw_gate AS
+SELECT delivery_id, kode_cabang, export_date FROM raw.deliveries WHERE raw_gate_passed_at IS NULL;
 
 -- Accepted participant rows, typed. No name and no birth date; NIK only as a keyed hash.
 CREATE TABLE IF NOT EXISTS raw.peserta (
@@ -162,6 +165,13 @@ CREATE TABLE IF NOT EXISTS audit.gate_results (
     checked_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS gate_results_date_idx ON audit.gate_results (snapshot_date, gate);
+
+-- The night the candidate marts were built for (one row): the marts suites of expectations/ check its rows.
+CREATE TABLE IF NOT EXISTS audit.marts_candidate (
+    only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    snapshot_date date NOT NULL,
+    prepared_at timestamptz NOT NULL DEFAULT now()
+);
 
 -- Each time checked marts were swapped in for BI tools and the docs site (plugins/cakupan/publication.py).
 CREATE TABLE IF NOT EXISTS audit.publications (
