@@ -171,6 +171,9 @@ class Judge:
             # join's hash table on the file instead of the reference, holding the whole file in memory.
             "disabled_optimizers": "build_side_probe_side",
         })
+        # DuckDB draws a progress bar on stdout for queries over 2 s: noise in task logs and in the loader's
+        # own progress lines (a test reading them saw it under load).
+        self._db.execute("SET enable_progress_bar = false")
         self._db.execute("CREATE TABLE villages AS SELECT DISTINCT unnest(string_split(?, ',')) AS village_code",
                          [village_codes])
         ipad, opad = hmac_pads
