@@ -14,6 +14,7 @@ from pathlib import Path
 import structlog
 
 from cakupan import db, landing, publication
+from cakupan.award_rubric import read_rubric, store_rubric
 from cakupan.dbt_runner import DbtFailed, run_dbt
 from cakupan.gate_log import record_gate
 from cakupan.load import load_delivery
@@ -81,7 +82,9 @@ def load_export(settings: Settings, folder: str) -> dict:
 
 def build_marts(settings: Settings, snapshot_date: dt.date, run_id: str | None = None) -> None:
     """dbt builds and tests the night's marts in the candidate schema; BI tools still see the published ones."""
+    rubric = read_rubric(settings.award_rubric)  # a rubric that cannot be scored stops the night here
     with db.connect(settings) as conn:
+        store_rubric(conn, rubric)
         copied = publication.prepare_candidate(conn, snapshot_date)
     log.info("Candidate marts prepared from %d published tables.", copied)
     warnings: list[str] = []

@@ -56,6 +56,7 @@ class Settings:
     plugins_dir: Path = PROJECT_ROOT / "plugins"
     dbt_project_dir: Path = PROJECT_ROOT / "dbt_project"
     expectations_dir: Path = PROJECT_ROOT / "expectations"
+    award_rubric: Path = PROJECT_ROOT / "award" / "rubric.yml"
 
     @property
     def warehouse_dir(self) -> Path:
@@ -85,4 +86,5 @@ def load_settings() -> Settings:
         branch_late_error_days=int(os.environ.get("CAKUPAN_BRANCH_LATE_ERROR_DAYS", "14")),
         airflow_home=_path("AIRFLOW_HOME", home / "airflow"),
         expectations_dir=_path("CAKUPAN_EXPECTATIONS_DIR", PROJECT_ROOT / "expectations"),
+        award_rubric=_path("CAKUPAN_AWARD_RUBRIC", PROJECT_ROOT / "award" / "rubric.yml"),
     )

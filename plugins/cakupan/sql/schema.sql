@@ -166,6 +166,14 @@ CREATE TABLE IF NOT EXISTS audit.gate_results (
 );
 CREATE INDEX IF NOT EXISTS gate_results_date_idx ON audit.gate_results (snapshot_date, gate);
 
+-- The Paritrana Award rubric in force (award/rubric.yml, loaded by cakupan.award_rubric before dbt builds).
+CREATE TABLE IF NOT EXISTS reference.award_rubric (
+    only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    version text NOT NULL,
+    rubric jsonb NOT NULL,
+    loaded_at timestamptz NOT NULL DEFAULT now()
+);
+
 -- The night the candidate marts were built for (one row): the marts suites of expectations/ check its rows.
 CREATE TABLE IF NOT EXISTS audit.marts_candidate (
     only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),

@@ -1,0 +1,68 @@
+{#- Scores and ranks the entities of one award level with the rubric in force (award/rubric.yml): every row
+    of `indicators_model` with `eligible`, `score` (0-100, null when not eligible) and `award_rank` (1 = best
+    within `rank_within`, or nationally when it is none; equal scores share a rank; null when not eligible).
+    `eligible` is a SQL condition over `indicators` and the level's `eligibility` rules. -#}
+{% macro award_scores(indicators_model, level, key, eligible, rank_within=none) %}
+with indicators as (select * from {{ ref(indicators_model) }}),
+rubric as (select * from {{ ref('stg_reference__award_indicators') }} where level = '{{ level }}'),
+eligibility as (select * from {{ ref('stg_reference__award_eligibility') }} where level = '{{ level }}'),
+
+judged as (
+    select indicators.*, coalesce({{ eligible }}, false) as eligible
+    from indicators
+    left join eligibility on true
+),
+
+-- One row per eligible entity and rubric indicator: the rubric names a column of the indicator model.
+indicator_values as (
+    select
+        judged.year,
+        judged.{{ key }},
+        rubric.indicator,
+        rubric.weight,
+        rubric.normalisation,
+        (to_jsonb(judged) ->> rubric.indicator)::numeric as value
+    from judged
+    cross join rubric
+    where judged.eligible
+),
+
+-- Each value on 0-1 among the eligible of the same year; a missing value scores 0.
+normalised as (
+    select
+        year,
+        {{ key }},
+        weight,
+        case
+            when value is null then 0
+            when normalisation = 'share' then least(greatest(value, 0), 1)
+            when normalisation = 'max' then
+                case when max(value) over same_indicator > 0
+                     then greatest(value, 0) / max(value) over same_indicator else 0 end
+            when normalisation = 'min_max' then
+                case when max(value) over same_indicator > min(value) over same_indicator
+                     then (value - min(value) over same_indicator)
+                          / (max(value) over same_indicator - min(value) over same_indicator)
+                     else 1 end
+        end as normalised
+    from indicator_values
+    window same_indicator as (partition by year, indicator)
+),
+
+scores as (
+    select year, {{ key }}, round(100 * sum(weight * normalised) / nullif(sum(weight), 0), 2) as score
+    from normalised
+    group by year, {{ key }}
+)
+
+select
+    judged.*,
+    scores.score,
+    case when judged.eligible then
+        rank() over (partition by judged.year, {% if rank_within %}judged.{{ rank_within }}, {% endif %}judged.eligible
+                     order by scores.score desc)
+    end as award_rank,
+    (select max(rubric_version) from rubric) as rubric_version
+from judged
+left join scores using (year, {{ key }})
+{% endmacro %}

@@ -1,0 +1,1 @@
+{{ award_indicators('coverage_district', 'district_code', 'district_name') }}

@@ -1,0 +1,6 @@
+{{ config(indexes=[{'columns': ['year', 'province_code'], 'unique': true}]) }}
+
+-- Paritrana Award, provinces: every province and award year, its indicators, its score under the rubric in
+-- force, its national rank, and its Universal Labour Coverage target.
+{{ award_ranking('int_award_indicators_province', 'province', 'province_code',
+                 names=['province_code', 'province_name'], rank_column='rank_national') }}

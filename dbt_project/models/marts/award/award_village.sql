@@ -1,0 +1,28 @@
+{{ config(indexes=[{'columns': ['year', 'village_code'], 'unique': true}]) }}
+
+-- Paritrana Award, villages (desa/kelurahan): every village and award year, its vulnerable-worker figures,
+-- its score under the rubric in force and its rank within its province.
+with scored as (
+    {{ award_scores('int_award_indicators_village', 'village', 'village_code',
+                    eligible='indicators.vulnerable_persons >= coalesce(eligibility.min_vulnerable_persons, 0)',
+                    rank_within='province_code') }}
+)
+
+select
+    year,
+    snapshot_date,
+    province_code,
+    district_code,
+    village_code,
+    village_name,
+    eligible,
+    score,
+    award_rank::integer as rank_in_province,
+    coalesce(award_rank <= 3, false) as is_top3,
+    covered_persons,
+    vulnerable_persons,
+    vulnerable_target,
+    vulnerable_target_met,
+    vulnerable_target_progress,
+    rubric_version
+from scored
