@@ -20,6 +20,7 @@ run: install
 	$(VENV)/bin/cakupan demo
 
 test: install
+	@deploy/install-browser.sh
 	$(VENV)/bin/python -m pytest
 
 # Speed and memory ratios, side by side in one run: docs/benchmarks.json and docs/benchmarks.md.

@@ -80,7 +80,7 @@ def test_a_failed_marts_gate_publishes_nothing(small_night, empty_warehouse, tmp
     assert second.task_states["build_docs"] == "success"
     index = (small_night.docs_dir / "index.html").read_text()
     assert f"Data {next_date} tidak diterbitkan" in index and "Uji gerbang: 39 provinsi" in index
-    assert f"Posisi data: <strong>{first_date}</strong>" in index
+    assert f'<strong id="published">{first_date}</strong>' in index
 
     # With the usual suites again, the next run publishes that night.
     monkeypatch.delenv("CAKUPAN_EXPECTATIONS_DIR")

@@ -170,6 +170,39 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_docs(settings: Settings, args: argparse.Namespace) -> int:
+    """Build the reviewers' docs site from the published marts, or serve the built site on this machine."""
+    if args.action == "serve":
+        return _serve(settings.docs_dir, args.port)
+    import psycopg
+
+    from cakupan.docs_site import build_docs_site
+
+    url = _ensure_warehouse(settings)
+    day = args.date
+    if day is None:  # the last night that ran a gate: its verdicts go on the site with the published figures
+        with psycopg.connect(url) as conn:
+            day = conn.execute("SELECT max(snapshot_date) FROM audit.gate_results").fetchone()[0]
+        if day is None:
+            return _fail("no night has run yet: `cakupan run --date D` first, or pass --date")
+    index = build_docs_site(settings, day)
+    print(f"Docs site built: {index}\nOpen it from the file system, or run `cakupan docs serve`.")
+    return 0
+
+
+def _serve(root: Path, port: int) -> int:
+    import functools
+    import http.server
+
+    if not (root / "index.html").is_file():
+        return _fail(f"no docs site in {root}: run `cakupan docs build` first")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+        print(f"Serving {root} at http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)", flush=True)
+        server.serve_forever()
+    return 0
+
+
 def _demo_key(settings: Settings) -> str:
     path = settings.home / "demo_pii_key"
     if not path.exists():
@@ -233,6 +266,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeats", type=int, default=3)
     bench.set_defaults(handler=cmd_bench)
 
+    docs = commands.add_parser("docs", help="the reviewers' docs site: build it, or serve it on this machine")
+    docs.add_argument("action", choices=["build", "serve"])
+    docs.add_argument("--date", type=_date, help="build: the night whose gates the site reports (default: the last)")
+    docs.add_argument("--port", type=int, default=8008, help="serve: the port on 127.0.0.1 (default 8008)")
+    docs.set_defaults(handler=cmd_docs)
+
     demo = commands.add_parser("demo", help="what `make run` does: from nothing to coverage marts")
     demo.add_argument("--date", type=_date, default=DEMO_DATE)
     demo.add_argument("--verbose", action="store_true", help="show Airflow's full task logs")
@@ -252,12 +291,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _user_errors() -> tuple[type[Exception], ...]:
     """Errors a user can fix from the message alone: printed as one line, without a traceback."""
+    from cakupan.award_rubric import RubricError
     from cakupan.pseudonymise import MissingKeyError
     from cakupan.reference import ReferenceError
     from cakupan.region_package import RegionPackageError
     from cakupan.warehouse import WarehouseError
 
-    return (WarehouseError, RegionPackageError, ReferenceError, MissingKeyError, FileNotFoundError)
+    return (WarehouseError, RegionPackageError, ReferenceError, MissingKeyError, FileNotFoundError, RubricError)
 
 
 if __name__ == "__main__":
