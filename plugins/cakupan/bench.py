@@ -138,6 +138,9 @@ def run_bench(settings: Settings, participants: int = 1_000_000, repeats: int = 
 
 LOADER_NOTES = """## Notes on load_vs_copy (profiled at 1 M rows, 2 cores)
 
+- The ratio depends on the machine, the baseline most: on 2026-11-24 plain COPY ran at 1,081,000 rows/s and
+  the loader at 349,000 (0.33); on 2026-11-26, on a machine of the same kind but slower, COPY ran at 470,000
+  and the loader at 193,000 (0.41). Re-run `make bench` where it matters; both sides run in the same run.
 - The comparison: PostgreSQL parsing the same CSV into a plain (logged, like `raw.peserta`) table of text
   columns. Logged and unlogged measured the same within noise here (0.82 s and 0.77 s a million rows).
 - The loader streams the file through DuckDB (`judge.py`: CSV parse, every row rule, HMAC-SHA256 of the
