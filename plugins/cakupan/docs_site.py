@@ -135,7 +135,6 @@ def build_docs_site(settings: Settings, snapshot_date: dt.date) -> Path:
         published = _published_date(conn, snapshot_date)
         context = SiteContext(
             published=published,
-            snapshot_date=snapshot_date,
             banner=_banner(published, snapshot_date),
             warnings=_published_warnings(conn, published),
             stale_branches=_stale_branches(conn),

@@ -51,13 +51,19 @@ class CheckpointOutcome:
         }
 
 
+def _exception(result) -> str | None:
+    """Why a check could not run, if it could not. GX keeps this flat or per metric."""
+    info = result.exception_info or {}
+    candidates = [info] + [value for value in info.values() if isinstance(value, dict)]
+    return next((candidate["exception_message"] for candidate in candidates
+                 if candidate.get("raised_exception") and candidate.get("exception_message")), None)
+
+
 def _describe(suite: str, result) -> str:
     config = result.expectation_config
     column = config.kwargs.get("column") or config.kwargs.get("column_A") or ""
     observed = result.result or {}
-    raised = (result.exception_info or {}).get("exception_message") or next(
-        (info.get("exception_message") for info in (result.exception_info or {}).values()
-         if isinstance(info, dict) and info.get("raised_exception")), None)
+    raised = _exception(result)
     if raised:
         # A check that could not run (a column renamed, a query broken) fails; say why.
         detail = "could not be evaluated: " + raised.splitlines()[0]

@@ -98,7 +98,6 @@ def table(headers: list[str], rows: list[str], empty: str) -> str:
 @dataclass(frozen=True)
 class SiteContext:
     published: dt.date | None
-    snapshot_date: dt.date  # the night this build belongs to
     banner: str  # the not-published notice, if the night was not published
     warnings: list[str]  # gate warnings of the published night
     stale_branches: int
