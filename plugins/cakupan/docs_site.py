@@ -85,7 +85,6 @@ def _banner(published: dt.date | None, snapshot_date: dt.date) -> str:
             f"gates on the national page). Figures shown are the last published ones.") + "</p>")
 
 
-
 def _quality_sections(conn: psycopg.Connection, settings: Settings, snapshot_date: dt.date) -> str:
     """The night's gates and every branch's freshness, for the national page."""
     return f"""

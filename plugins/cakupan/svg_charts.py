@@ -65,7 +65,8 @@ def line_chart(points: Sequence[tuple[dt.date, float | None]], label: Callable[[
              f'<polyline points="{path}" fill="none" stroke="{_BAR}" stroke-width="2"/>']
     for (day, value), (x, y) in zip(known, coordinates):
         parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{_BAR}"><title>{day}: {label(value)}</title></circle>')
-    for (day, value), (x, y) in {0: (known[0], coordinates[0]), 1: (known[-1], coordinates[-1])}.values():
+    for index in sorted({0, len(known) - 1}):  # the first and the last point, once when they are the same
+        (day, value), (x, y) = known[index], coordinates[index]
         parts.append(f'<text x="{x:.1f}" y="{y - 8:.1f}" font-size="12" text-anchor="middle" fill="{_TEXT}">'
                      f'{label(value)}</text><text x="{x:.1f}" y="{height - pad + 16}" font-size="11" '
                      f'text-anchor="middle" fill="{_TEXT}">{day.strftime("%m/%Y")}</text>')
