@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-TEST_HOME = PROJECT_ROOT / ".cakupan" / "test"
+# CAKUPAN_TEST_HOME lets two suites run at once on one machine, each with its own embedded warehouse.
+TEST_HOME = Path(os.environ.get("CAKUPAN_TEST_HOME") or PROJECT_ROOT / ".cakupan" / "test")
 TEST_PII_KEY = "cakupan-test-key-not-a-secret"
 
 

@@ -25,6 +25,15 @@ DOCUMENTED = [
     ("CAKUPAN_PII_KEY", "(required; the demo makes one)", "key of the HMAC-SHA256 that pseudonymises NIK"),
     ("CAKUPAN_VULNERABLE_TARGET", "100", "covered vulnerable workers a village needs to meet its target"),
     ("CAKUPAN_TASK_RETRIES", "2", "retries of a DAG task after a transient failure"),
+    ("CAKUPAN_ADMIN_PASSWORD", "(embedded: generated)", "password of the warehouse role cakupan_admin (schemas, reference)"),
+    ("CAKUPAN_LOADER_PASSWORD", "(embedded: generated)", "password of the role cakupan_loader (writes raw and audit)"),
+    ("CAKUPAN_TRANSFORMER_PASSWORD", "(embedded: generated)", "password of the role cakupan_transformer (dbt, gates, publishing)"),
+    ("CAKUPAN_BI_PASSWORD", "(embedded: generated)", "password of the role cakupan_bi (BI tools and reviewers: reads marts only)"),
+    ("CAKUPAN_ALERT_WEBHOOK_URL", "(none)", "URL that receives a JSON summary of every failed task and missed deadline"),
+    ("CAKUPAN_ALERT_EMAIL", "(none)", "comma-separated addresses mailed the same summary through Airflow's SMTP connection"),
+    ("CAKUPAN_ALERT_SMTP_CONN_ID", "smtp_default", "the Airflow connection (AIRFLOW_CONN_...) of the SMTP server for alert mail"),
+    ("CAKUPAN_PUBLISH_BY", "06:00", "time of day (WIB) by which a night's marts must be published, else an alert"),
+    ("CAKUPAN_AIRFLOW_PORT", "8080", "port of the Airflow UI and REST API that `cakupan airflow up` starts on 127.0.0.1"),
     ("AIRFLOW_HOME", "$CAKUPAN_HOME/airflow", "Airflow's home (config, logs)"),
 ]
 
@@ -50,6 +59,11 @@ class Settings:
     branch_late_warn_days: int
     branch_late_error_days: int
     airflow_home: Path
+    alert_webhook_url: str | None = None
+    alert_emails: tuple[str, ...] = ()
+    alert_smtp_conn_id: str = "smtp_default"
+    publish_by: str = "06:00"
+    airflow_port: int = 8080
 
     project_root: Path = PROJECT_ROOT
     dags_dir: Path = PROJECT_ROOT / "dags"
@@ -85,6 +99,11 @@ def load_settings() -> Settings:
         branch_late_warn_days=int(os.environ.get("CAKUPAN_BRANCH_LATE_WARN_DAYS", "2")),
         branch_late_error_days=int(os.environ.get("CAKUPAN_BRANCH_LATE_ERROR_DAYS", "14")),
         airflow_home=_path("AIRFLOW_HOME", home / "airflow"),
+        alert_webhook_url=os.environ.get("CAKUPAN_ALERT_WEBHOOK_URL") or None,
+        alert_emails=tuple(a.strip() for a in os.environ.get("CAKUPAN_ALERT_EMAIL", "").split(",") if a.strip()),
+        alert_smtp_conn_id=os.environ.get("CAKUPAN_ALERT_SMTP_CONN_ID") or "smtp_default",
+        publish_by=os.environ.get("CAKUPAN_PUBLISH_BY") or "06:00",
+        airflow_port=int(os.environ.get("CAKUPAN_AIRFLOW_PORT") or 8080),
         expectations_dir=_path("CAKUPAN_EXPECTATIONS_DIR", PROJECT_ROOT / "expectations"),
         award_rubric=_path("CAKUPAN_AWARD_RUBRIC", PROJECT_ROOT / "award" / "rubric.yml"),
     )
