@@ -1,10 +1,12 @@
 """cakupan_nightly: every night, load each branch office's export, check it, build the coverage marts.
 
 find_exports -> load_export (one per delivery) -> validate_raw (GX) -> dbt_build -> validate_marts (GX)
-    -> publish_marts -> build_docs
+    -> publish_marts -> night_checked
 
 dbt_build and validate_marts work on a candidate copy of the marts; publish_marts swaps it in only when
-every gate before it passed, so BI tools never see numbers that failed a check.
+every gate before it passed, so BI tools never see numbers that failed a check. publish_marts updates the
+asset `cakupan_published_marts`; night_checked, which runs whatever the gates said, updates
+`cakupan_night_checked`, on which the docs site (dags/cakupan_docs_site.py) is rebuilt.
 
 The run for 01:00 WIB covers the previous business day; `cakupan run --date D` passes D as
 `snapshot_date` in the run's conf. Logic lives in `plugins/cakupan`; this file only wires it.
@@ -15,10 +17,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pendulum
 from airflow.sdk import ExceptionRetryPolicy, RetryAction, RetryRule, dag, task
 
-from cakupan.airflow_support import record_task_failure, snapshot_date_of
+from cakupan.airflow_support import common_dag_arguments, record_task_failure, snapshot_date_of
+from cakupan.alerts import on_task_failure
+from cakupan.assets import NIGHT_CHECKED, PUBLISHED_MARTS, night_extra
 from cakupan.operators import GXCheckpointOperator
 from cakupan.settings import load_settings
 
@@ -39,18 +42,14 @@ TRANSIENT_FAILURES = ExceptionRetryPolicy(
 
 @dag(
     dag_id="cakupan_nightly",
-    schedule="0 1 * * *",
-    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Jakarta"),
-    catchup=False,
-    max_active_runs=1,
-    tags=["cakupan", "bpjs-ketenagakerjaan"],
+    schedule=SETTINGS.nightly_schedule,
     doc_md=__doc__,
-    params={"snapshot_date": None},
+    **common_dag_arguments(),
     default_args={
         "retries": SETTINGS.task_retries,
         "retry_delay": dt.timedelta(minutes=2),
         "retry_policy": TRANSIENT_FAILURES,
-        "on_failure_callback": record_task_failure,
+        "on_failure_callback": on_task_failure,
     },
 )
 def cakupan_nightly():
@@ -78,21 +77,22 @@ def cakupan_nightly():
 
         nightly.build_marts(load_settings(), snapshot_date_of(context), context["run_id"])
 
-    @task
-    def publish_marts(**context) -> None:
+    @task(outlets=[PUBLISHED_MARTS])
+    def publish_marts(outlet_events=None, **context) -> None:
         from cakupan import nightly
 
-        nightly.publish_marts(load_settings(), snapshot_date_of(context), context["run_id"])
+        snapshot_date = snapshot_date_of(context)
+        nightly.publish_marts(load_settings(), snapshot_date, context["run_id"])
+        outlet_events[PUBLISHED_MARTS].extra = night_extra(snapshot_date)
 
-    # Runs whatever happened before it: when a gate fails, the site must say so (and keep the old figures).
-    @task(trigger_rule="all_done")
-    def build_docs(**context) -> str:
-        from cakupan import docs_site
+    # Runs whatever happened before it: when a gate fails, the docs site must say so (and keep the old figures).
+    @task(trigger_rule="all_done", outlets=[NIGHT_CHECKED])
+    def night_checked(outlet_events=None, **context) -> None:
+        outlet_events[NIGHT_CHECKED].extra = night_extra(snapshot_date_of(context), run_id=context["run_id"])
 
-        return str(docs_site.build_docs_site(load_settings(), snapshot_date_of(context)))
-
-    # build_docs succeeding would otherwise mark a night with a failed gate as a success.
-    @task(trigger_rule="one_failed", retries=0)
+    # night_checked succeeding would otherwise mark a night with a failed gate as a success. Each failed task
+    # has sent its own alert already.
+    @task(trigger_rule="one_failed", retries=0, on_failure_callback=record_task_failure)
     def night_failed() -> None:
         raise RuntimeError("A task of this night failed, so its marts were not published; see the failed task.")
 
@@ -103,9 +103,9 @@ def cakupan_nightly():
     validate_marts = GXCheckpointOperator(task_id="validate_marts", stage="marts")
     built = dbt_build()
     published = publish_marts()
-    docs = build_docs()
-    delivery_ids >> validate_raw >> built >> validate_marts >> published >> docs
-    [exports, loads, delivery_ids, validate_raw, built, validate_marts, published, docs] >> night_failed()
+    checked = night_checked()
+    delivery_ids >> validate_raw >> built >> validate_marts >> published >> checked
+    [exports, loads, delivery_ids, validate_raw, built, validate_marts, published, checked] >> night_failed()
 
 
 cakupan_nightly()

@@ -12,10 +12,9 @@ published, and they are evaluated by the scheduler and triggerer, which `dag.tes
 
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import dag, task
 
-from cakupan.airflow_support import snapshot_date_of
+from cakupan.airflow_support import common_dag_arguments, snapshot_date_of
 from cakupan.alerts import on_task_failure
 from cakupan.publication_deadline import publish_by_cron
 from cakupan.settings import load_settings
@@ -26,12 +25,8 @@ SETTINGS = load_settings()
 @dag(
     dag_id="cakupan_publication_deadline",
     schedule=publish_by_cron(SETTINGS.publish_by),
-    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Jakarta"),
-    catchup=False,
-    max_active_runs=1,
-    tags=["cakupan", "bpjs-ketenagakerjaan"],
     doc_md=__doc__,
-    params={"snapshot_date": None},
+    **common_dag_arguments(),
     # A missed deadline alerts from the task itself; on_task_failure alerts when the check cannot run at all.
     # No retry: a second try would repeat the alert.
     default_args={"retries": 0, "on_failure_callback": on_task_failure},

@@ -26,6 +26,7 @@ def pytest_configure(config: pytest.Config) -> None:
                      "AIRFLOW_HOME", "CAKUPAN_VULNERABLE_TARGET"):
         os.environ.pop(variable, None)
 
+    from cakupan import roles
     from cakupan.airflow_env import configure_airflow, migrate_metadata_database
     from cakupan.settings import load_settings
     from cakupan.warehouse import embedded
@@ -33,6 +34,7 @@ def pytest_configure(config: pytest.Config) -> None:
     settings = load_settings()
     if settings.embedded:
         embedded(settings).start()
+    roles.setup(settings)
     # Airflow reads its configuration at import: point it at the test home before any test imports it.
     configure_airflow(settings)
     migrate_metadata_database(settings)
@@ -45,7 +47,7 @@ def settings():
     from cakupan.settings import load_settings
 
     settings = load_settings()
-    with db.connect(settings) as conn:
+    with db.connect(settings, "setup") as conn:
         db.apply_schema(conn)
         load_regions(conn, settings.cache_dir, progress=lambda _: None)
     return settings
@@ -55,7 +57,7 @@ def settings():
 def conn(settings):
     from cakupan import db
 
-    with db.connect(settings) as connection:
+    with db.connect(settings, "setup") as connection:
         yield connection
 
 

@@ -18,7 +18,8 @@ bag = DagBag(dag_folder=sys.argv[1])
 elapsed = time.perf_counter() - started
 heavy = sorted({m.split('.')[0] for m in set(sys.modules) - before}
                & {'great_expectations', 'dbt', 'pandas', 'psycopg', 'openpyxl', 'sqlalchemy_utils'})
-dag = bag.dags['cakupan_nightly']  # from the parsed file, not the metadata database
+dag = bag.dags['cakupan_nightly']
+docs_dag = bag.dags['cakupan_docs_site']  # from the parsed file, not the metadata database
 print(json.dumps({
     'errors': {k: str(v) for k, v in bag.import_errors.items()},
     'seconds': elapsed,
@@ -30,6 +31,9 @@ print(json.dumps({
     'catchup': dag.catchup,
     'retries': {t.task_id: t.retries for t in dag.tasks},
     'downstream': {t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks},
+    'outlets': {t.task_id: [a.name for a in t.outlets] for t in dag.tasks if t.outlets},
+    'docs_schedule': [a.name for a in docs_dag.timetable.asset_condition.iter_assets_by_name()] if hasattr(
+        docs_dag.timetable.asset_condition, 'iter_assets_by_name') else str(docs_dag.timetable.asset_condition),
 }))
 """
 
@@ -45,7 +49,7 @@ def parse_dag_file() -> dict:
 def test_dag_parses_without_errors_quickly_and_without_heavy_imports():
     parsed = parse_dag_file()
     assert parsed["errors"] == {}
-    assert parsed["dag_ids"] == ["cakupan_nightly"]
+    assert parsed["dag_ids"] == ["cakupan_docs_site", "cakupan_nightly", "cakupan_publication_deadline"]
     assert parsed["heavy_imports"] == []
     # The issue's bound: parsing happens on every scheduler loop, so no heavy imports or DB calls at top level.
     assert parsed["seconds"] < 1.0
@@ -54,7 +58,7 @@ def test_dag_parses_without_errors_quickly_and_without_heavy_imports():
 def test_dag_shape_schedule_and_retries():
     parsed = parse_dag_file()
     assert parsed["tasks"] == [
-        "build_docs", "dbt_build", "find_exports", "load_export", "loaded_deliveries", "night_failed",
+        "dbt_build", "find_exports", "load_export", "loaded_deliveries", "night_checked", "night_failed",
         "publish_marts", "validate_marts", "validate_raw",
     ]
     assert parsed["schedule"] == "0 1 * * *"
@@ -69,6 +73,9 @@ def test_dag_shape_schedule_and_retries():
     assert downstream["validate_raw"] == ["dbt_build"]
     assert downstream["dbt_build"] == ["validate_marts"]
     assert downstream["validate_marts"] == ["publish_marts"]
-    assert downstream["publish_marts"] == ["build_docs"]
+    assert downstream["publish_marts"] == ["night_checked"]
+    # Data-aware scheduling: the night updates its assets, and the docs site is rebuilt from them.
+    assert parsed["outlets"] == {"publish_marts": ["cakupan_published_marts"], "night_checked": ["cakupan_night_checked"]}
+    assert "cakupan_night_checked" in str(parsed["docs_schedule"])
     # The test session sets CAKUPAN_TASK_RETRIES=0; the default is 2 (read from the environment).
     assert set(parsed["retries"].values()) == {0}

@@ -23,7 +23,7 @@ from cakupan.load import load_delivery
 from cakupan.pseudonymise import Pseudonymiser
 from cakupan.settings import load_settings
 settings = load_settings()
-with db.connect(settings) as conn:
+with db.connect(settings, "loader") as conn:
     load_delivery(conn, landing.delivery_at(Path(sys.argv[1])), Pseudonymiser(settings.pii_key),
                   progress=lambda line: print(line, flush=True))
 """

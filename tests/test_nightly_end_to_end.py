@@ -13,6 +13,7 @@ from cakupan.cli import main as cakupan
 from cakupan.dag_run import run_nightly
 from cakupan.nightly import build_marts
 from cakupan.settings import load_settings
+from warehouse_access import assert_bi_reads_the_marts_and_nothing_else, assert_the_night_ran_as_the_project_roles
 
 FIXTURE = Path(__file__).parent / "fixtures" / "small_night"
 
@@ -118,6 +119,10 @@ def test_the_night_produces_the_hand_worked_figures(night, empty_warehouse, tmp_
            FROM audit.file_loads WHERE status = 'loaded' ORDER BY 1, 2, 3"""
     ).fetchall()
     assert loads == sorted(expected.FILES_LOADED)
+
+    # Each step ran as its own role, and BI tools read the published marts and nothing else.
+    assert_the_night_ran_as_the_project_roles(conn)
+    assert_bi_reads_the_marts_and_nothing_else(night, conn)
 
     assert (night.docs_dir / "index.html").is_file()
     assert (night.docs_dir / "dbt" / "index.html").is_file()

@@ -33,7 +33,7 @@ def insert_delivery(conn, delivery_id: int, *, gate_passed: bool = False) -> Non
 
 def gate(settings, tmp_path, stage: str = "raw"):
     return run_checkpoint(
-        stage, warehouse_url=warehouse_url(settings), expectations_dir=settings.expectations_dir,
+        stage, warehouse_url=warehouse_url(settings, "transformer"), expectations_dir=settings.expectations_dir,
         results_dir=tmp_path / "validations", data_docs_dir=tmp_path / "docs",
     )
 
@@ -94,7 +94,7 @@ def test_a_check_that_cannot_run_fails_and_says_why(settings, empty_warehouse, t
     suite_path.write_text(json.dumps(suite))
     insert_delivery(empty_warehouse, 6)
     insert_peserta(empty_warehouse, 6)
-    outcome = run_checkpoint("raw", warehouse_url=warehouse_url(settings), expectations_dir=project,
+    outcome = run_checkpoint("raw", warehouse_url=warehouse_url(settings, "transformer"), expectations_dir=project,
                              results_dir=tmp_path / "validations", data_docs_dir=tmp_path / "docs")
     assert not outcome.success
     [failure] = outcome.failed_errors

@@ -14,6 +14,18 @@ from cakupan.settings import load_settings
 WIB = "Asia/Jakarta"
 
 
+def common_dag_arguments() -> dict:
+    """What every Cakupan DAG shares: WIB dates, no catch-up (a backfill is explicit), one run at a time (nights
+    build on each other), and a `snapshot_date` param to run a chosen business date."""
+    return {
+        "start_date": pendulum.datetime(2026, 1, 1, tz=WIB),
+        "catchup": False,
+        "max_active_runs": 1,
+        "tags": ["cakupan", "bpjs-ketenagakerjaan"],
+        "params": {"snapshot_date": None},
+    }
+
+
 def snapshot_date_of(context) -> dt.date:
     """The business date D of a run: `snapshot_date` from the run's params/conf, else the day before
     the run's logical date in WIB (the 01:00 run covers the previous day's exports)."""

@@ -54,7 +54,7 @@ print(json.dumps({"seconds": elapsed, "rows": rows, "status": outcome.status,
 
 
 def _bench_url(settings: Settings) -> str:
-    url = warehouse_url(settings)
+    url = warehouse_url(settings, "setup")
     ensure_databases(with_database(url, "postgres"), extra=(BENCH_DATABASE,))
     return with_database(url, BENCH_DATABASE)
 

@@ -28,37 +28,48 @@ def _fail(message: str) -> int:
 
 
 def cmd_warehouse(settings: Settings, args: argparse.Namespace) -> int:
-    from cakupan import warehouse
+    from cakupan import roles, warehouse
 
+    if args.action == "setup":
+        if settings.embedded:
+            warehouse.embedded(settings).start()
+        roles.setup(settings)
+        print(f"Roles {', '.join(warehouse.role_user(r) for r in warehouse.ROLES)} and their grants are in place.")
+        return 0
     if settings.warehouse_url:
         if args.action in ("start", "stop"):
             print(f"CAKUPAN_WAREHOUSE_URL is set: using that server, nothing to {args.action}.")
-        if args.action in ("url", "status"):
+        if args.action == "status":
             print(settings.warehouse_url)
+        if args.action == "url":
+            print(warehouse.warehouse_url(settings, args.role))
         return 0
     server = warehouse.embedded(settings)
     if args.action == "start":
-        url = server.start()
-        print(url)
+        server.start()
+        roles.setup(settings)
+        print(warehouse.warehouse_url(settings, args.role))
     elif args.action == "stop":
         print("stopped" if server.stop() else "not running")
     elif args.action == "status":
         if server.is_running():
-            print(f"running: {server.url()}")
+            print(f"running: {warehouse.warehouse_url(settings, args.role)}")
         else:
             print(f"not running (data in {server.pgdata})")
             return 3
     elif args.action == "url":
-        print(server.url())
+        print(warehouse.warehouse_url(settings, args.role))
     return 0
 
 
-def _ensure_warehouse(settings: Settings) -> str:
-    from cakupan import warehouse
+def _ensure_warehouse(settings: Settings) -> None:
+    """The embedded server running, with its roles and grants in place. Another server was set up once by
+    `cakupan warehouse setup` (the deployment's init job), which needs an account that may create roles."""
+    from cakupan import roles, warehouse
 
     if settings.embedded:
-        return warehouse.embedded(settings).start()
-    return settings.warehouse_url or ""
+        warehouse.embedded(settings).start()
+        roles.setup(settings)
 
 
 def cmd_reference(settings: Settings, args: argparse.Namespace) -> int:
@@ -66,7 +77,7 @@ def cmd_reference(settings: Settings, args: argparse.Namespace) -> int:
     from cakupan.reference import load_reference
 
     _ensure_warehouse(settings)
-    with db.connect(settings) as conn:
+    with db.connect(settings, "admin") as conn:
         db.apply_schema(conn)
         summary = load_reference(conn, settings)
     print(
@@ -126,9 +137,10 @@ def _print_summary(settings: Settings, snapshot_date: dt.date) -> None:
     from cakupan.summary import coverage_summary
     from cakupan.warehouse import warehouse_url
 
-    with db.connect(settings) as conn:
+    with db.connect(settings, "bi") as conn:
         print("\n" + coverage_summary(conn, snapshot_date))
-    print(f"\nWarehouse (psql, Metabase, Superset, Power BI): {warehouse_url(settings)}")
+    print(f"\nWarehouse for BI tools (psql, Metabase, Superset, Power BI; read-only role cakupan_bi):\n"
+          f"  {warehouse_url(settings, 'bi')}")
     print(f"Docs site:  {settings.docs_dir / 'index.html'}")
     print(f"Rejection reports for branches: {settings.reports_root}")
 
@@ -159,6 +171,21 @@ def cmd_backfill(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_airflow(settings: Settings, args: argparse.Namespace) -> int:
+    """Airflow's services on this machine (api-server, scheduler, dag-processor, triggerer)."""
+    from cakupan import airflow_services
+
+    if args.action == "down":
+        airflow_services.down(settings)
+        return 0
+    _ensure_warehouse(settings)
+    stack = airflow_services.up(settings)
+    print(f"Airflow is up: {stack.url}\n  login: {stack.username} / {stack.password}\n"
+          f"  REST API: {stack.url}/api/v2 (token: POST {stack.url}/auth/token with that login)\n"
+          f"  logs: {settings.airflow_home / 'logs'}\n  stop it with `cakupan airflow down`.")
+    return 0
+
+
 def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     from cakupan.bench import run_bench, write_report
 
@@ -178,10 +205,12 @@ def cmd_docs(settings: Settings, args: argparse.Namespace) -> int:
 
     from cakupan.docs_site import build_docs_site
 
-    url = _ensure_warehouse(settings)
+    from cakupan.warehouse import warehouse_url
+
+    _ensure_warehouse(settings)
     day = args.date
     if day is None:  # the last night that ran a gate: its verdicts go on the site with the published figures
-        with psycopg.connect(url) as conn:
+        with psycopg.connect(warehouse_url(settings, "transformer")) as conn:
             day = conn.execute("SELECT max(snapshot_date) FROM audit.gate_results").fetchone()[0]
         if day is None:
             return _fail("no night has run yet: `cakupan run --date D` first, or pass --date")
@@ -222,7 +251,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     os.environ.setdefault("CAKUPAN_LANDING_ROOT", str(sample / "landing"))
     os.environ.setdefault("CAKUPAN_REFERENCE_ROOT", str(sample / "reference"))
     settings = load_settings()
-    print(f"Warehouse: {_ensure_warehouse(settings)}")
+    _ensure_warehouse(settings)
     if not any(settings.landing_root.glob(f"*/{args.date.isoformat()}/_manifest.json")):
         summary = generate(sample, args.date, cache_dir=settings.cache_dir)
         print(f"Sample night {args.date}: {summary.participants:,} participants, {summary.branches} branches.")
@@ -235,7 +264,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     warehouse = commands.add_parser("warehouse", help="the embedded PostgreSQL warehouse")
-    warehouse.add_argument("action", choices=["start", "stop", "status", "url"])
+    warehouse.add_argument("action", choices=["start", "stop", "status", "url", "setup"],
+                           help="setup: create the roles and grants (another server: as CAKUPAN_WAREHOUSE_SETUP_URL)")
+    warehouse.add_argument("--role", choices=["admin", "loader", "transformer", "bi", "setup"], default="admin",
+                           help="url/start: whose URL to print (default admin; BI tools use bi)")
     warehouse.set_defaults(handler=cmd_warehouse)
 
     reference = commands.add_parser("reference", help="region, branch and employed-population reference")
@@ -260,6 +292,10 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--end", type=_date, required=True)
     backfill.add_argument("--verbose", action="store_true", help="show Airflow's full task logs")
     backfill.set_defaults(handler=cmd_backfill)
+
+    airflow = commands.add_parser("airflow", help="Airflow's services on this machine: up (and wait until healthy) or down")
+    airflow.add_argument("action", choices=["up", "down"])
+    airflow.set_defaults(handler=cmd_airflow)
 
     bench = commands.add_parser("bench", help="measure speed and memory ratios (docs/benchmarks.json)")
     bench.add_argument("--participants", type=int, default=1_000_000)
@@ -295,9 +331,10 @@ def _user_errors() -> tuple[type[Exception], ...]:
     from cakupan.pseudonymise import MissingKeyError
     from cakupan.reference import ReferenceError
     from cakupan.region_package import RegionPackageError
+    from cakupan.airflow_services import AirflowServicesError
     from cakupan.warehouse import WarehouseError
 
-    return (WarehouseError, RegionPackageError, ReferenceError, MissingKeyError, FileNotFoundError, RubricError)
+    return (WarehouseError, AirflowServicesError, RegionPackageError, ReferenceError, MissingKeyError, FileNotFoundError, RubricError)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,9 @@ from cakupan.settings import Settings
 from cakupan.warehouse import warehouse_url
 
 
-def connect(settings: Settings, *, autocommit: bool = True) -> psycopg.Connection:
-    return psycopg.connect(warehouse_url(settings), autocommit=autocommit, application_name="cakupan")
+def connect(settings: Settings, role: str, *, autocommit: bool = True) -> psycopg.Connection:
+    """A connection as one of the warehouse roles (`warehouse.ROLES`); `setup` only for setting up and tests."""
+    return psycopg.connect(warehouse_url(settings, role), autocommit=autocommit, application_name=f"cakupan-{role}")
 
 
 def apply_schema(conn: psycopg.Connection) -> None:

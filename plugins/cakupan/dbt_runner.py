@@ -33,7 +33,7 @@ def _strip_log_prefix(line: str) -> str:
 
 def dbt_env(settings: Settings) -> dict[str, str]:
     """The variables `dbt_project/profiles.yml` reads, taken from the warehouse URL."""
-    url = urlsplit(warehouse_url(settings))
+    url = urlsplit(warehouse_url(settings, "transformer"))
     return {
         "CAKUPAN_DB_HOST": url.hostname or "127.0.0.1",
         "CAKUPAN_DB_PORT": str(url.port or 5432),

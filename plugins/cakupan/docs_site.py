@@ -130,7 +130,7 @@ def build_docs_site(settings: Settings, snapshot_date: dt.date) -> Path:
     target = settings.home / "dbt" / "target"
     (docs / "dbt").mkdir(exist_ok=True)
     shutil.copyfile(target / "static_index.html", docs / "dbt" / "index.html")
-    with psycopg.connect(warehouse_url(settings)) as conn:
+    with psycopg.connect(warehouse_url(settings, "transformer")) as conn:
         published = _published_date(conn, snapshot_date)
         context = SiteContext(
             published=published,

@@ -45,7 +45,7 @@ def pii_key(settings: Settings) -> str | None:
 
 def find_exports(settings: Settings, snapshot_date: dt.date) -> list[str]:
     """Folders of complete deliveries with export_date <= D that this warehouse has not seen yet."""
-    with db.connect(settings) as conn:
+    with db.connect(settings, "admin") as conn:
         db.apply_schema(conn)
         deliveries, incomplete = landing.find_deliveries(settings.landing_root, snapshot_date)
         seen = {row[0] for row in conn.execute("SELECT DISTINCT delivery_fingerprint FROM audit.file_loads")}
@@ -62,7 +62,7 @@ def load_export(settings: Settings, folder: str) -> dict:
     """Load (or reject, or recognise as duplicate) one delivery and write its rejection report."""
     pseudonymiser = Pseudonymiser(pii_key(settings))
     delivery = landing.delivery_at(Path(folder))
-    with db.connect(settings) as conn:
+    with db.connect(settings, "loader") as conn:
         outcome = load_delivery(conn, delivery, pseudonymiser, progress=log.info)
         report = None
         if outcome.delivery_id is not None and outcome.status in ("loaded", "rejected"):
@@ -83,7 +83,7 @@ def load_export(settings: Settings, folder: str) -> dict:
 def build_marts(settings: Settings, snapshot_date: dt.date, run_id: str | None = None) -> None:
     """dbt builds and tests the night's marts in the candidate schema; BI tools still see the published ones."""
     rubric = read_rubric(settings.award_rubric)  # a rubric that cannot be scored stops the night here
-    with db.connect(settings) as conn:
+    with db.connect(settings, "transformer") as conn:
         store_rubric(conn, rubric)
         copied = publication.prepare_candidate(conn, snapshot_date)
     log.info("Candidate marts prepared from %d published tables.", copied)
@@ -94,11 +94,11 @@ def build_marts(settings: Settings, snapshot_date: dt.date, run_id: str | None =
                           log=logging.getLogger("cakupan.dbt").info,
                           extra_vars={"marts_schema": publication.CANDIDATE}, warnings=warnings)
     except DbtFailed as error:
-        with db.connect(settings) as conn:
+        with db.connect(settings, "loader") as conn:
             record_gate(conn, gate="dbt", snapshot_date=snapshot_date, passed=False, run_id=run_id,
                         failures=str(error).splitlines()[1:])
         raise
-    with db.connect(settings) as conn:
+    with db.connect(settings, "loader") as conn:
         record_gate(conn, gate="dbt", snapshot_date=snapshot_date, passed=True, run_id=run_id, warnings=warnings)
     for warning in warnings:
         log.warning("dbt test warned: %s", warning)
@@ -107,6 +107,6 @@ def build_marts(settings: Settings, snapshot_date: dt.date, run_id: str | None =
 
 def publish_marts(settings: Settings, snapshot_date: dt.date, run_id: str | None = None) -> None:
     """Every gate passed: the candidate marts become the published ones, in one transaction."""
-    with db.connect(settings) as conn:
+    with db.connect(settings, "transformer") as conn:
         publication.publish(conn, snapshot_date, run_id)
     log.info("Marts for %s published.", snapshot_date)

@@ -31,19 +31,20 @@ class GXCheckpointOperator(BaseOperator):
         settings = load_settings()
         snapshot_date = snapshot_date_of(context)
         # The raw gate checks every delivery not through it yet: tonight's, and any that failed before.
-        with db.connect(settings) as conn:
+        # The verdicts are bookkeeping in raw and audit (the loader's); the checks read as the transformer.
+        with db.connect(settings, "loader") as conn:
             delivery_ids = deliveries_awaiting_raw_gate(conn) if self.stage == "raw" else []
         if self.stage == "raw" and not delivery_ids:
             outcome = CheckpointOutcome(self.stage, True, 0, note="no new deliveries tonight: nothing to check")
         else:
             outcome = run_checkpoint(
                 self.stage,
-                warehouse_url=warehouse_url(settings),
+                warehouse_url=warehouse_url(settings, "transformer"),
                 expectations_dir=settings.expectations_dir,
                 results_dir=settings.home / "gx" / "validations",
                 data_docs_dir=settings.docs_dir / "gx",
             )
-        with db.connect(settings) as conn:
+        with db.connect(settings, "loader") as conn:
             record_gate(conn, gate=f"gx_{self.stage}", snapshot_date=snapshot_date, passed=outcome.success,
                         checks=outcome.evaluated, failures=outcome.failed_errors, warnings=outcome.failed_warnings,
                         run_id=context["run_id"])

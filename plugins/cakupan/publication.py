@@ -14,6 +14,8 @@ import datetime as dt
 
 import psycopg
 
+from cakupan.roles import grant_published_marts
+
 PUBLISHED = "marts"
 CANDIDATE = "marts_candidate"
 _RETIRED = "marts_retired"
@@ -50,6 +52,7 @@ def publish(conn: psycopg.Connection, snapshot_date: dt.date, run_id: str | None
         if conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (PUBLISHED,)).fetchone():
             conn.execute(f"ALTER SCHEMA {PUBLISHED} RENAME TO {_RETIRED}")
         conn.execute(f"ALTER SCHEMA {CANDIDATE} RENAME TO {PUBLISHED}")
+        grant_published_marts(conn, PUBLISHED)
         conn.execute(f"DROP SCHEMA IF EXISTS {_RETIRED} CASCADE")
         conn.execute(
             "INSERT INTO audit.publications (snapshot_date, run_id) VALUES (%s, %s)", (snapshot_date, run_id)

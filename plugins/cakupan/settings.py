@@ -7,7 +7,7 @@ so one variable changes the behaviour everywhere. Defaults put all state under `
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -75,6 +75,9 @@ class Settings:
     alert_smtp_conn_id: str = "smtp_default"
     publish_by: str = "06:00"
     airflow_port: int = 8080
+    nightly_schedule: str | None = "0 1 * * *"
+    warehouse_setup_url: str | None = None
+    role_passwords: dict[str, str] = field(default_factory=dict)
 
     project_root: Path = PROJECT_ROOT
     dags_dir: Path = PROJECT_ROOT / "dags"
@@ -90,6 +93,11 @@ class Settings:
     @property
     def embedded(self) -> bool:
         return self.warehouse_url is None
+
+
+def _schedule(text: str) -> str | None:
+    """A cron expression in WIB; `none` runs the nightly DAG only when triggered (API, UI, `cakupan run`)."""
+    return None if text.strip().lower() in ("", "none") else text.strip()
 
 
 def load_settings() -> Settings:
@@ -115,6 +123,11 @@ def load_settings() -> Settings:
         alert_smtp_conn_id=os.environ.get("CAKUPAN_ALERT_SMTP_CONN_ID") or "smtp_default",
         publish_by=os.environ.get("CAKUPAN_PUBLISH_BY") or "06:00",
         airflow_port=int(os.environ.get("CAKUPAN_AIRFLOW_PORT") or 8080),
+        nightly_schedule=_schedule(os.environ.get("CAKUPAN_NIGHTLY_SCHEDULE", "0 1 * * *")),
+        warehouse_setup_url=os.environ.get("CAKUPAN_WAREHOUSE_SETUP_URL") or None,
+        role_passwords={role: os.environ[f"CAKUPAN_{role.upper()}_PASSWORD"]
+                        for role in ("admin", "loader", "transformer", "bi")
+                        if os.environ.get(f"CAKUPAN_{role.upper()}_PASSWORD")},
         expectations_dir=_path("CAKUPAN_EXPECTATIONS_DIR", PROJECT_ROOT / "expectations"),
         award_rubric=_path("CAKUPAN_AWARD_RUBRIC", PROJECT_ROOT / "award" / "rubric.yml"),
     )

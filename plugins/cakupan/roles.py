@@ -1,0 +1,150 @@
+"""The warehouse's roles and who may do what (marts-v1, "Roles"): created and granted from the setup account.
+
+- `cakupan_admin` owns `reference`, `raw` and `audit` (their tables come from `sql/schema.sql`) and is a
+  member of every other role, so it may do whatever they may; it is not a superuser.
+- `cakupan_loader` reads `reference`, writes `raw` and `audit`.
+- `cakupan_transformer` reads `reference`, `raw` and `audit`, owns the schemas dbt builds (`staging`,
+  `intermediate`, the candidate marts and, once published, `marts`) and records the candidate and the
+  publication in `audit`.
+- `cakupan_bi` (BI tools and reviewers) reads `marts` only, and its sessions are read-only.
+
+Nobody but these may connect, and only the loader, the transformer and the admin may create temporary
+tables. `setup` is idempotent: every `cakupan warehouse start` and `cakupan warehouse setup` runs it, so a
+warehouse made by an older version is brought in line (objects the setup account owned are handed over).
+"""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg import sql
+
+from cakupan.db import apply_schema
+from cakupan.settings import Settings
+from cakupan.warehouse import (AIRFLOW_DATABASE, AIRFLOW_ROLE, ROLES, embedded, role_password, role_user,
+                               warehouse_url)
+
+ADMIN, LOADER, TRANSFORMER, BI = (role_user(role) for role in ROLES)
+ADMIN_SCHEMAS = ("reference", "raw", "audit")
+TRANSFORMER_SCHEMAS = ("staging", "intermediate", "marts", "marts_candidate")
+# Bookkeeping the transformer does in the same transaction as its own work (candidate, publication).
+TRANSFORMER_WRITES_AUDIT = ("audit.marts_candidate", "audit.publications")
+# The rubric is stored by the night's dbt step, just before dbt reads it.
+TRANSFORMER_WRITES_REFERENCE = ("reference.award_rubric",)
+
+_RELATION_KINDS = {"r": "TABLE", "p": "TABLE", "v": "VIEW", "m": "MATERIALIZED VIEW", "S": "SEQUENCE"}
+
+
+def setup(settings: Settings) -> None:
+    """Everything the roles need, on the embedded server Airflow's metadata database too."""
+    if settings.embedded:
+        server = embedded(settings)
+        setup_airflow_database(server.url(AIRFLOW_DATABASE), server.role_password(AIRFLOW_ROLE))
+    setup_warehouse(settings)
+
+
+def setup_warehouse(settings: Settings) -> None:
+    """Create or update the four roles, the project's schemas and tables, and every grant."""
+    with psycopg.connect(warehouse_url(settings, "setup"), autocommit=True) as conn, conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('cakupan.roles'))")
+        for role in ROLES:
+            _ensure_login_role(conn, role_user(role), role_password(settings, role))
+        conn.execute(sql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(sql.Identifier(BI)))
+        conn.execute(sql.SQL("GRANT {}, {}, {} TO {}").format(*map(sql.Identifier, (LOADER, TRANSFORMER, BI, ADMIN))))
+        database = sql.Identifier(conn.info.dbname)
+        conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(database))
+        conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}, {}, {}, {}").format(
+            database, *map(sql.Identifier, (ADMIN, LOADER, TRANSFORMER, BI))))
+        conn.execute(sql.SQL("GRANT CREATE, TEMPORARY ON DATABASE {} TO {}, {}").format(
+            database, sql.Identifier(ADMIN), sql.Identifier(TRANSFORMER)))
+        conn.execute(sql.SQL("GRANT TEMPORARY ON DATABASE {} TO {}").format(database, sql.Identifier(LOADER)))
+        for schema in ADMIN_SCHEMAS:
+            _own_schema(conn, schema, ADMIN, create=True)
+        for schema in TRANSFORMER_SCHEMAS:
+            _own_schema(conn, schema, TRANSFORMER, create=False)
+        if conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = 'marts'").fetchone():
+            grant_published_marts(conn)
+        conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(ADMIN)))
+        apply_schema(conn)
+        conn.execute(_grants())
+        conn.execute("RESET ROLE")
+
+
+def _grants() -> str:
+    raw_and_audit = "raw, audit"
+    return f"""
+        GRANT USAGE ON SCHEMA reference, raw, audit TO {LOADER}, {TRANSFORMER};
+        GRANT SELECT ON ALL TABLES IN SCHEMA reference TO {LOADER}, {TRANSFORMER};
+        GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {raw_and_audit} TO {LOADER};
+        GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {raw_and_audit} TO {LOADER};
+        GRANT SELECT ON ALL TABLES IN SCHEMA {raw_and_audit} TO {TRANSFORMER};
+        GRANT USAGE ON ALL SEQUENCES IN SCHEMA audit TO {TRANSFORMER};
+        GRANT SELECT, INSERT, UPDATE, DELETE ON {', '.join(TRANSFORMER_WRITES_AUDIT + TRANSFORMER_WRITES_REFERENCE)}
+            TO {TRANSFORMER};
+        ALTER DEFAULT PRIVILEGES FOR ROLE {ADMIN} IN SCHEMA reference GRANT SELECT ON TABLES TO {LOADER}, {TRANSFORMER};
+        ALTER DEFAULT PRIVILEGES FOR ROLE {ADMIN} IN SCHEMA {raw_and_audit}
+            GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {LOADER};
+        ALTER DEFAULT PRIVILEGES FOR ROLE {ADMIN} IN SCHEMA {raw_and_audit} GRANT USAGE, SELECT ON SEQUENCES TO {LOADER};
+        ALTER DEFAULT PRIVILEGES FOR ROLE {ADMIN} IN SCHEMA {raw_and_audit} GRANT SELECT ON TABLES TO {TRANSFORMER};
+        ALTER DEFAULT PRIVILEGES FOR ROLE {ADMIN} IN SCHEMA audit GRANT USAGE ON SEQUENCES TO {TRANSFORMER};
+    """
+
+
+def grant_published_marts(conn: psycopg.Connection, schema: str = "marts") -> None:
+    """BI reads every table of the published marts. Run inside the publishing transaction: the schema is a
+    renamed candidate, new each night, so its grants are given again."""
+    conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(schema), sql.Identifier(BI)))
+    conn.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(
+        sql.Identifier(schema), sql.Identifier(BI)))
+
+
+def setup_airflow_database(superuser_url: str, password: str) -> None:
+    """Airflow's metadata database on the embedded server belongs to its own role, not the superuser."""
+    with psycopg.connect(superuser_url, autocommit=True) as conn:
+        _ensure_login_role(conn, AIRFLOW_ROLE, password)
+        conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
+            sql.Identifier(AIRFLOW_DATABASE), sql.Identifier(AIRFLOW_ROLE)))
+        conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(AIRFLOW_DATABASE)))
+    with psycopg.connect(superuser_url, autocommit=True) as conn, conn.transaction():
+        _hand_over(conn, "public", AIRFLOW_ROLE)
+
+
+def _ensure_login_role(conn: psycopg.Connection, name: str, password: str) -> None:
+    exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone()
+    verb = "ALTER" if exists else "CREATE"
+    conn.execute(sql.SQL(verb + " ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD {}").format(
+        sql.Identifier(name), sql.Literal(password)))
+
+
+def _own_schema(conn: psycopg.Connection, schema: str, owner: str, *, create: bool) -> None:
+    exists = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()
+    if not exists and create:
+        conn.execute(sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(sql.Identifier(schema), sql.Identifier(owner)))
+    elif exists:
+        conn.execute(sql.SQL("ALTER SCHEMA {} OWNER TO {}").format(sql.Identifier(schema), sql.Identifier(owner)))
+        _hand_over(conn, schema, owner)
+
+
+def _hand_over(conn: psycopg.Connection, schema: str, owner: str) -> None:
+    """Objects of `schema` that someone else owns (the setup account, before roles existed) go to `owner`."""
+    relations = conn.execute(
+        """
+        SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = %s AND c.relkind = ANY(%s) AND pg_get_userbyid(c.relowner) <> %s
+          -- a sequence owned by a column follows its table
+          AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('a', 'i')))
+        """,
+        (schema, list(_RELATION_KINDS), owner),
+    ).fetchall()
+    for name, kind in relations:
+        conn.execute(sql.SQL("ALTER " + _RELATION_KINDS[kind] + " {}.{} OWNER TO {}").format(
+            sql.Identifier(schema), sql.Identifier(name), sql.Identifier(owner)))
+    types = conn.execute(
+        """
+        SELECT t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+        WHERE n.nspname = %s AND t.typtype IN ('e', 'd') AND pg_get_userbyid(t.typowner) <> %s
+        """,
+        (schema, owner),
+    ).fetchall()
+    for (name,) in types:
+        conn.execute(sql.SQL("ALTER TYPE {}.{} OWNER TO {}").format(
+            sql.Identifier(schema), sql.Identifier(name), sql.Identifier(owner)))

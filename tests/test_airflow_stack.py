@@ -1,0 +1,181 @@
+"""Airflow as its own services (`cakupan airflow up`: api-server, scheduler, dag-processor, triggerer with the
+LocalExecutor, metadata on the embedded PostgreSQL), driven through its public REST API as an external client
+would: a night that publishes, then a night that fails its raw gate and publishes nothing."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from cakupan import nightly
+from cakupan.dag_run import DAG_ID, DOCS_DAG_ID
+from cakupan.settings import load_settings
+from delivery_builder import write_delivery
+from published_marts import fingerprint
+
+pytestmark = pytest.mark.slow
+RUN_TIMEOUT_S = 600
+
+
+class AirflowClient:
+    """The few calls of Airflow's public REST API (v2) an external scheduler client makes, with a JWT."""
+
+    def __init__(self, base_url: str, username: str, password: str):
+        self.base_url = base_url
+        token = self._call("POST", "/auth/token", {"username": username, "password": password}, auth=False)
+        self.token = token["access_token"]
+
+    def _call(self, method: str, path: str, body: dict | None = None, *, auth: bool = True):
+        request = urllib.request.Request(self.base_url + path, method=method,
+                                         data=None if body is None else json.dumps(body).encode())
+        request.add_header("Content-Type", "application/json")
+        if auth:
+            request.add_header("Authorization", f"Bearer {self.token}")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.load(response)
+
+    def get(self, path: str):
+        return self._call("GET", "/api/v2" + path)
+
+    def wait_for_dag(self, dag_id: str, timeout_s: float = 120) -> dict:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                return self.get(f"/dags/{dag_id}")
+            except urllib.error.HTTPError as error:
+                if error.code != 404 or time.monotonic() > deadline:
+                    raise
+            time.sleep(2)
+
+    def unpause(self, dag_id: str) -> None:
+        self._call("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
+
+    def trigger(self, dag_id: str, snapshot_date: dt.date) -> str:
+        # No logical date: the business date travels in the conf, so a date may be run again (a re-run, a
+        # backfill) without colliding with the scheduled run of the same day.
+        run = self._call("POST", f"/api/v2/dags/{dag_id}/dagRuns", {
+            "logical_date": None, "conf": {"snapshot_date": snapshot_date.isoformat()}})
+        return run["dag_run_id"]
+
+    def wait_for_run(self, dag_id: str, run_id: str) -> str:
+        deadline = time.monotonic() + RUN_TIMEOUT_S
+        while (state := self.get(f"/dags/{dag_id}/dagRuns/{run_id}")["state"]) not in ("success", "failed"):
+            assert time.monotonic() < deadline, f"run {run_id} still {state} after {RUN_TIMEOUT_S} s"
+            time.sleep(3)
+        return state
+
+    def wait_for_asset_triggered_run(self, dag_id: str, timeout_s: float = 120) -> str:
+        deadline = time.monotonic() + timeout_s
+        while not (runs := [run for run in self.get(f"/dags/{dag_id}/dagRuns?limit=100")["dag_runs"]
+                            if run["run_type"] == "asset_triggered"]):
+            assert time.monotonic() < deadline, f"no asset-triggered run of {dag_id} after {timeout_s} s"
+            time.sleep(2)
+        return runs[-1]["dag_run_id"]
+
+    def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
+        instances = self.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances?limit=100")["task_instances"]
+        return {ti["task_id"]: ti["state"] for ti in instances if ti["map_index"] in (-1, 0)}
+
+
+class Webhook(ThreadingHTTPServer):
+    """A loopback HTTP server that keeps every JSON body POSTed to it (the alert channel)."""
+
+    def __init__(self):
+        self.received: list[dict] = []
+        webhook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                webhook.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/alerts"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _cakupan(*arguments: str, timeout: float = 360) -> str:
+    result = subprocess.run([sys.executable, "-m", "cakupan.cli", *arguments], capture_output=True, text=True,
+                            timeout=timeout)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def _branch_rows(settings, branch: str, date: str) -> list[dict[str, str]]:
+    with (settings.landing_root / branch / date / "peserta.csv").open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_the_nightly_dag_under_a_real_scheduler_through_the_rest_api(small_night, empty_warehouse, monkeypatch):
+    conn = empty_warehouse
+    webhook = Webhook()
+    monkeypatch.setenv("CAKUPAN_AIRFLOW_PORT", str(_free_port()))
+    # Only the runs this test triggers: the 01:00 schedule would add a run of its own.
+    monkeypatch.setenv("CAKUPAN_NIGHTLY_SCHEDULE", "none")
+    monkeypatch.setenv("CAKUPAN_ALERT_WEBHOOK_URL", webhook.url)
+    settings = load_settings()
+    try:
+        printed = _cakupan("airflow", "up")
+        base_url = re.search(r"Airflow is up: (\S+)", printed).group(1)
+        username, password = re.search(r"login: (\S+) / (\S+)", printed).groups()
+        client = AirflowClient(base_url, username, password)
+        for dag_id in (DAG_ID, DOCS_DAG_ID):
+            client.wait_for_dag(dag_id)
+            client.unpause(dag_id)
+
+        first_date = dt.date(2026, 11, 20)
+        first = client.trigger(DAG_ID, first_date)
+        assert client.wait_for_run(DAG_ID, first) == "success", client.task_states(DAG_ID, first)
+        assert conn.execute("SELECT count(*), sum(covered_persons) FROM marts.coverage_province "
+                            "WHERE snapshot_date = %s", (first_date,)).fetchone() == (38, 12)
+        published = fingerprint(conn)
+        # The night's asset event starts the docs site DAG: the scheduler's data-aware scheduling, not a trigger.
+        docs_run = client.wait_for_asset_triggered_run(DOCS_DAG_ID)
+        assert client.wait_for_run(DOCS_DAG_ID, docs_run) == "success"
+        assert "Sumatera Barat" in (settings.docs_dir / "index.html").read_text()
+
+        # A delivery loaded, then one of its rows lost behind the loader's back before the raw gate ran.
+        next_date = first_date + dt.timedelta(days=1)
+        rows = _branch_rows(settings, "SAWAHLUNTO", first_date.isoformat())
+        folder = write_delivery(settings.landing_root, "SAWAHLUNTO", next_date.isoformat(), rows)
+        delivery_id = nightly.load_export(settings, str(folder))["delivery_id"]
+        conn.execute("DELETE FROM raw.peserta WHERE delivery_id = %s AND row_number = 1", (delivery_id,))
+
+        second = client.trigger(DAG_ID, next_date)
+        assert client.wait_for_run(DAG_ID, second) == "failed"
+        states = client.task_states(DAG_ID, second)
+        assert states["validate_raw"] == "failed"
+        assert states["dbt_build"] == states["publish_marts"] == "upstream_failed"
+        assert fingerprint(conn) == published
+        (passed, failures), = conn.execute(
+            "SELECT passed, failures FROM audit.gate_results WHERE snapshot_date = %s AND gate = 'gx_raw'",
+            (next_date,)).fetchall()
+        assert not passed and any("raw_accounting" in failure for failure in failures)
+    finally:
+        _cakupan("airflow", "down")
+        webhook.shutdown()
+    assert not (settings.airflow_home / "services.json").exists()
