@@ -175,6 +175,11 @@ def test_the_nightly_dag_under_a_real_scheduler_through_the_rest_api(small_night
             "SELECT passed, failures FROM audit.gate_results WHERE snapshot_date = %s AND gate = 'gx_raw'",
             (next_date,)).fetchall()
         assert not passed and any("raw_accounting" in failure for failure in failures)
+        # The failed gate alerted the configured webhook, from the scheduler's own task process.
+        alerts = [alert["details"] for alert in webhook.received if alert["details"].get("run_id") == second]
+        assert [(a["task_id"], a["snapshot_date"]) for a in alerts] == [("validate_raw", next_date.isoformat())]
+        assert "raw_accounting" in json.dumps(alerts[0]["failed_gates"])
+        assert alerts[0]["log_url"].startswith(base_url)
     finally:
         _cakupan("airflow", "down")
         webhook.shutdown()

@@ -28,7 +28,7 @@ def add_expectation(project: Path, suite: str, expectation: dict) -> None:
 def test_a_failed_marts_gate_publishes_nothing(small_night, empty_warehouse, tmp_path, monkeypatch):
     conn = empty_warehouse
     first_date = dt.date(2026, 11, 20)
-    first = run_nightly(small_night, first_date)
+    first = run_nightly(small_night, first_date, docs=False)
     assert first.succeeded, first.failure_summary()
     published = fingerprint(conn)
     assert published["coverage_province"][0] == 38
@@ -71,7 +71,7 @@ def test_a_failed_marts_gate_publishes_nothing(small_night, empty_warehouse, tmp
 
     # With the usual suites again, the next run publishes that night.
     monkeypatch.delenv("CAKUPAN_EXPECTATIONS_DIR")
-    third = run_nightly(load_settings(), next_date)
+    third = run_nightly(load_settings(), next_date, docs=False)
     assert third.succeeded, third.failure_summary()
     assert conn.execute("SELECT count(*) FROM marts.coverage_province WHERE snapshot_date = %s",
                         (next_date,)).fetchone() == (38,)
@@ -81,13 +81,13 @@ def test_a_failed_marts_gate_publishes_nothing(small_night, empty_warehouse, tmp
 def test_a_failed_dbt_test_publishes_nothing(small_night, empty_warehouse):
     conn = empty_warehouse
     first_date = dt.date(2026, 11, 20)
-    assert run_nightly(small_night, first_date).succeeded
+    assert run_nightly(small_night, first_date, docs=False).succeeded
     published = fingerprint(conn)
 
     # A reference row the loader would have refused, written behind its back: dbt's relationships test fails.
     conn.execute("INSERT INTO reference.branch_districts (kode_cabang, district_code) VALUES ('SOLOK', '99.99')")
     next_date = first_date + dt.timedelta(days=1)
-    second = run_nightly(small_night, next_date)
+    second = run_nightly(small_night, next_date, docs=False)
     assert not second.succeeded
     assert second.task_states["dbt_build"] == "failed"
     assert "relationships_stg_reference__branch_districts_district_code" in second.failure_summary()
@@ -114,33 +114,33 @@ def test_a_branch_whose_active_participants_collapse_stops_the_night(small_night
 
     conn = empty_warehouse
     first_date = dt.date(2026, 11, 20)
-    assert run_nightly(small_night, first_date).succeeded
+    assert run_nightly(small_night, first_date, docs=False).succeeded
 
     # A branch large enough for the check (200 active), then an export that parses fine and breaks no
     # row rule, but where nearly every participant turned NONAKTIF.
     rows = [peserta(kpj=f"{12_000_000_000 + n:011d}", nik=f"13730101019{n:05d}") for n in range(1, 201)]
     grown_date = first_date + dt.timedelta(days=1)
     write_delivery(small_night.landing_root, "SAWAHLUNTO", grown_date.isoformat(), rows)
-    assert run_nightly(small_night, grown_date).succeeded
+    assert run_nightly(small_night, grown_date, docs=False).succeeded
     published = fingerprint(conn)
 
     next_date = grown_date + dt.timedelta(days=1)
     collapsed = [{**row, "status": "NONAKTIF"} if i >= 20 else row for i, row in enumerate(rows)]
     write_delivery(small_night.landing_root, "SAWAHLUNTO", next_date.isoformat(), collapsed)
-    second = run_nightly(small_night, next_date)
+    second = run_nightly(small_night, next_date, docs=False)
     assert not second.succeeded and second.task_states["validate_raw"] == "failed"
     assert "tidak turun lebih dari 20%" in second.failure_summary()
     assert any("raw_distribution" in f for f in _failed_gate(conn, next_date, "gx_raw"))
     assert fingerprint(conn) == published
 
     # Nothing new the night after: the delivery still waits for the gate, so that night fails too.
-    third = run_nightly(small_night, next_date + dt.timedelta(days=1))
+    third = run_nightly(small_night, next_date + dt.timedelta(days=1), docs=False)
     assert not third.succeeded and third.task_states["validate_raw"] == "failed"
     assert fingerprint(conn) == published
 
     # The branch re-delivers that date correctly: it replaces the bad export and the night publishes.
     write_delivery(small_night.landing_root, "SAWAHLUNTO", next_date.isoformat(), rows)
-    fourth = run_nightly(small_night, next_date)
+    fourth = run_nightly(small_night, next_date, docs=False)
     assert fourth.succeeded, fourth.failure_summary()
     assert conn.execute("SELECT count(*) FROM marts.coverage_province WHERE snapshot_date = %s",
                         (next_date,)).fetchone() == (38,)
@@ -149,7 +149,7 @@ def test_a_branch_whose_active_participants_collapse_stops_the_night(small_night
 def test_branch_freshness_warns_then_stops_the_night(small_night, empty_warehouse, monkeypatch):
     conn = empty_warehouse
     first_date = dt.date(2026, 11, 20)
-    assert run_nightly(small_night, first_date).succeeded
+    assert run_nightly(small_night, first_date, docs=False).succeeded
     monkeypatch.setenv("CAKUPAN_BRANCH_LATE_ERROR_DAYS", "5")
 
     # Three days without any delivery: past the 2-day warning, within the 5-day limit. Published, flagged.
