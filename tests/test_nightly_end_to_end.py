@@ -120,6 +120,13 @@ def test_the_night_produces_the_hand_worked_figures(night, empty_warehouse, tmp_
     ).fetchall()
     assert loads == sorted(expected.FILES_LOADED)
 
+    # Branch freshness on D, as operators and BI tools read it: SOLOK's 11-20 upload has no manifest yet.
+    assert conn.execute(
+        "SELECT branch_code, current_snapshot_date::text, days_since_delivery, is_stale, freshness_status "
+        "FROM marts.branch_freshness WHERE snapshot_date = %s ORDER BY 1", (D,)).fetchall() == [
+        ("PEKANBARU", "2026-11-20", 0, False, "on_time"), ("SAWAHLUNTO", "2026-11-20", 0, False, "on_time"),
+        ("SOLOK", "2026-11-19", 1, True, "late")]
+
     # Each step ran as its own role, and BI tools read the published marts and nothing else.
     assert_the_night_ran_as_the_project_roles(conn)
     assert_bi_reads_the_marts_and_nothing_else(night, conn)
