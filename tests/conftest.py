@@ -46,9 +46,8 @@ def settings():
     from cakupan.reference import load_regions
     from cakupan.settings import load_settings
 
-    settings = load_settings()
+    settings = load_settings()  # the schema is in place: pytest_configure ran roles.setup
     with db.connect(settings, "setup") as conn:
-        db.apply_schema(conn)
         load_regions(conn, settings.cache_dir, progress=lambda _: None)
     return settings
 

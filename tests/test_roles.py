@@ -8,6 +8,7 @@ import sys
 
 import psycopg
 import pytest
+from psycopg.conninfo import make_conninfo
 
 from cakupan import db, publication
 from warehouse_access import assert_bi_reads_the_marts_and_nothing_else, refused
@@ -55,8 +56,7 @@ def test_public_may_not_connect(settings):
         conn.execute("DROP ROLE IF EXISTS cakupan_stranger")
         conn.execute("CREATE ROLE cakupan_stranger LOGIN PASSWORD 'stranger'")
     try:
-        url = warehouse_url(settings, "bi").replace("cakupan_bi:", "cakupan_stranger:").split("@")
-        url = url[0].rsplit(":", 1)[0] + ":stranger@" + url[1]
+        url = make_conninfo(warehouse_url(settings, "bi"), user="cakupan_stranger", password="stranger")
         with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
             psycopg.connect(url)
     finally:

@@ -46,8 +46,7 @@ def cmd_warehouse(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     server = warehouse.embedded(settings)
     if args.action == "start":
-        server.start()
-        roles.setup(settings)
+        _ensure_warehouse(settings)
         print(warehouse.warehouse_url(settings, args.role))
     elif args.action == "stop":
         print("stopped" if server.stop() else "not running")
