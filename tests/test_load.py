@@ -73,12 +73,18 @@ def test_good_and_bad_rows_are_each_accounted_for(empty_warehouse, tmp_path, pse
         ("iuran.csv", 3, "10000000001", "jumlah", "jumlah_tidak_valid"),
     ]
     loaded = conn.execute(
-        "SELECT kpj, segmen, npp, tanggal_daftar::text, upah, length(nik_hash) FROM raw.peserta ORDER BY kpj"
+        "SELECT kpj, segmen, kode_desa, pekerjaan, sumber_iuran, tanggal_daftar::text, status, length(nik_hash) "
+        "FROM raw.peserta ORDER BY kpj"
     ).fetchall()
     assert loaded == [
-        ("10000000001", "BPU", None, "2025-03-01", 1500000, 64),
-        ("10000000009", "PU", "12345678", "2025-03-01", 3250000, 64),
+        ("10000000001", "BPU", "13.73.02.2005", "OJEK", "APBD", "2025-03-01", "AKTIF", 64),
+        ("10000000009", "PU", "13.73.02.2005", "OJEK", "PEMBERI_KERJA", "2025-03-01", "AKTIF", 64),
     ]
+    # Only what the numbers need: sex, programmes, employer, last period paid and wage were judged, not kept.
+    kept = conn.execute("SELECT array_agg(column_name::text ORDER BY ordinal_position) FROM information_schema.columns "
+                        "WHERE table_schema = 'raw' AND table_name = 'peserta'").fetchone()[0]
+    assert kept == ["delivery_id", "row_number", "kpj", "nik_hash", "segmen", "kode_desa", "pekerjaan",
+                    "sumber_iuran", "tanggal_daftar", "status"]
     assert conn.execute("SELECT id_transaksi, jumlah, periode::text FROM raw.iuran").fetchall() == [
         ("TRX-1", 10000, "2026-11-01")
     ]
@@ -199,15 +205,15 @@ def test_the_fast_and_the_careful_reader_load_the_same(empty_warehouse, tmp_path
         assert load_delivery(conn, landing.delivery_at(folder), pseudonymiser, progress=said.append).status == "loaded"
         assert not any("carefully" in line for line in said), said  # cp1252 goes careful by design, silently
         loaded = conn.execute(
-            "SELECT row_number, kpj, nik_hash, program, upah FROM raw.peserta WHERE kode_cabang = %s ORDER BY 1",
-            (branch,)).fetchall()
+            "SELECT row_number, kpj, nik_hash, segmen FROM raw.peserta JOIN raw.deliveries USING (delivery_id) "
+            "WHERE kode_cabang = %s ORDER BY 1", (branch,)).fetchall()
         quarantined = conn.execute(
             "SELECT row_number, kpj, rule, reason FROM audit.rejected_rows WHERE kode_cabang = %s AND "
             "file_name = 'peserta.csv' ORDER BY 1", (branch,)).fetchall()
         results.append((loaded, quarantined))
     assert results[0] == results[1]
     loaded, quarantined = results[0]
-    assert loaded == [(1, "10000000001", pseudonymiser.pseudonym(rows[0]["nik"]), "JKK;JKM", 1_500_000)]
+    assert loaded == [(1, "10000000001", pseudonymiser.pseudonym(rows[0]["nik"]), "BPU")]
     assert [(n, rule) for n, _, rule, _ in quarantined] == [
         (2, "nik_notasi_ilmiah"), (3, "kode_desa_tidak_dikenal"), (4, "kpj_duplikat"), (5, "kpj_duplikat")]
 

@@ -16,10 +16,9 @@ D = dt.date(2026, 11, 20)
 
 
 def insert_peserta(conn, delivery_id: int, **overrides) -> None:
-    row = {"delivery_id": delivery_id, "kode_cabang": "SAWAHLUNTO", "export_date": D, "row_number": 1,
-           "kpj": "10000000001", "nik_hash": "a" * 64, "jenis_kelamin": "L", "segmen": "BPU", "program": "JKK;JKM",
-           "kode_desa": "13.73.02.2005", "npp": None, "pekerjaan": "OJEK", "sumber_iuran": "APBD",
-           "tanggal_daftar": dt.date(2025, 1, 1), "status": "AKTIF", "iuran_terakhir": None, "upah": 1_500_000}
+    row = {"delivery_id": delivery_id, "row_number": 1, "kpj": "10000000001", "nik_hash": "a" * 64,
+           "segmen": "BPU", "kode_desa": "13.73.02.2005", "pekerjaan": "OJEK", "sumber_iuran": "APBD",
+           "tanggal_daftar": dt.date(2025, 1, 1), "status": "AKTIF"}
     row.update(overrides)
     columns = ", ".join(row)
     conn.execute(f"INSERT INTO raw.peserta ({columns}) VALUES ({', '.join(['%s'] * len(row))})", list(row.values()))

@@ -74,3 +74,29 @@ def test_unreadable_files_are_rejected_whole(tmp_path, content, rule):
     with pytest.raises(FileRejected) as error:
         read(path)
     assert error.value.rule == rule
+
+
+MIB = 1 << 20
+
+
+@pytest.mark.parametrize(
+    "content, lines, one_row_per_line",
+    [
+        (b"a,b\n1,2\n3,4\n", 3, True),
+        (b"a,b\r\n1,2\r\n3,4", 3, True),  # CRLF, no line break after the last row
+        (b"a,b\n1,2\n\n3,4\n", 4, False),  # a blank line, which CSV readers skip
+        (b"a,b\r\n1,2\r\n\r\n3,4\r\n", 4, False),
+        (b'a,b\n"1",2\n', 2, False),  # quoted: a quoted field may hold a line break
+        # A blank line across the seam of two 1 MiB blocks.
+        (b"a,b\n" + b"1" * (MIB - 5) + b"\n" + b"\n2,3\n", 4, False),
+        (b"a,b\n" + b"1" * (MIB - 6) + b"\r\n" + b"\r\n2,3\n", 4, False),
+        (b"a,b\n" + b"1" * (MIB - 5) + b"\n" + b"2,3\n", 3, True),
+    ],
+)
+def test_lines_are_counted_and_blank_ones_noticed(tmp_path, content, lines, one_row_per_line):
+    """A file the loader cuts into parts must have one row per line: each part numbers its rows from the
+    lines before it."""
+    path = tmp_path / "peserta.csv"
+    path.write_bytes(content)
+    facts = inspect_file(path)
+    assert (facts.lines, facts.one_row_per_line) == (lines, one_row_per_line)

@@ -299,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench", help="measure speed and memory ratios (docs/benchmarks.json)")
     bench.add_argument("--participants", type=int, default=1_000_000)
-    bench.add_argument("--repeats", type=int, default=3)
+    bench.add_argument("--repeats", type=int, default=5)
     bench.set_defaults(handler=cmd_bench)
 
     docs = commands.add_parser("docs", help="the reviewers' docs site: build it, or serve it on this machine")

@@ -7,7 +7,8 @@ rule, the quarantine record for `audit.rejected_rows` when it breaks one. Nothin
 and the NIK, name and birth date never leave this process.
 
 Why DuckDB: judging in PostgreSQL cost ~7 us a row, ten times a plain COPY; here the whole judge costs
-~2.5 us a row and runs on one core while PostgreSQL's COPY uses the other (docs/benchmarks.md).
+~4.5 CPU-us a row, and a large file is judged in parts, one a core, alongside PostgreSQL's COPY
+(docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -25,8 +26,13 @@ from cakupan import row_rules
 
 BATCH_ROWS = 16_384  # ~3 MB of COPY lines: small enough to keep judge and COPY both busy
 # DuckDB's buffer pool fills up to this cap as a file streams past, then stays there (docs/benchmarks.md):
-# the loader's memory is bounded whatever the file's size.
-_MEMORY_LIMIT = "256MB"
+# the loader's memory is bounded whatever the file's size. A part being judged needs ~64 MB of it (at 48 MB
+# a part, 4 parts ran out of memory); one part a core.
+_MEMORY_LIMIT = f"{64 * max(2, os.cpu_count() or 1)}MB"
+# Below this a file is judged whole: a part's own start-up (skipping the lines before it) would cost more.
+MIN_PART_BYTES = 16 << 20
+# Half DuckDB's default: each part streams through its own buffers, and the cap below must hold them all.
+_CSV_BUFFER_BYTES = 16 << 20
 
 
 def contract_date(column: str) -> str:
@@ -57,16 +63,12 @@ def copy_text(expression: str) -> str:
     return f"coalesce({escaped}, '\\N')"
 
 
-def _nullable(expression: str) -> str:
-    return f"coalesce(({expression})::VARCHAR, '\\N')"
-
-
 @dataclass(frozen=True)
 class TableRules:
     columns: tuple[str, ...]  # the contract's columns, in the order the judge receives them
     rules: tuple[row_rules.RowRule, ...]
     parsed: str  # SELECT over `source s` adding the parsed values the rules use
-    accepted: tuple[str, ...]  # fields of the `raw` row after row_number, as expressions over `parsed`
+    accepted: tuple[str, ...]  # fields of the `raw` row after row_number and delivery_id, over `parsed`
     duplicate_key: str  # the column the whole-file rule looks at
 
 
@@ -92,9 +94,10 @@ PESERTA = TableRules(
         FROM source s LEFT JOIN villages v ON v.village_code = s.kode_desa
     """,
     # Every accepted value matched a closed pattern or code list, so none needs COPY escaping.
-    accepted=("kpj", "sha256(opad() || unhex(sha256(ipad() || encode(nik))))", "jenis_kelamin", "segmen",
-              "program_codes", "kode_desa", "coalesce(nullif(npp, ''), '\\N')", "pekerjaan",
-              "sumber_iuran", "registration_date", "status", _nullable("last_paid_period"), "wage"),
+    # Only what the numbers need (raw.peserta): sex, programmes, employer, last period paid and wage are
+    # judged but not kept.
+    accepted=("kpj", "sha256(opad() || unhex(sha256(ipad() || encode(nik))))", "segmen", "kode_desa",
+              "pekerjaan", "sumber_iuran", "registration_date", "status"),
     duplicate_key="kpj",
 )
 
@@ -117,10 +120,10 @@ TABLES = {"peserta": PESERTA, "iuran": IURAN}
 
 @dataclass(frozen=True)
 class DeliveryStamp:
-    """What every accepted row of a delivery is stamped with."""
+    """What the judge needs of the delivery: its id, which every accepted row carries, and its export date,
+    which the rules compare with."""
 
     delivery_id: int
-    kode_cabang: str  # matched [A-Z0-9_]{2,20} when the folder was checked, so safe as a literal
     export_date: dt.date
 
 
@@ -132,7 +135,7 @@ def _line(fields: Sequence[str]) -> str:
 def judge_sql(source: str, table: TableRules, delivery: DeliveryStamp) -> str:
     """(broken_rule, duplicate_key, line) per row of `source`, in no promised order: `line` starts with the
     row number the source gave. `duplicate_key` is set on the rows the whole-file rule looks at."""
-    constants = (str(delivery.delivery_id), f"'{delivery.kode_cabang}'", f"'{delivery.export_date.isoformat()}'")
+    constants = (str(delivery.delivery_id),)
     rejected = ("broken_rule", copy_text("left(kpj, 40)"), copy_text(table.duplicate_key),
                 copy_text(row_rules.reason_sql(table.rules)))
     # The export date is written into the rules as a literal, so that date bounds fold to constants.
@@ -156,6 +159,23 @@ def _source_columns(columns: Sequence[str], expressions: Sequence[str], malforme
     return ", ".join([f"{row_number} AS row_number"]
                      + [f"coalesce(trim({e}), '') AS {c}" for c, e in zip(columns, expressions)]
                      + [f"{malformed} AS malformed"])
+
+
+@dataclass(frozen=True)
+class LinePart:
+    """Consecutive lines of a file whose every line is one row (`FileFacts.one_row_per_line`)."""
+
+    first_row: int  # the number of its first row; the header is line 0, so also the lines before it
+    rows: int
+
+
+def line_parts(data_rows: int, size_bytes: int, cores: int) -> list[LinePart] | None:
+    """A file's rows cut into one part per core, or None when it is too small to be worth cutting."""
+    parts = min(cores, size_bytes // MIN_PART_BYTES)
+    if parts < 2:
+        return None
+    per_part = -(-data_rows // parts)
+    return [LinePart(first, min(per_part, data_rows - first + 1)) for first in range(1, data_rows + 1, per_part)]
 
 
 class Judge:
@@ -184,32 +204,39 @@ class Judge:
     def close(self) -> None:
         self._db.close()
 
-    def _stream(self, source: str, table: TableRules, delivery: DeliveryStamp) -> Iterator[pa.RecordBatch]:
-        yield from self._db.sql(judge_sql(source, table, delivery)).to_arrow_reader(BATCH_ROWS)
+    def _stream(self, source: str, table: TableRules, delivery: DeliveryStamp,
+                rows: pa.RecordBatchReader | None = None) -> Iterator[pa.RecordBatch]:
+        # Its own cursor, so that the parts of one file are judged at the same time, one on each core.
+        with self._db.cursor() as cursor:
+            if rows is not None:
+                cursor.register("careful_rows", rows)
+            yield from cursor.sql(judge_sql(source, table, delivery)).to_arrow_reader(BATCH_ROWS)
 
     def judge_csv(self, path: Path, delimiter: str, positions: Sequence[int], width: int, table: TableRules,
-                  delivery: DeliveryStamp) -> Iterator[pa.RecordBatch]:
-        """The fast path: DuckDB reads the file itself. Strict: any row it cannot parse as the contract's
-        CSV raises duckdb.Error, and the caller hands the file to the careful reader instead."""
+                  delivery: DeliveryStamp, part: LinePart | None = None) -> Iterator[pa.RecordBatch]:
+        """The fast path: DuckDB reads the file itself, whole or only `part` of its lines. Strict: any row
+        it cannot parse as the contract's CSV raises duckdb.Error, and the caller hands the file to the
+        careful reader instead."""
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
         quote = "'\"'"
         # A streaming window numbers the rows in file order as the scan goes, without holding them. It keeps
-        # this query on one thread: nothing else can tell a CSV row's number (measured in docs/benchmarks.md).
-        numbered = "row_number() OVER ()"
-        source = (f"SELECT {_source_columns(table.columns, [f'c{p}' for p in positions], 'false', numbered)} "
-                  f"FROM read_csv('{_literal(path)}', auto_detect = false, header = true, delim = '{delimiter}', "
-                  f"quote = {quote}, escape = {quote}, strict_mode = true, columns = {columns}, "
-                  f"encoding = 'utf-8')")
+        # one query on one thread: nothing else can tell a CSV row's number (measured in docs/benchmarks.md),
+        # so a large file is judged as parts of whole lines, each numbering from its own first row.
+        scan = (f"read_csv('{_literal(path)}', auto_detect = false, delim = '{delimiter}', quote = {quote}, "
+                f"escape = {quote}, strict_mode = true, columns = {columns}, encoding = 'utf-8', "
+                f"buffer_size = {_CSV_BUFFER_BYTES}, ")
+        if part is None:
+            rows, numbered = scan + "header = true)", "row_number() OVER ()"
+        else:
+            rows = f"(SELECT * FROM {scan}header = false, skip = {part.first_row}) LIMIT {part.rows})"
+            numbered = f"row_number() OVER () + {part.first_row - 1}"
+        source = f"SELECT {_source_columns(table.columns, [f'c{p}' for p in positions], 'false', numbered)} FROM {rows}"
         return self._stream(source, table, delivery)
 
     def judge_rows(self, rows: pa.RecordBatchReader, table: TableRules, delivery: DeliveryStamp) -> Iterator[pa.RecordBatch]:
         """The careful path: rows from the Python reader (`readers.as_batches`), numbered, malformed ones flagged."""
-        self._db.register("careful_rows", rows)
         source = f"SELECT {_source_columns(table.columns, table.columns, 'malformed', 'row_number')} FROM careful_rows"
-        try:
-            yield from self._stream(source, table, delivery)
-        finally:
-            self._db.unregister("careful_rows")
+        return self._stream(source, table, delivery, rows)
 
 
 def _blob(data: bytes) -> str:

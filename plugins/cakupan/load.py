@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import queue
 import tempfile
 import threading
@@ -107,8 +108,8 @@ _PESERTA_KEYS = """
 
 PESERTA = _Destination(
     judging.PESERTA,
-    copy_into="raw.peserta (row_number, delivery_id, kode_cabang, export_date, kpj, nik_hash, jenis_kelamin, "
-              "segmen, program, kode_desa, npp, pekerjaan, sumber_iuran, tanggal_daftar, status, iuran_terakhir, upah)",
+    copy_into="raw.peserta (row_number, delivery_id, kpj, nik_hash, segmen, kode_desa, pekerjaan, sumber_iuran, "
+              "tanggal_daftar, status)",
     prepare_sql=_QUARANTINE,
     whole_file_sql=f"""
         WITH keys AS ({_PESERTA_KEYS}), repeated AS (
@@ -133,8 +134,8 @@ PESERTA = _Destination(
 
 IURAN = _Destination(
     judging.IURAN,
-    copy_into="accepted_iuran (row_number, delivery_id, kode_cabang, export_date, id_transaksi, kpj, periode, "
-              "program, jumlah, tanggal_bayar, sumber_iuran)",
+    copy_into="accepted_iuran (row_number, delivery_id, id_transaksi, kpj, periode, program, jumlah, "
+              "tanggal_bayar, sumber_iuran)",
     prepare_sql=_QUARANTINE + """
         DROP TABLE IF EXISTS pg_temp.accepted_iuran;
         CREATE TEMP TABLE accepted_iuran (LIKE raw.iuran) ON COMMIT DROP;
@@ -182,13 +183,14 @@ def _contiguous_bytes(lines: pa.Array) -> memoryview:
     return memoryview(lines.buffers()[2])[offsets[lines.offset]:offsets[lines.offset + len(lines)]]
 
 
-def _ahead(batches: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.RecordBatch]:
-    """The judge's batches, computed in a thread while the caller writes the previous ones to COPY.
+def _ahead(streams: list[Iterator[pa.RecordBatch]], depth: int = 2) -> Iterator[tuple[int, pa.RecordBatch]]:
+    """(stream index, batch) from every stream, each computed in its own thread while the caller writes
+    earlier batches to COPY.
 
     Without it the two alternate: a batch is larger than the socket's buffer, so writing it waits for
     PostgreSQL to take nearly all of it, and PostgreSQL then idles while DuckDB judges the next. At most
-    `depth` batches wait in between, so memory stays bounded."""
-    handoff: queue.Queue = queue.Queue(maxsize=depth)
+    `depth` batches a stream wait in between, so memory stays bounded."""
+    handoff: queue.Queue = queue.Queue(maxsize=depth * len(streams))
     stop = threading.Event()
     finished = object()
 
@@ -201,25 +203,33 @@ def _ahead(batches: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.Rec
                 continue
         return False
 
-    def produce() -> None:
+    def produce(index: int, batches: Iterator[pa.RecordBatch]) -> None:
         try:
             for batch in batches:
-                if not offer(batch):
+                if not offer((index, batch)):
                     return
             offer(finished)
         except BaseException as error:  # handed to the consumer, which raises it as its own
             offer(error)
 
-    producer = threading.Thread(target=produce, name="cakupan-judge", daemon=True)
-    producer.start()
+    producers = [threading.Thread(target=produce, args=(i, s), name=f"cakupan-judge-{i}", daemon=True)
+                 for i, s in enumerate(streams)]
+    for producer in producers:
+        producer.start()
     try:
-        while (item := handoff.get()) is not finished:
-            if isinstance(item, BaseException):
+        running = len(producers)
+        while running:
+            item = handoff.get()
+            if item is finished:
+                running -= 1
+            elif isinstance(item, BaseException):
                 raise item
-            yield item
+            else:
+                yield item
     finally:
         stop.set()
-        producer.join()
+        for producer in producers:
+            producer.join()
 
 
 class _AscendingKeys:
@@ -228,17 +238,26 @@ class _AscendingKeys:
 
     def __init__(self) -> None:
         self.ascending = True
-        self._last: str | None = None
+        self.first: str | None = None
+        self.last: str | None = None
 
     def see(self, keys: pa.Array) -> None:
         keys = keys.drop_null()
         if not self.ascending or len(keys) == 0:
             return
-        if self._last is not None and keys[0].as_py() <= self._last:
+        if self.last is not None and keys[0].as_py() <= self.last:
             self.ascending = False
         elif len(keys) > 1 and not pc.all(pc.greater(keys.slice(1), keys.slice(0, len(keys) - 1))).as_py():
             self.ascending = False
-        self._last = keys[-1].as_py()
+        if self.first is None:
+            self.first = keys[0].as_py()
+        self.last = keys[-1].as_py()
+
+
+def _ascending_across(parts: list[_AscendingKeys]) -> bool:
+    """Parts in file order, each ascending, each starting above where the one before it ended."""
+    seen = [part for part in parts if part.first is not None]
+    return all(part.ascending for part in parts) and all(a.last < b.first for a, b in zip(seen, seen[1:]))
 
 
 @dataclass
@@ -246,31 +265,35 @@ class _Copied:
     rows_read: int
     accepted: int  # rows COPYed to the destination
     keys_ascending: bool
+    rows_per_stream: list[int]
 
 
 def _copy_judged(
-    conn: psycopg.Connection, batches: Iterator[pa.RecordBatch], destination: _Destination, file_name: str,
+    conn: psycopg.Connection, streams: list[Iterator[pa.RecordBatch]], destination: _Destination, file_name: str,
     progress: Progress,
 ) -> _Copied:
-    """Stream judged lines into COPY (accepted) and a spool file (quarantined)."""
+    """Stream judged lines into COPY (accepted) and a spool file (quarantined). `streams` are the file's
+    parts in file order (one, unless the file was cut), judged concurrently."""
     rows_read = 0
-    keys = _AscendingKeys()
+    keys = [_AscendingKeys() for _ in streams]
+    rows_per_stream = [0] * len(streams)
     with tempfile.TemporaryFile() as spool:
         with conn.cursor() as cursor:
             with cursor.copy(f"COPY {destination.copy_into} FROM STDIN") as copy:
-                for batch in _ahead(batches):
+                for index, batch in _ahead(streams):
                     count = batch.num_rows
                     lines = batch.column("line")
                     passed = pc.is_null(batch.column("broken_rule"))
                     copy.write(_contiguous_bytes(lines.filter(passed)))
                     spool.write(_contiguous_bytes(lines.filter(pc.invert(passed))))
-                    keys.see(batch.column("duplicate_key"))
+                    keys[index].see(batch.column("duplicate_key"))
+                    rows_per_stream[index] += count
                     before, rows_read = rows_read, rows_read + count
                     if before // _PROGRESS_EVERY != rows_read // _PROGRESS_EVERY:
                         progress(f"  {file_name}: {rows_read // _PROGRESS_EVERY * _PROGRESS_EVERY:,} rows read")
             accepted = cursor.rowcount
         _copy_spool(conn, spool)
-    return _Copied(rows_read, accepted, keys.ascending)
+    return _Copied(rows_read, accepted, _ascending_across(keys), rows_per_stream)
 
 
 def _copy_spool(conn: psycopg.Connection, spool: IO[bytes]) -> None:
@@ -286,21 +309,30 @@ def _judge_and_copy(
     conn: psycopg.Connection, judge: Judge, checked: CheckedFile, destination: _Destination,
     delivery: judging.DeliveryStamp, progress: Progress,
 ) -> tuple[list[str], _Copied]:
-    """(extra columns, what was copied), by the fast path when DuckDB can parse the file strictly, else by
-    the careful reader. A failed fast attempt is rolled back to its savepoint."""
+    """(extra columns, what was copied), by the fast path when DuckDB can parse the file strictly (in parts,
+    one a core, when it is large and each line is one row), else by the careful reader. A failed fast
+    attempt is rolled back to its savepoint."""
     path, facts, rules = checked.path, checked.facts, destination.rules
     if facts.encoding in ("utf-8", "utf-8-sig") and not facts.has_nul:
         layout = csv_layout(path, facts, rules.columns)
+        parts = (judging.line_parts(facts.lines - 1, path.stat().st_size, os.cpu_count() or 1)
+                 if facts.one_row_per_line else None)
         try:
             with conn.transaction():
-                batches = judge.judge_csv(path, layout.delimiter, layout.positions, layout.width, rules, delivery)
-                return layout.extra_columns, _copy_judged(conn, batches, destination, path.name, progress)
+                streams = [judge.judge_csv(path, layout.delimiter, layout.positions, layout.width, rules, delivery,
+                                           part) for part in parts or [None]]
+                copied = _copy_judged(conn, streams, destination, path.name, progress)
+                if parts and copied.rows_per_stream != [part.rows for part in parts]:
+                    # inspect_file proved one row a line; row numbers would be wrong if it were not so.
+                    raise RuntimeError(f"{path.name}: parts of {[p.rows for p in parts]} lines gave "
+                                       f"{copied.rows_per_stream} rows")
+                return layout.extra_columns, copied
         except duckdb.Error as error:
             first_line = str(error).splitlines()[0]
             progress(f"  {path.name}: not plain CSV for the fast reader ({first_line}); reading it carefully")
     stream = open_table(path, facts, rules.columns)
     batches = judge.judge_rows(as_batches(stream), rules, delivery)
-    return stream.extra_columns, _copy_judged(conn, batches, destination, path.name, progress)
+    return stream.extra_columns, _copy_judged(conn, [batches], destination, path.name, progress)
 
 
 def _load_file(
@@ -311,7 +343,7 @@ def _load_file(
     rules = destination.rules.rules
     try:
         conn.execute(destination.prepare_sql)
-        delivery = judging.DeliveryStamp(params["delivery_id"], params["kode_cabang"], params["export_date"])
+        delivery = judging.DeliveryStamp(params["delivery_id"], params["export_date"])
         extra_columns, copied = _judge_and_copy(conn, judge, checked, destination, delivery, progress)
     except FileRejected as error:
         error.file_name = checked.path.name

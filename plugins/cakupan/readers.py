@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 
 _BLOCK = 1 << 20
@@ -37,6 +38,10 @@ class FileFacts:
     sha256: str
     encoding: str  # "utf-8-sig", "utf-8", "cp1252", or "xlsx"
     has_nul: bool = False  # NUL bytes cannot enter PostgreSQL text: such files get them replaced
+    lines: int = 0  # lines of text, the header's included
+    # Every line is one row: no quote character (so no quoted line break) and no blank line (which CSV
+    # readers skip). Such a file can be judged in parts that each know their first row's number.
+    one_row_per_line: bool = False
 
 
 def sha256_of(path: Path) -> str:
@@ -47,12 +52,35 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+class _LineCounter:
+    """Counts a file's lines block by block, and notices a blank one (empty, or a lone CR), which CSV readers
+    skip: numpy, because bytes.count and `in` with two-byte needles took longer than the checksum."""
+
+    def __init__(self) -> None:
+        self.newlines = 0
+        self.has_blank_line = False
+        self._last_newline = -1  # absolute offset; -1 so that a file starting with a newline counts as blank
+        self._offset = 0
+
+    def see(self, block: bytes) -> None:
+        newlines = np.flatnonzero(np.frombuffer(block, np.uint8) == 10) + self._offset
+        if len(newlines):
+            if not self.has_blank_line:
+                line_ends = np.concatenate(([self._last_newline], newlines))
+                self.has_blank_line = bool((np.diff(line_ends) <= 2).any())
+            self._last_newline = int(newlines[-1])
+            self.newlines += len(newlines)
+        self._offset += len(block)
+
+
 def inspect_file(path: Path) -> FileFacts:
-    """One pass over the bytes: the checksum the manifest promises, and the text encoding."""
+    """One pass over the bytes: the checksum the manifest promises, the text encoding, and its lines."""
     digest = hashlib.sha256()
     utf8 = codecs.getincrementaldecoder("utf-8")()
     is_utf8 = True
-    has_nul = False
+    has_nul = has_quote = False
+    lines = _LineCounter()
+    last_byte = b""
     with path.open("rb") as handle:
         first = handle.read(_BLOCK)
         has_bom = first.startswith(codecs.BOM_UTF8)
@@ -60,7 +88,11 @@ def inspect_file(path: Path) -> FileFacts:
         while block:
             digest.update(block)
             has_nul = has_nul or b"\x00" in block
-            if is_utf8:
+            has_quote = has_quote or b'"' in block
+            lines.see(block)
+            last_byte = block[-1:]
+            # ASCII is UTF-8 as it stands: only blocks with other bytes (or a character begun before) decode.
+            if is_utf8 and not (block.isascii() and utf8.getstate()[0] == b""):
                 try:
                     utf8.decode(block)
                 except UnicodeDecodeError:
@@ -77,7 +109,9 @@ def inspect_file(path: Path) -> FileFacts:
         encoding = "utf-8-sig" if has_bom else "utf-8"
     else:
         encoding = "cp1252"
-    return FileFacts(digest.hexdigest(), encoding, has_nul)
+    line_count = lines.newlines + (1 if last_byte not in (b"", b"\n") else 0)
+    return FileFacts(digest.hexdigest(), encoding, has_nul, line_count,
+                     one_row_per_line=encoding != "xlsx" and not (has_quote or lines.has_blank_line))
 
 
 def normalise_header(name: str) -> str:

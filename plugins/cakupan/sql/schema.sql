@@ -72,23 +72,23 @@ SELECT delivery_id, kode_cabang, export_date FROM raw.deliveries WHERE raw_gate_
 -- Accepted participant rows, typed. No name and no birth date; NIK only as a keyed hash.
 CREATE TABLE IF NOT EXISTS raw.peserta (
     delivery_id bigint NOT NULL,
-    kode_cabang text NOT NULL,
-    export_date date NOT NULL,
     row_number integer NOT NULL,
     kpj text NOT NULL,
     nik_hash text NOT NULL,
-    jenis_kelamin text NOT NULL,
     segmen text NOT NULL,
-    program text NOT NULL,
     kode_desa text NOT NULL,
-    npp text,
     pekerjaan text NOT NULL,
     sumber_iuran text NOT NULL,
     tanggal_daftar date NOT NULL,
-    status text NOT NULL,
-    iuran_terakhir date,
-    upah bigint NOT NULL
+    status text NOT NULL
 );
+-- Only what the numbers need: the branch and export date live in raw.deliveries, and the columns no
+-- number reads (sex, programmes, employer, last period paid, wage) are checked by the row rules but not
+-- kept. Warehouses made before this lose them here; dbt rebuilds the staging views that read them.
+ALTER TABLE raw.peserta DROP COLUMN IF EXISTS kode_cabang CASCADE, DROP COLUMN IF EXISTS export_date CASCADE,
+    DROP COLUMN IF EXISTS jenis_kelamin CASCADE, DROP COLUMN IF EXISTS program CASCADE,
+    DROP COLUMN IF EXISTS npp CASCADE, DROP COLUMN IF EXISTS iuran_terakhir CASCADE,
+    DROP COLUMN IF EXISTS upah CASCADE;
 -- BRIN, not B-tree: a delivery's rows are appended together, and keeping a B-tree up to date cost the
 -- loader a third of its COPY time (docs/benchmarks.md).
 DROP INDEX IF EXISTS raw.peserta_delivery_idx;
@@ -97,8 +97,6 @@ CREATE INDEX IF NOT EXISTS peserta_delivery_brin ON raw.peserta USING brin (deli
 -- Accepted contribution payments, typed. periode is the first day of the month paid for.
 CREATE TABLE IF NOT EXISTS raw.iuran (
     delivery_id bigint NOT NULL,
-    kode_cabang text NOT NULL,
-    export_date date NOT NULL,
     row_number integer NOT NULL,
     id_transaksi text NOT NULL,
     kpj text NOT NULL,
@@ -108,6 +106,7 @@ CREATE TABLE IF NOT EXISTS raw.iuran (
     tanggal_bayar date NOT NULL,
     sumber_iuran text NOT NULL
 );
+ALTER TABLE raw.iuran DROP COLUMN IF EXISTS kode_cabang CASCADE, DROP COLUMN IF EXISTS export_date CASCADE;
 CREATE INDEX IF NOT EXISTS iuran_delivery_idx ON raw.iuran (delivery_id);
 CREATE UNIQUE INDEX IF NOT EXISTS iuran_id_transaksi_idx ON raw.iuran (id_transaksi);
 
