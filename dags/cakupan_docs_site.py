@@ -12,7 +12,7 @@ import datetime as dt
 
 from airflow.sdk import dag, task
 
-from cakupan.airflow_support import common_dag_arguments
+from cakupan.airflow_support import common_dag_arguments, record_task_usage
 from cakupan.alerts import on_task_failure
 from cakupan.assets import NIGHT_CHECKED
 from cakupan.settings import load_settings
@@ -26,7 +26,7 @@ SETTINGS = load_settings()
     doc_md=__doc__,
     **common_dag_arguments(),
     default_args={"retries": SETTINGS.task_retries, "retry_delay": dt.timedelta(minutes=1),
-                  "on_failure_callback": on_task_failure},
+                  "on_failure_callback": on_task_failure, "on_success_callback": record_task_usage},
 )
 def cakupan_docs_site():
     @task

@@ -1,7 +1,7 @@
 """cakupan_nightly: every night, load each branch office's export, check it, build the coverage marts.
 
-find_exports -> load_export (one per delivery) -> validate_raw (GX) -> dbt_build -> validate_marts (GX)
-    -> publish_marts -> night_checked
+find_exports -> load_exports (a batch of deliveries a core) -> validate_raw (GX) -> dbt_build
+    -> validate_marts (GX) -> publish_marts -> night_checked
 
 dbt_build and validate_marts work on a candidate copy of the marts; publish_marts swaps it in only when
 every gate before it passed, so BI tools never see numbers that failed a check. publish_marts updates the
@@ -19,7 +19,7 @@ import datetime as dt
 
 from airflow.sdk import ExceptionRetryPolicy, RetryAction, RetryRule, dag, task
 
-from cakupan.airflow_support import common_dag_arguments, record_task_failure, snapshot_date_of
+from cakupan.airflow_support import common_dag_arguments, record_task_failure, record_task_usage, snapshot_date_of
 from cakupan.alerts import on_task_failure
 from cakupan.assets import NIGHT_CHECKED, PUBLISHED_MARTS, night_extra
 from cakupan.operators import GXCheckpointOperator
@@ -31,7 +31,8 @@ SETTINGS = load_settings()
 TRANSIENT_FAILURES = ExceptionRetryPolicy(
     rules=[
         RetryRule(
-            exception=["psycopg.OperationalError", "builtins.ConnectionError", "builtins.TimeoutError"],
+            exception=["psycopg.OperationalError", "builtins.ConnectionError", "builtins.TimeoutError",
+                       "cakupan.nightly.ExportsUnreachable"],
             action=RetryAction.RETRY,
             reason="The warehouse could not be reached; retrying.",
         )
@@ -50,26 +51,31 @@ TRANSIENT_FAILURES = ExceptionRetryPolicy(
         "retry_delay": dt.timedelta(minutes=2),
         "retry_policy": TRANSIENT_FAILURES,
         "on_failure_callback": on_task_failure,
+        "on_success_callback": record_task_usage,
     },
 )
 def cakupan_nightly():
     @task
-    def find_exports(**context) -> list[str]:
+    def find_exports(**context) -> list[list[str]]:
+        """The new deliveries, in one batch per core (nightly.batch_exports says why not one task each)."""
+        import os
+
         from cakupan import nightly
 
-        return nightly.find_exports(load_settings(), snapshot_date_of(context))
+        folders = nightly.find_exports(load_settings(), snapshot_date_of(context))
+        return nightly.batch_exports(folders, batches=os.cpu_count() or 1)
 
-    @task(map_index_template="{{ task.op_kwargs['folder'].split('/')[-2:] | join('/') }}")
-    def load_export(folder: str) -> dict:
+    @task(map_index_template="{{ task.op_kwargs['folders'] | length }} deliveries")
+    def load_exports(folders: list[str]) -> list[dict]:
         from cakupan import nightly
 
-        return nightly.load_export(load_settings(), folder)
+        return nightly.load_exports(load_settings(), folders)
 
     @task(trigger_rule="none_failed")
-    def loaded_deliveries(outcomes: list[dict] | None = None) -> list[int]:
+    def loaded_deliveries(batches: list[list[dict]] | None = None) -> list[int]:
         # Indexing up to len() reads each mapped result once; plain iteration probes one past the end.
-        outcomes = outcomes or []
-        return [o["delivery_id"] for o in (outcomes[i] for i in range(len(outcomes))) if o["status"] == "loaded"]
+        batches = batches or []
+        return [o["delivery_id"] for i in range(len(batches)) for o in batches[i] if o["status"] == "loaded"]
 
     @task
     def dbt_build(**context) -> None:
@@ -97,7 +103,7 @@ def cakupan_nightly():
         raise RuntimeError("A task of this night failed, so its marts were not published; see the failed task.")
 
     exports = find_exports()
-    loads = load_export.expand(folder=exports)
+    loads = load_exports.expand(folders=exports)
     delivery_ids = loaded_deliveries(loads)
     validate_raw = GXCheckpointOperator(task_id="validate_raw", stage="raw")
     validate_marts = GXCheckpointOperator(task_id="validate_marts", stage="marts")

@@ -132,10 +132,11 @@ def test_a_failed_load_alerts_webhook_and_mail_with_branch_folder_and_files(prob
         for name in files:
             (folder / name).write_text("kpj;nik\n")
 
+    # Two load tasks of one delivery each: SOLOK's files are the larger, so it fills the first batch.
     run = probes["alert_probe_load"].test(logical_date=_nightly_logical_date(D),
-                                          run_conf={"folders": [str(solok), str(padang)]})
+                                          run_conf={"folders": [str(solok), str(padang)], "batches": 2})
 
-    assert _states(run) == {"find_exports": "success", "load_export[0]": "failed", "load_export[1]": "failed"}
+    assert _states(run) == {"find_exports": "success", "load_exports[0]": "failed", "load_exports[1]": "failed"}
     by_index = {payload["details"]["map_index"]: payload for payload in webhook}
     assert sorted(by_index) == [0, 1]
     solok_alert = by_index[0]["details"]
@@ -143,28 +144,49 @@ def test_a_failed_load_alerts_webhook_and_mail_with_branch_folder_and_files(prob
                                               "branch_code", "date_folder", "files", "error_type", "failed_gates",
                                               "log_url")} == {
         "kind": "task_failed", "dag_id": "alert_probe_load", "run_id": run.run_id, "snapshot_date": "2026-11-20",
-        "task_id": "load_export", "map_index": 0, "branch_code": "SOLOK", "date_folder": "2026-11-20",
-        "files": ["iuran.csv", "peserta.csv"], "error_type": "FileNotFoundError", "failed_gates": {},
+        "task_id": "load_exports", "map_index": 0, "branch_code": "SOLOK", "date_folder": "2026-11-20",
+        "files": ["iuran.csv", "peserta.csv"], "error_type": "ExportsFailed", "failed_gates": {},
         "log_url": None,
     }
-    assert solok_alert["error"].endswith("SOLOK/2026-11-20/_manifest.json'")
+    (failed,) = solok_alert["deliveries"]
+    assert failed["error_type"] == "FileNotFoundError"
+    assert failed["error"].endswith("SOLOK/2026-11-20/_manifest.json'")
     assert (by_index[1]["details"]["branch_code"], by_index[1]["details"]["files"]) == ("PADANG", ["peserta.xlsx"])
-    assert by_index[0]["subject"] == ("[Cakupan] Tugas gagal / Task failed: alert_probe_load.load_export[0] "
+    assert by_index[0]["subject"] == ("[Cakupan] Tugas gagal / Task failed: alert_probe_load.load_exports[0] "
                                       "(SOLOK/2026-11-20), data 2026-11-20")
     assert "Kantor cabang / branch: SOLOK\nFolder tanggal / date folder: 2026-11-20\n" \
-           "Berkas / files: iuran.csv, peserta.csv\n" in by_index[0]["text"]
+           "Berkas / files: iuran.csv, peserta.csv\nGalat / error: FileNotFoundError: " in by_index[0]["text"]
 
     # The same summary by mail, to every address of CAKUPAN_ALERT_EMAIL.
     assert len(smtp_sink) == 2
-    recipients, message = next((r, m) for r, m in smtp_sink if "load_export[0]" in m["Subject"])
+    recipients, message = next((r, m) for r, m in smtp_sink if "load_exports[0]" in m["Subject"])
     assert recipients == ["ops@example.org", "data@example.org"]
     assert message["Subject"] == by_index[0]["subject"] and message["From"] == "cakupan@localhost"
     assert "Berkas / files: iuran.csv, peserta.csv" in _mail_text(message)
-    assert "Galat / error: FileNotFoundError:" in _mail_text(message)
+    assert "Galat / error: ExportsFailed: 1 of 1 deliveries failed to load:" in _mail_text(message)
 
     # What record_task_failure kept for `cakupan run` is still kept.
     assert sorted((f["task_id"], f["map_index"], f["error_type"]) for f in _recorded_failures(run)) == [
-        ("load_export", 0, "FileNotFoundError"), ("load_export", 1, "FileNotFoundError")]
+        ("load_exports", 0, "ExportsFailed"), ("load_exports", 1, "ExportsFailed")]
+
+
+def test_one_load_task_alerts_once_for_every_delivery_of_its_batch_that_failed(probes, webhook, tmp_path):
+    folders = []
+    for branch in ("SOLOK", "PADANG"):
+        folder = tmp_path / "landing" / branch / D.isoformat()
+        folder.mkdir(parents=True)
+        (folder / "peserta.csv").write_text("kpj;nik\n")
+        folders.append(str(folder))
+
+    run = probes["alert_probe_load"].test(logical_date=_nightly_logical_date(D),
+                                          run_conf={"folders": folders, "batches": 1})
+
+    assert _states(run) == {"find_exports": "success", "load_exports[0]": "failed"}
+    (alert,) = webhook
+    assert alert["subject"].endswith("load_exports[0] (2 deliveries), data 2026-11-20")
+    assert [(d["branch_code"], d["error_type"]) for d in alert["details"]["deliveries"]] == [
+        ("PADANG", "FileNotFoundError"), ("SOLOK", "FileNotFoundError")]
+    assert "branch_code" not in alert["details"]
 
 
 def test_a_failed_quality_gate_alert_names_each_failed_check(probes, webhook, monkeypatch):

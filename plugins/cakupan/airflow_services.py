@@ -76,6 +76,9 @@ def service_environment(settings: Settings) -> dict[str, str]:
         "AIRFLOW__API_AUTH__JWT_SECRET": shared["jwt_secret"],
         # New DAGs start unpaused: the nightly schedule is the point of running a scheduler.
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        # One task a core: a load already keeps its cores busy (judge and COPY), and Airflow's default of 32
+        # task processes would only queue for the CPU, each holding its own interpreter's memory.
+        "AIRFLOW__CORE__PARALLELISM": str(max(2, os.cpu_count() or 2)),
         # Parse the DAG folder often enough that a changed DAG shows within a minute.
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import resource
 import time
 import traceback
 
@@ -36,9 +37,33 @@ def snapshot_date_of(context) -> dt.date:
     return pendulum.instance(logical).in_timezone(WIB).date() - dt.timedelta(days=1)
 
 
-def failures_file(run_id: str):
+def _run_file(run_id: str, kind: str):
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in run_id)
-    return load_settings().home / "runs" / f"{safe}.failures.jsonl"
+    return load_settings().home / "runs" / f"{safe}.{kind}.jsonl"
+
+
+def failures_file(run_id: str):
+    return _run_file(run_id, "failures")
+
+
+def usage_file(run_id: str):
+    return _run_file(run_id, "usage")
+
+
+def record_task_usage(context) -> None:
+    """on_success_callback: the task process's peak memory and CPU time, one JSON line per task run, so that
+    `make bench` (and anyone sizing a machine) can see what each task needs. Meaningful when each task has
+    its own process, as under a scheduler; `dag.test()` runs every task in one."""
+    ti = context["ti"]
+    # dbt runs as a child process: its memory and CPU count as the task's.
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    path = usage_file(context["run_id"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    entry = {"at": time.time(), "task_id": ti.task_id, "map_index": getattr(ti, "map_index", -1),
+             "peak_rss_mib": round(max(own.ru_maxrss, children.ru_maxrss) / 1024, 1),
+             "cpu_s": round(sum(u.ru_utime + u.ru_stime for u in (own, children)), 2)}
+    with path.open("a") as handle:
+        handle.write(json.dumps(entry) + "\n")
 
 
 def record_task_failure(context) -> None:

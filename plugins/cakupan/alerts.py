@@ -124,7 +124,12 @@ def task_failure_alert(context, settings: Settings) -> Alert:
     details.update(_delivery(context))
 
     task_label = ti.task_id + (f"[{details['map_index']}]" if details["map_index"] is not None else "")
-    where = f" ({details['branch_code']}/{details['date_folder']})" if "branch_code" in details else ""
+    if "branch_code" in details:
+        where = f" ({details['branch_code']}/{details['date_folder']})"
+    elif details.get("deliveries"):
+        where = f" ({len(details['deliveries'])} deliveries)"
+    else:
+        where = ""
     subject = (f"[Cakupan] Tugas gagal / Task failed: {ti.dag_id}.{task_label}{where}, "
                f"data {details['snapshot_date'] or '?'}")
     lines = [
@@ -135,13 +140,16 @@ def task_failure_alert(context, settings: Settings) -> Alert:
         f"Tanggal data / snapshot date: {details['snapshot_date'] or '-'}",
         f"Tugas / task: {task_label} (percobaan / try {details['try_number']})",
     ]
-    if "branch_code" in details:
-        lines += [f"Kantor cabang / branch: {details['branch_code']}",
-                  f"Folder tanggal / date folder: {details['date_folder']}",
-                  f"Berkas / files: {', '.join(details['files']) or '(tidak ada / none)'}"]
+    for delivery in details.get("deliveries", []):
+        lines += ["",
+                  f"Kantor cabang / branch: {delivery['branch_code']}",
+                  f"Folder tanggal / date folder: {delivery['date_folder']}",
+                  f"Berkas / files: {', '.join(delivery['files']) or '(tidak ada / none)'}",
+                  f"Galat / error: {delivery['error_type']}: {delivery['error']}"]
     lines += gate_lines(details["failed_gates"])
-    # A gate's error repeats the checks listed just above: its first line is enough here.
-    error_text = details["error"].splitlines()[0] if details["failed_gates"] else details["error"]
+    # A gate's (or a batch's) error repeats the checks (deliveries) listed above: its first line is enough.
+    error_text = (details["error"].splitlines()[0] if details["failed_gates"] or details.get("deliveries")
+                  else details["error"])
     lines += ["", f"Galat / error: {details['error_type'] or '-'}: {error_text}"]
     if details["log_url"]:
         lines.append(f"Log: {details['log_url']}")
@@ -168,13 +176,21 @@ def _clip(text: str) -> str:
 
 
 def _delivery(context) -> dict:
-    """For a task working on one branch delivery (load_export): its branch, date folder and files."""
-    folder = (getattr(context.get("task"), "op_kwargs", None) or {}).get("folder")
-    if not folder:
+    """For a batch of branch deliveries (load_exports): each failed delivery's branch, date folder, files and
+    error; when one failed, its branch, date folder and files also stand on their own."""
+    from cakupan.nightly import ExportsFailed
+
+    error = context.get("exception")
+    if not isinstance(error, ExportsFailed):
         return {}
-    path = Path(folder)
-    files = sorted(p.name for p in path.iterdir() if p.is_file()) if path.is_dir() else []
-    return {"branch_code": path.parent.name, "date_folder": path.name, "files": files}
+    deliveries = []
+    for folder, failure in error.failures:
+        path = Path(folder)
+        files = sorted(p.name for p in path.iterdir() if p.is_file()) if path.is_dir() else []
+        deliveries.append({"branch_code": path.parent.name, "date_folder": path.name, "files": files,
+                           "error_type": type(failure).__name__, "error": _clip(str(failure))})
+    single = {key: deliveries[0][key] for key in ("branch_code", "date_folder", "files")} if len(deliveries) == 1 else {}
+    return {"deliveries": deliveries, **single}
 
 
 def _is_gate_failure(error) -> bool:

@@ -43,7 +43,7 @@ class NightlyRun:
             entry[2].add(state)
         lines = [f"Nightly run for {self.snapshot_date}: {self.state} in {self.wall_seconds:.0f}s"]
         for task, (count, seconds, states) in totals.items():
-            label = f"{task} x{count}" if count > 1 or task == "load_export" else task
+            label = f"{task} x{count}" if count > 1 or task == "load_exports" else task
             lines.append(f"  {label:<22} {'/'.join(sorted(states)):<10} {seconds:6.1f}s")
         return "\n".join(lines)
 

@@ -11,13 +11,14 @@ import os
 from dataclasses import asdict
 from pathlib import Path
 
+import psycopg
 import structlog
 
 from cakupan import db, landing, publication
 from cakupan.award_rubric import read_rubric, store_rubric
 from cakupan.dbt_runner import DbtFailed, run_dbt
 from cakupan.gate_log import record_gate
-from cakupan.load import load_delivery
+from cakupan.load import load_delivery, open_judge
 from cakupan.pseudonymise import Pseudonymiser
 from cakupan.rejection_report import write_rejection_report
 from cakupan.settings import Settings
@@ -58,15 +59,80 @@ def find_exports(settings: Settings, snapshot_date: dt.date) -> list[str]:
     return [str(d.folder) for d in new]
 
 
+# A failed delivery whose error is one of these may load on a retry (the warehouse was out of reach).
+TRANSIENT_ERRORS = (psycopg.OperationalError, ConnectionError, TimeoutError)
+
+
+class ExportsFailed(RuntimeError):
+    """Some deliveries of a batch could not be loaded (not rejected: failed); the others were loaded."""
+
+    def __init__(self, failures: list[tuple[str, BaseException]], of: int):
+        self.failures = failures
+        lines = [f"{Path(folder).parent.name}/{Path(folder).name}: {type(error).__name__}: {error}"
+                 for folder, error in failures]
+        super().__init__(f"{len(failures)} of {of} deliveries failed to load:\n" + "\n".join(lines))
+
+
+class ExportsUnreachable(ExportsFailed):
+    """Every failure was the warehouse out of reach: worth a retry (the loaded deliveries are then seen)."""
+
+
+def batch_exports(folders: list[str], batches: int) -> list[list[str]]:
+    """The deliveries in up to `batches` groups of about equal size in bytes, one load task each.
+
+    Not one task a delivery: a task costs Airflow ~5 s of a slot to start, more than most of 325 branches
+    take to load, and a night would spend minutes on start-ups (docs/scaling.md). A branch's deliveries stay
+    in one group, in date order, so a branch's dates load in the order they happened."""
+    by_branch: dict[str, list[str]] = {}
+    for folder in folders:
+        by_branch.setdefault(Path(folder).parent.name, []).append(folder)
+
+    def size(branch: str) -> int:
+        return sum(f.stat().st_size for folder in by_branch[branch] for f in Path(folder).iterdir() if f.is_file())
+
+    groups: list[list[str]] = [[] for _ in range(min(batches, len(by_branch)))]
+    totals = [0] * len(groups)
+    sizes = {branch: size(branch) for branch in by_branch}
+    for branch in sorted(by_branch, key=lambda b: (-sizes[b], b)):  # largest first: the groups even out
+        smallest = totals.index(min(totals))
+        groups[smallest] += by_branch[branch]
+        totals[smallest] += sizes[branch]
+    return [sorted(group, key=lambda folder: (Path(folder).name, Path(folder).parent.name)) for group in groups]
+
+
+def load_exports(settings: Settings, folders: list[str]) -> list[dict]:
+    """Load a batch of deliveries one after another, each in its own transaction, on one connection with one
+    judge. A delivery that fails (rather than being rejected) does not stop the others; the batch then
+    fails naming every one."""
+    outcomes: list[dict] = []
+    failures: list[tuple[str, BaseException]] = []
+    pseudonymiser = Pseudonymiser(pii_key(settings))
+    with db.connect(settings, "loader") as conn, open_judge(conn, pseudonymiser) as judge:
+        for number, folder in enumerate(folders, start=1):
+            log.info("Delivery %d of %d: %s", number, len(folders), folder)
+            try:
+                outcomes.append(_load_one(settings, conn, folder, pseudonymiser, judge))
+            except Exception as error:  # noqa: BLE001 - reported with the others at the end of the batch
+                log.exception("Could not load %s", folder)
+                failures.append((folder, error))
+    if failures:
+        transient = all(isinstance(error, TRANSIENT_ERRORS) for _, error in failures)
+        raise (ExportsUnreachable if transient else ExportsFailed)(failures, of=len(folders))
+    return outcomes
+
+
 def load_export(settings: Settings, folder: str) -> dict:
     """Load (or reject, or recognise as duplicate) one delivery and write its rejection report."""
-    pseudonymiser = Pseudonymiser(pii_key(settings))
-    delivery = landing.delivery_at(Path(folder))
     with db.connect(settings, "loader") as conn:
-        outcome = load_delivery(conn, delivery, pseudonymiser, progress=log.info)
-        report = None
-        if outcome.delivery_id is not None and outcome.status in ("loaded", "rejected"):
-            report = write_rejection_report(conn, settings.reports_root, outcome.delivery_id)
+        return _load_one(settings, conn, folder, Pseudonymiser(pii_key(settings)))
+
+
+def _load_one(settings: Settings, conn, folder: str, pseudonymiser: Pseudonymiser, judge=None) -> dict:
+    delivery = landing.delivery_at(Path(folder))
+    outcome = load_delivery(conn, delivery, pseudonymiser, progress=log.info, judge=judge)
+    report = None
+    if outcome.delivery_id is not None and outcome.status in ("loaded", "rejected"):
+        report = write_rejection_report(conn, settings.reports_root, outcome.delivery_id)
     for file in outcome.files:
         log.info("%s %s: %s, read %d, loaded %d, rejected %d%s", outcome.label, file.file_name, file.status,
                  file.rows_read, file.rows_loaded, file.rows_rejected, f" ({file.reason})" if file.reason else "")
