@@ -12,80 +12,18 @@ import socket
 import subprocess
 import sys
 import threading
-import time
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from cakupan import nightly
+from cakupan.airflow_client import AirflowClient
 from cakupan.dag_run import DAG_ID, DOCS_DAG_ID
 from cakupan.settings import load_settings
 from delivery_builder import write_delivery
 from published_marts import fingerprint
 
 pytestmark = pytest.mark.slow
-RUN_TIMEOUT_S = 600
-
-
-class AirflowClient:
-    """The few calls of Airflow's public REST API (v2) an external scheduler client makes, with a JWT."""
-
-    def __init__(self, base_url: str, username: str, password: str):
-        self.base_url = base_url
-        token = self._call("POST", "/auth/token", {"username": username, "password": password}, auth=False)
-        self.token = token["access_token"]
-
-    def _call(self, method: str, path: str, body: dict | None = None, *, auth: bool = True):
-        request = urllib.request.Request(self.base_url + path, method=method,
-                                         data=None if body is None else json.dumps(body).encode())
-        request.add_header("Content-Type", "application/json")
-        if auth:
-            request.add_header("Authorization", f"Bearer {self.token}")
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.load(response)
-
-    def get(self, path: str):
-        return self._call("GET", "/api/v2" + path)
-
-    def wait_for_dag(self, dag_id: str, timeout_s: float = 120) -> dict:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                return self.get(f"/dags/{dag_id}")
-            except urllib.error.HTTPError as error:
-                if error.code != 404 or time.monotonic() > deadline:
-                    raise
-            time.sleep(2)
-
-    def unpause(self, dag_id: str) -> None:
-        self._call("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
-
-    def trigger(self, dag_id: str, snapshot_date: dt.date) -> str:
-        # No logical date: the business date travels in the conf, so a date may be run again (a re-run, a
-        # backfill) without colliding with the scheduled run of the same day.
-        run = self._call("POST", f"/api/v2/dags/{dag_id}/dagRuns", {
-            "logical_date": None, "conf": {"snapshot_date": snapshot_date.isoformat()}})
-        return run["dag_run_id"]
-
-    def wait_for_run(self, dag_id: str, run_id: str) -> str:
-        deadline = time.monotonic() + RUN_TIMEOUT_S
-        while (state := self.get(f"/dags/{dag_id}/dagRuns/{run_id}")["state"]) not in ("success", "failed"):
-            assert time.monotonic() < deadline, f"run {run_id} still {state} after {RUN_TIMEOUT_S} s"
-            time.sleep(3)
-        return state
-
-    def wait_for_asset_triggered_run(self, dag_id: str, timeout_s: float = 120) -> str:
-        deadline = time.monotonic() + timeout_s
-        while not (runs := [run for run in self.get(f"/dags/{dag_id}/dagRuns?limit=100")["dag_runs"]
-                            if run["run_type"] == "asset_triggered"]):
-            assert time.monotonic() < deadline, f"no asset-triggered run of {dag_id} after {timeout_s} s"
-            time.sleep(2)
-        return runs[-1]["dag_run_id"]
-
-    def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
-        instances = self.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances?limit=100")["task_instances"]
-        return {ti["task_id"]: ti["state"] for ti in instances if ti["map_index"] in (-1, 0)}
 
 
 class Webhook(ThreadingHTTPServer):

@@ -1,140 +1,66 @@
 """`make bench`: speed and memory measured side by side in one run, written to docs/benchmarks.{json,md}.
 
-Ratios, not absolute times, so they mean the same on any machine: each repeat runs the contenders back to
-back (interleaved) and the report keeps the median. Runs in its own database, never the user's warehouse.
-Measured here: load_vs_copy and the loader's peak memory at two file sizes (memory must not grow with
-file size). The keys of shared/spec/benchmarks.md not measured yet are listed under `not_measured`.
+Ratios, not absolute times, so they mean the same on any machine: each contender runs back to back with its
+baseline (interleaved) and the report keeps the median. Nothing runs in the user's warehouse:
+- load_vs_copy and the loader's memory (`bench_load`): one branch's file, in a database of its own;
+- a whole national-shape night (`bench_night`): its own home, warehouse and Airflow, under the scheduler:
+  end_to_end_s, dag_vs_critical_path, every task's peak memory.
+Keys of shared/spec/benchmarks.md not measured yet are listed under `not_measured`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import shutil
-import statistics
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import psycopg
-
-from cakupan import db
+from cakupan.bench_load import BENCH_DATE, measure_load
+from cakupan.bench_night import measure_night
 from cakupan.generate import generate
-from cakupan.landing import find_deliveries
-from cakupan.reference import load_regions
 from cakupan.settings import Settings
-from cakupan.warehouse import ensure_databases, warehouse_url, with_database
 
-BENCH_DATABASE = "cakupan_bench"
-D = dt.date(2026, 11, 20)
-NOT_MEASURED = ["gx_vs_sql", "gx_statements", "dbt_vs_sql", "dag_vs_critical_path", "incremental_vs_full",
-                "end_to_end_s"]
-
-# Loads one delivery in a fresh process, so its peak RSS is the loader's alone.
-LOADER = """
-import json, os, resource, sys, time
-from pathlib import Path
-import psycopg
-from cakupan import landing
-from cakupan.load import load_delivery
-from cakupan.pseudonymise import Pseudonymiser
-with psycopg.connect(sys.argv[1], autocommit=True) as conn:
-    started = time.perf_counter()
-    outcome = load_delivery(conn, landing.delivery_at(Path(sys.argv[2])), Pseudonymiser("bench-key"),
-                            progress=lambda _: None)
-    elapsed = time.perf_counter() - started
-rows = sum(f.rows_read for f in outcome.files if f.file_name.startswith("peserta"))
-# The delivery's whole time (checksums, commit, ...) except the payments file's own: peserta is what is compared.
-elapsed -= sum(f.seconds for f in outcome.files if not f.file_name.startswith("peserta"))
-print(json.dumps({"seconds": elapsed, "rows": rows, "status": outcome.status,
-                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
-"""
+NOT_MEASURED = ["incremental_vs_full"]
 
 
-def _bench_url(settings: Settings) -> str:
-    url = warehouse_url(settings, "setup")
-    ensure_databases(with_database(url, "postgres"), extra=(BENCH_DATABASE,))
-    return with_database(url, BENCH_DATABASE)
-
-
-def _reset(conn: psycopg.Connection) -> None:
-    conn.execute("TRUNCATE raw.deliveries, raw.peserta, raw.iuran, audit.file_loads, audit.rejected_rows")
-
-
-def _plain_copy(conn: psycopg.Connection, path: Path) -> float:
-    """rows/s of COPY of the same file into an unconstrained table (the server parses the CSV). A plain,
-    logged table, as `raw.peserta` is: the same durability on both sides."""
-    header = path.open(encoding="utf-8").readline().strip().split(",")
-    conn.execute("DROP TABLE IF EXISTS public.plain_copy")
-    conn.execute(f"CREATE TABLE public.plain_copy ({', '.join(f'{c} text' for c in header)})")
-    started = time.perf_counter()
-    with conn.cursor() as cursor, cursor.copy("COPY public.plain_copy FROM STDIN WITH (FORMAT csv, HEADER true)") as copy:
-        with path.open("rb") as handle:
-            while block := handle.read(1 << 20):
-                copy.write(block)
-    elapsed = time.perf_counter() - started
-    rows = conn.execute("SELECT count(*) FROM public.plain_copy").fetchone()[0]
-    conn.execute("DROP TABLE public.plain_copy")
-    return rows / elapsed
-
-
-def _project_load(url: str, conn: psycopg.Connection, folder: Path) -> dict:
-    _reset(conn)
-    os.utime(folder / "_manifest.json")  # a new delivery each time, not one already seen
-    result = subprocess.run([sys.executable, "-c", LOADER, url, str(folder)], capture_output=True, text=True,
-                            check=True)
-    measured = json.loads(result.stdout.strip().splitlines()[-1])
-    assert measured["status"] == "loaded", measured
-    return measured
-
-
-def _sample(root: Path, participants: int, settings: Settings) -> Path:
-    folder_root = root / f"p{participants}"
-    if not any(folder_root.glob("landing/*/*/_manifest.json")):
-        shutil.rmtree(folder_root, ignore_errors=True)
-        print(f"Generating a {participants:,}-participant export ...", flush=True)
-        generate(folder_root, D, branches=1, participants=participants, seed=11, cache_dir=settings.cache_dir,
+def _national_sample(settings: Settings, participants: int) -> Path:
+    """All provinces, districts and villages, 325 branches sized by workforce; generated once, then reused."""
+    root = settings.home / "bench" / f"national-p{participants}"
+    if not (root / "reference" / "penduduk_bekerja.csv").exists():
+        shutil.rmtree(root, ignore_errors=True)
+        print(f"Generating a national-shape night of {participants:,} participants (once; minutes) ...", flush=True)
+        generate(root, BENCH_DATE, participants=participants, national=True, seed=7, cache_dir=settings.cache_dir,
                  progress=lambda _: None)
-    deliveries, _ = find_deliveries(folder_root / "landing", D)
-    return deliveries[0].folder
+    return root
+
+
+def _machine() -> dict:
+    return {"cores": os.cpu_count(), "memory_gib": round(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30)}
 
 
 def run_bench(settings: Settings, participants: int = 1_000_000, repeats: int = 5) -> dict:
-    url = _bench_url(settings)
-    with psycopg.connect(url, autocommit=True) as conn:
-        db.apply_schema(conn)
-        load_regions(conn, settings.cache_dir, progress=lambda _: None)
-        work = settings.home / "bench"
-        big = _sample(work, participants, settings)
-        # A quarter: large enough to be judged in parts as the full file is, so the two peaks compare like with like.
-        small = _sample(work, max(participants // 4, 1_000), settings)
-        ratios, load_rates, copy_rates = [], [], []
-        for repeat in range(1, repeats + 1):
-            copy_rate = _plain_copy(conn, big / "peserta.csv")
-            load = _project_load(url, conn, big)
-            load_rate = load["rows"] / load["seconds"]
-            ratios.append(load_rate / copy_rate)
-            load_rates.append(load_rate)
-            copy_rates.append(copy_rate)
-            print(f"  repeat {repeat}/{repeats}: load {load_rate:,.0f} rows/s, plain COPY {copy_rate:,.0f} rows/s",
-                  flush=True)
-        small_load = _project_load(url, conn, small)
-        _reset(conn)
-    result = {
+    print(f"load_vs_copy: one branch's file of {participants:,} rows, {repeats} interleaved repeats ...", flush=True)
+    load = measure_load(settings, participants, repeats)
+    national = _national_sample(settings, participants)
+    print(f"A whole night at {participants:,} participants under Airflow's scheduler ...", flush=True)
+    night = measure_night(settings, national / "landing", national / "reference", BENCH_DATE,
+                          repeats=max(1, repeats // 2))
+    return {
         "participants": participants,
-        "machine": {"cores": os.cpu_count(), "memory_gib": round(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30)},
-        "load_vs_copy": round(statistics.median(ratios), 3),
-        "load_rows_per_s": round(statistics.median(load_rates)),
-        "copy_rows_per_s": round(statistics.median(copy_rates)),
-        "peak_rss_mib": {
-            "load_export": round(load["peak_rss_mib"], 1),
-            f"load_export_at_{small_load['rows']}_rows": round(small_load["peak_rss_mib"], 1),
-        },
+        "machine": _machine(),
+        **{key: load[key] for key in ("load_vs_copy", "load_vs_copy_repeats", "load_rows_per_s", "copy_rows_per_s")},
+        "gx_vs_sql": night["gx"]["gx_vs_sql"],
+        "gx_statements": night["gx"]["gx_statements"],
+        "dbt_vs_sql": night["dbt"]["dbt_vs_sql"],
+        "dag_vs_critical_path": night["dag_vs_critical_path"],
+        "end_to_end_s": night["end_to_end_s"],
+        "peak_rss_mib": night["peak_rss_mib"],
+        "loader_peak_rss_mib": load["loader_peak_rss_mib"],
+        "night": {key: value for key, value in night.items() if key not in ("peak_rss_mib", "gx", "dbt")},
+        "gx": night["gx"],
+        "dbt": night["dbt"],
         "not_measured": NOT_MEASURED,
     }
-    return result
 
 
 LOADER_NOTES = """## Notes on load_vs_copy (profiled at 1 M rows, 2 cores)
@@ -170,17 +96,38 @@ LOADER_NOTES = """## Notes on load_vs_copy (profiled at 1 M rows, 2 cores)
 """
 
 
+def _table(result: dict) -> list[str]:
+    night = result["night"]
+    rows = [
+        ("participants", f"{result['participants']:,}", "10,000,000 for the full run"),
+        ("load_vs_copy", f"{result['load_vs_copy']} ({result['load_rows_per_s']:,} vs {result['copy_rows_per_s']:,} "
+                         f"rows/s; repeats {', '.join(map(str, result['load_vs_copy_repeats']))})", ">= 0.5"),
+        ("gx_vs_sql", f"{result['gx_vs_sql']} ({result['gx']['gx_seconds']} s against {result['gx']['sql_seconds']} s, "
+                      f"{result['gx']['checks']} checks)", "<= 2"),
+        ("gx_statements", str(result["gx_statements"]), ""),
+        ("dbt_vs_sql", f"{result['dbt_vs_sql']} ({result['dbt']['dbt_seconds']} s against {result['dbt']['sql_seconds']} s, "
+                       f"{result['dbt']['nodes']} nodes)", "<= 1.5"),
+        ("dag_vs_critical_path", f"{result['dag_vs_critical_path']} ({night['dag_wall_s']} s against "
+                                 f"{night['critical_path_s']} s)", "<= 1.3"),
+        ("end_to_end_s", f"{result['end_to_end_s']} (the night and its docs site)",
+         "< 1800 at 10 M on 2 cores"),
+    ]
+    rows += [(f"peak_rss_mib: {task}", f"{mib} MiB", "flat in file size") for task, mib in result["peak_rss_mib"].items()]
+    rows += [(f"loader peak_rss_mib: {size}", f"{mib} MiB", "flat in file size")
+             for size, mib in result["loader_peak_rss_mib"].items()]
+    lines = ["| key | value | target |", "|---|---|---|"] + [f"| {k} | {v} | {t} |" for k, v, t in rows]
+    lines += ["", "Task seconds in the measured night (own run time, mapped instances summed): "
+              + ", ".join(f"{task} {seconds}" for task, seconds in night["task_seconds"].items()) + "."]
+    return lines
+
+
 def write_report(result: dict, docs_dir: Path) -> tuple[Path, Path]:
     docs_dir.mkdir(parents=True, exist_ok=True)
     json_path = docs_dir / "benchmarks.json"
     json_path.write_text(json.dumps(result, indent=2) + "\n")
     lines = ["# Benchmarks", "", f"Measured by `make bench` on {result['machine']['cores']} cores, "
-             f"{result['machine']['memory_gib']} GiB; medians of interleaved repeats.", "",
-             "| key | value | target |", "|---|---|---|",
-             f"| participants | {result['participants']:,} | 10,000,000 for the full run |",
-             f"| load_vs_copy | {result['load_vs_copy']} ({result['load_rows_per_s']:,} vs {result['copy_rows_per_s']:,} rows/s) | >= 0.5 |"]
-    for task, mib in result["peak_rss_mib"].items():
-        lines.append(f"| peak_rss_mib: {task} | {mib} MiB | flat in file size |")
+             f"{result['machine']['memory_gib']} GiB; medians of interleaved repeats.", ""]
+    lines += _table(result)
     lines += ["", "Not measured yet: " + ", ".join(result["not_measured"]) + ".", "", LOADER_NOTES]
     md_path = docs_dir / "benchmarks.md"
     md_path.write_text("\n".join(lines) + "\n")

@@ -94,7 +94,7 @@ def cmd_generate(settings: Settings, args: argparse.Namespace) -> int:
     started = time.monotonic()
     summary = generate(
         args.out, args.date, branches=args.branches, participants=args.participants, seed=args.seed,
-        cache_dir=settings.cache_dir,
+        cache_dir=settings.cache_dir, national=args.national,
     )
     print(
         f"Generated {summary.participants:,} participants and {summary.payments:,} payments for "
@@ -280,6 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--branches", type=int, default=6)
     gen.add_argument("--participants", type=int, default=20_000)
     gen.add_argument("--seed", type=int, default=1)
+    gen.add_argument("--national", action="store_true",
+                     help="national shape: all 514 districts and 83,762 villages, 325 branches sized by workforce")
     gen.set_defaults(handler=cmd_generate)
 
     run = commands.add_parser("run", help="run the nightly DAG once for a date, through Airflow")

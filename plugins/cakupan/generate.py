@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
+import itertools
 import json
 import math
 import random
@@ -37,6 +39,20 @@ KANWIL = {  # 11 regional offices (kantor wilayah)
     "JAWA_TIMUR": ("35",), "BALI_NUSRA": ("51", "52", "53"), "KALIMANTAN": ("61", "62", "63", "64", "65"),
 }
 DEFAULT_KANWIL = "SULAMPUA"
+
+# Employed persons by province, millions (BPS Sakernas, August 2024, rounded): the weights that give a
+# national-shape sample realistic branch sizes. Approximate, for the shape only; the figures the award
+# divides by come from the ministry's penduduk_bekerja.csv.
+EMPLOYED_MILLIONS = {
+    "11": 2.5, "12": 7.6, "13": 2.8, "14": 3.2, "15": 1.9, "16": 4.5, "17": 1.1, "18": 4.7, "19": 0.8, "21": 1.1,
+    "31": 5.1, "32": 24.6, "33": 19.6, "34": 2.3, "35": 22.6, "36": 5.6, "51": 2.7, "52": 2.8, "53": 2.9,
+    "61": 2.6, "62": 1.4, "63": 2.2, "64": 1.8, "65": 0.3, "71": 1.2, "72": 1.5, "73": 4.3, "74": 1.3, "75": 0.6,
+    "76": 0.7, "81": 0.8, "82": 0.6, "91": 0.5, "92": 0.3, "93": 0.3, "94": 0.6, "95": 0.8, "96": 0.3,
+}
+# A city's kelurahan hold more workers than a rural desa.
+CITY_VILLAGE_WEIGHT = 3.0
+# BPJS Ketenagakerjaan's kantor cabang, about the number of a national night's deliveries.
+NATIONAL_BRANCHES = 325
 
 SEGMENTS = (("PU", 26.0), ("BPU", 9.6), ("JAKON", 5.5), ("PMI", 0.4))
 ACTIVE_SHARE = 0.85
@@ -88,8 +104,14 @@ class Branch:
     districts: tuple[str, ...]
 
 
+@functools.cache
+def _odds(weighted: tuple[tuple[str, float], ...]) -> tuple[list[str], list[float]]:
+    return [v for v, _ in weighted], list(itertools.accumulate(w for _, w in weighted))
+
+
 def _pick(rng: random.Random, weighted: tuple[tuple[str, float], ...]) -> str:
-    return rng.choices([v for v, _ in weighted], weights=[w for _, w in weighted])[0]
+    values, cumulative = _odds(weighted)
+    return rng.choices(values, cum_weights=cumulative)[0]
 
 
 def _branch_code(district_name: str, taken: set[str]) -> str:
@@ -232,10 +254,30 @@ def _write_manifest(folder: Path, branch: str, export_date: dt.date, counts: dic
     (folder / "_manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
 
 
+def _national_weights(plan: list[Branch], districts: list[tuple[str, str, str]],
+                      villages: dict[str, list[str]]) -> list[float]:
+    """Each branch's share of the country's workers: its province's employed persons, spread over the
+    province's villages (a city's count more)."""
+    names = {code: name for code, _, name in districts}
+
+    def village_weight(district: str) -> float:
+        return len(villages[district]) * (CITY_VILLAGE_WEIGHT if names[district].startswith("Kota ") else 1.0)
+
+    province_weight: Counter[str] = Counter()
+    for code, province, _ in districts:
+        province_weight[province] += village_weight(code)
+    return [sum(EMPLOYED_MILLIONS.get(b.province, 0.5) * village_weight(d) / province_weight[b.province]
+                for d in b.districts) for b in plan]
+
+
 def generate(
     out_dir: Path, export_date: dt.date, *, branches: int = 6, participants: int = 20_000, seed: int = 1,
-    cache_dir: Path, progress: Callable[[str], None] = print,
+    cache_dir: Path, national: bool = False, progress: Callable[[str], None] = print,
 ) -> GenerationSummary:
+    """Branch exports for one night. `national`: every province, district and village, served by
+    NATIONAL_BRANCHES branches sized by each province's workforce; otherwise `branches` branches over the
+    first provinces of PROVINCE_ORDER, sized by their villages."""
+    branches = NATIONAL_BRANCHES if national else branches
     if branches < 1 or participants < branches:
         raise ValueError("need at least one branch and one participant per branch")
     rng = random.Random(seed)
@@ -250,9 +292,10 @@ def generate(
 
     landing, reference = out_dir / "landing", out_dir / "reference"
     writer = _NightWriter(rng, export_date, villages)
-    weights = [sum(len(villages[d]) for d in b.districts) for b in plan]
+    weights = (_national_weights(plan, districts, villages) if national
+               else [sum(len(villages[d]) for d in b.districts) for b in plan])
     total_weight = sum(weights)
-    quota = [max(1, participants * w // total_weight) for w in weights]
+    quota = [max(1, int(participants * w // total_weight)) for w in weights]
     quota[-1] += participants - sum(quota)
     transfers: list[list[str]] = []  # rows leaving branch i, written again into branch i + 1
     payments_written = 0
@@ -261,7 +304,8 @@ def generate(
         folder = landing / branch.code / export_date.isoformat()
         folder.mkdir(parents=True, exist_ok=True)
         area = [v for d in branch.districts for v in villages[d]]
-        village_weights = [rng.paretovariate(1.5) for _ in area]
+        # Cumulative once per branch: choices() with plain weights would add them up again for every row.
+        village_odds = list(itertools.accumulate(rng.paretovariate(1.5) for _ in area))
         employers = [f"{rng.randrange(10_000_000, 99_999_999):08d}" for _ in range(max(5, count // 40))]
         incoming, transfers = transfers, []
         peserta_rows = iuran_rows = 0
@@ -272,11 +316,11 @@ def generate(
             peserta_out.writerow(PESERTA_HEADER)
             iuran_out.writerow(IURAN_HEADER)
             for moved in incoming:  # a transfer: same KPJ and person, now living in this branch's area
-                moved[7] = rng.choices(area, weights=village_weights)[0]
+                moved[7] = rng.choices(area, cum_weights=village_odds)[0]
                 peserta_out.writerow(moved)
                 peserta_rows += 1
             for _ in range(count):
-                village = rng.choices(area, weights=village_weights)[0]
+                village = rng.choices(area, cum_weights=village_odds)[0]
                 row, segment, wage = writer.participant(village, employers)
                 peserta_out.writerow(row)
                 peserta_rows += 1

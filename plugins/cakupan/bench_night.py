@@ -1,0 +1,225 @@
+"""One whole night through the real stack, for `make bench`: end_to_end_s, dag_vs_critical_path and every
+task's peak memory.
+
+The night runs in a home of its own (`<CAKUPAN_HOME>/bench/night`: its own embedded PostgreSQL and Airflow
+metadata), emptied first, so the user's warehouse is never touched and every measured night is a first,
+full one. Airflow runs as its services (`cakupan airflow up`: scheduler, LocalExecutor with one task slot a
+core), driven through the REST API as in production; each task records its own peak memory
+(`airflow_support.record_task_usage`).
+
+dag_vs_critical_path compares the DAG's wall time with the longest chain of its tasks' own run times, where
+a mapped task (one load per branch) counts as the least time its instances can take on the executor's
+slots: the longest instance, or their sum over the slots if that is more. What is left is Airflow's own
+cost: scheduling, task start-up, the gaps between tasks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+
+from cakupan.airflow_client import AirflowClient
+from cakupan.dag_run import DAG_ID, DOCS_DAG_ID
+
+DEADLINE_DAG_ID = "cakupan_publication_deadline"
+
+# What a night leaves behind, emptied before each measured night (as the setup role).
+_RESET_SQL = """
+    TRUNCATE raw.deliveries, raw.peserta, raw.iuran, audit.file_loads, audit.rejected_rows, audit.gate_results,
+             audit.marts_candidate, audit.publications;
+    DROP SCHEMA IF EXISTS staging, intermediate, marts, marts_candidate CASCADE;
+"""
+NIGHT_TIMEOUT_S = 3 * 3600
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class BenchHome:
+    """`cakupan` commands run in the bench's own home, with the bench's exports."""
+
+    def __init__(self, home: Path, landing_root: Path, reference_root: Path, cache_dir: Path):
+        self.home = home
+        self.environment = {
+            **os.environ, "CAKUPAN_HOME": str(home), "CAKUPAN_CACHE_DIR": str(cache_dir),
+            "CAKUPAN_LANDING_ROOT": str(landing_root),
+            "CAKUPAN_REFERENCE_ROOT": str(reference_root), "CAKUPAN_PII_KEY": "bench-key",
+            "CAKUPAN_NIGHTLY_SCHEDULE": "none", "CAKUPAN_AIRFLOW_PORT": str(_free_port()),
+        }
+        for inherited in ("AIRFLOW_HOME", "CAKUPAN_WAREHOUSE_URL", "CAKUPAN_ALERT_WEBHOOK_URL", "CAKUPAN_ALERT_EMAIL"):
+            self.environment.pop(inherited, None)
+        for key in [k for k in self.environment if k.startswith("AIRFLOW__")]:
+            del self.environment[key]
+
+    def cakupan(self, *arguments: str, timeout: float = 1800) -> str:
+        result = subprocess.run([sys.executable, "-m", "cakupan.cli", *arguments], env=self.environment,
+                                capture_output=True, text=True, timeout=timeout)
+        if result.returncode != 0:
+            raise RuntimeError(f"cakupan {' '.join(arguments)} failed in {self.home}:\n{result.stderr[-3000:]}")
+        return result.stdout
+
+    def python(self, code: str, timeout: float = 3600) -> dict:
+        """Run `code` in this home; its last line of output is a JSON object."""
+        result = subprocess.run([sys.executable, "-c", code], env=self.environment, capture_output=True, text=True,
+                                timeout=timeout)
+        if result.returncode != 0:
+            raise RuntimeError(f"a measurement in {self.home} failed:\n{result.stderr[-3000:]}")
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+    def reset(self) -> None:
+        url = self.cakupan("warehouse", "url", "--role", "setup").strip()
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(_RESET_SQL)
+
+    def client(self) -> AirflowClient:
+        secrets = json.loads((self.home / "airflow" / "service_secrets.json").read_text())
+        return AirflowClient(f"http://127.0.0.1:{self.environment['CAKUPAN_AIRFLOW_PORT']}", "admin",
+                             secrets["password"])
+
+
+def _seconds(instance: dict) -> float:
+    return float(instance.get("duration") or 0.0)
+
+
+def _timestamp(text: str) -> float:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def critical_path(tasks: list[dict], instances: list[dict], slots: int) -> tuple[float, list[str]]:
+    """(seconds, task ids) of the longest chain of own run times through the DAG (see the module doc)."""
+    durations: dict[str, list[float]] = defaultdict(list)
+    for instance in instances:
+        if instance["state"] == "success":
+            durations[instance["task_id"]].append(_seconds(instance))
+
+    def weight(task_id: str) -> float:
+        own = durations.get(task_id, [])
+        return max(max(own, default=0.0), sum(own) / slots)
+
+    downstream = {task["task_id"]: task["downstream_task_ids"] for task in tasks}
+    longest: dict[str, tuple[float, list[str]]] = {}
+
+    def from_task(task_id: str) -> tuple[float, list[str]]:
+        if task_id not in longest:
+            tail = max((from_task(child) for child in downstream[task_id]), default=(0.0, []))
+            longest[task_id] = (weight(task_id) + tail[0], [task_id] + tail[1])
+        return longest[task_id]
+
+    return max(from_task(task_id) for task_id in downstream)
+
+
+def _usage(home: Path, run_id: str) -> list[dict]:
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in run_id)
+    path = home / "runs" / f"{safe}.usage.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def _peaks(entries: list[dict]) -> dict[str, float]:
+    """The highest peak of each task (over a mapped task's instances)."""
+    peaks: dict[str, float] = {}
+    for entry in entries:
+        peaks[entry["task_id"]] = max(peaks.get(entry["task_id"], 0.0), entry["peak_rss_mib"])
+    return peaks
+
+
+# The raw gate's two sides (bench_gx) need the night's deliveries still awaiting the gate: the night passed
+# it, so they are set back for the measurement and marked again after it.
+_GX_VS_SQL = """
+import datetime as dt, json, psycopg
+from cakupan.bench_gx import measure_raw_gate
+from cakupan.settings import load_settings
+from cakupan.warehouse import warehouse_url
+settings = load_settings()
+with psycopg.connect(warehouse_url(settings, "setup"), autocommit=True) as conn:
+    passed = conn.execute("UPDATE raw.deliveries SET raw_gate_passed_at = NULL WHERE export_date = %s "
+                          "RETURNING delivery_id", (dt.date.fromisoformat("{date}"),)).fetchall()
+try:
+    result = measure_raw_gate(settings, repeats={repeats})
+finally:
+    with psycopg.connect(warehouse_url(settings, "setup"), autocommit=True) as conn:
+        conn.execute("UPDATE raw.deliveries SET raw_gate_passed_at = now() WHERE delivery_id = ANY(%s)",
+                     ([row[0] for row in passed],))
+print(json.dumps(result))
+"""
+
+_DBT_VS_SQL = """
+import datetime as dt, json
+from cakupan.bench_dbt import measure_dbt_build
+from cakupan.settings import load_settings
+print(json.dumps(measure_dbt_build(load_settings(), dt.date.fromisoformat("{date}"), repeats={repeats})))
+"""
+
+
+def measure_night(settings, landing_root: Path, reference_root: Path, snapshot_date: dt.date,
+                  progress: Callable[[str], None] = print, repeats: int = 3) -> dict:
+    """Empty the bench home's warehouse, run the night of `snapshot_date` and its docs site under Airflow's
+    scheduler, and report what it took; then, on that night's data, gx_vs_sql and dbt_vs_sql (`repeats`
+    interleaved repeats each)."""
+    bench = BenchHome(settings.home / "bench" / "night", landing_root, reference_root, settings.cache_dir)
+    progress(f"  night: warehouse and reference in {bench.home} ...")
+    bench.cakupan("warehouse", "start")
+    bench.reset()
+    bench.cakupan("reference", "load")
+    progress("  night: starting Airflow (scheduler, LocalExecutor) ...")
+    bench.cakupan("airflow", "up", timeout=300)
+    try:
+        client = bench.client()
+        for dag_id in (DAG_ID, DOCS_DAG_ID):
+            client.wait_for_dag(dag_id)
+            client.fail_unfinished_runs(dag_id)
+            client.unpause(dag_id)
+        client.wait_for_dag(DEADLINE_DAG_ID)
+        client.pause(DEADLINE_DAG_ID)  # its alert would only take a task slot from the measured night
+        started = time.monotonic()
+        night = client.trigger(DAG_ID, snapshot_date)
+        progress(f"  night: {DAG_ID} run {night} for {snapshot_date} ...")
+        state = client.wait_for_run(DAG_ID, night, timeout_s=NIGHT_TIMEOUT_S, poll_s=5)
+        if state != "success":
+            raise RuntimeError(f"the bench night failed: {client.task_states(DAG_ID, night)}")
+        docs = client.wait_for_asset_triggered_run(DOCS_DAG_ID, timeout_s=300)
+        if client.wait_for_run(DOCS_DAG_ID, docs, timeout_s=NIGHT_TIMEOUT_S, poll_s=5) != "success":
+            raise RuntimeError(f"the bench docs site failed: {client.task_states(DOCS_DAG_ID, docs)}")
+        end_to_end = time.monotonic() - started
+        run = client.run(DAG_ID, night)
+        instances = client.task_instances(DAG_ID, night)
+        tasks = client.get(f"/dags/{DAG_ID}/tasks")["tasks"]
+        slots = max(2, os.cpu_count() or 2)
+        path_seconds, path = critical_path(tasks, instances, slots)
+        wall = _timestamp(run["end_date"]) - _timestamp(run["start_date"])
+        peaks = _peaks(_usage(bench.home, night) + _usage(bench.home, docs))
+        loads = [_seconds(i) for i in instances if i["task_id"] == "load_exports" and i["state"] == "success"]
+        own = defaultdict(float)
+        for instance in instances:
+            own[instance["task_id"]] += _seconds(instance)
+    finally:
+        bench.cakupan("airflow", "down", timeout=120)
+    progress(f"  raw gate: GX against one hand-written SQL pass, {repeats} repeats ...")
+    gx = bench.python(_GX_VS_SQL.format(date=snapshot_date.isoformat(), repeats=repeats))
+    progress(f"  dbt build (full refresh) against its own SQL through psql, {repeats} repeats ...")
+    dbt = bench.python(_DBT_VS_SQL.format(date=snapshot_date.isoformat(), repeats=repeats))
+    return {
+        "gx": gx,
+        "dbt": dbt,
+        "end_to_end_s": round(end_to_end, 1),
+        "dag_wall_s": round(wall, 1),
+        "critical_path_s": round(path_seconds, 1),
+        "critical_path": path,
+        "dag_vs_critical_path": round(wall / path_seconds, 3),
+        "task_seconds": {task: round(seconds, 1) for task, seconds in own.items()},
+        "load_tasks": len(loads),
+        "load_task_seconds_max": round(max(loads, default=0.0), 1),
+        "peak_rss_mib": peaks,
+    }

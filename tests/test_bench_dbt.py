@@ -1,0 +1,60 @@
+"""`dbt_vs_sql` compares like with like: on the small night, the psql replay of the full-refresh `dbt build`
+leaves every candidate mart exactly as dbt itself leaves it. (No timing is asserted: that is `make bench`.)"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from cakupan import db, publication
+from cakupan.bench_dbt import DBT_BUILD, measure_dbt_build
+from cakupan.dbt_runner import run_dbt
+from cakupan.gate_log import deliveries_awaiting_raw_gate, mark_raw_gate_passed
+from cakupan.nightly import find_exports, load_export
+from cakupan.settings import load_settings
+
+FIXTURE = Path(__file__).parent / "fixtures" / "small_night"
+D = dt.date(2026, 11, 20)  # the small night's date (fixtures/small_night/expected.py)
+
+
+@pytest.fixture
+def loaded_night(small_night, monkeypatch):
+    """The small night loaded and through the raw gate (the gate's checks are tested elsewhere)."""
+    monkeypatch.setenv("CAKUPAN_AWARD_RUBRIC", str(FIXTURE / "rubric.yml"))
+    settings = load_settings()
+    for folder in find_exports(settings, D):
+        load_export(settings, folder)
+    with db.connect(settings, "loader") as conn:
+        mark_raw_gate_passed(conn, deliveries_awaiting_raw_gate(conn))
+    return settings
+
+
+def candidate_marts(conn) -> dict[str, list[tuple]]:
+    tables = [name for (name,) in conn.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY 1", (publication.CANDIDATE,))]
+    return {table: sorted(conn.execute(f"SELECT * FROM {publication.CANDIDATE}.{table}").fetchall(), key=repr)
+            for table in tables}
+
+
+def test_the_psql_replay_builds_the_same_marts_as_dbt(loaded_night, conn):
+    result = measure_dbt_build(loaded_night, D, repeats=1, progress=lambda _: None)
+    # One repeat runs dbt, then the replay: the candidate marts are now the replay's.
+    replayed = candidate_marts(conn)
+
+    with db.connect(loaded_night, "transformer") as transformer:
+        publication.prepare_candidate(transformer, D)
+    run_dbt(loaded_night, DBT_BUILD, D, log=lambda _: None, extra_vars={"marts_schema": publication.CANDIDATE})
+    built_by_dbt = candidate_marts(conn)
+
+    assert replayed == built_by_dbt
+    assert len(replayed["coverage_village"]) == 83_762  # every village of the reference on D
+    assert all(rows for rows in replayed.values()), [t for t, rows in replayed.items() if not rows]
+
+    assert result["same_marts"] and result["mart_tables"] == len(replayed)
+    assert result["nodes"] > len(replayed) and result["statements"] > result["nodes"]
+    assert result["dbt_vs_sql"] > 0 and result["dbt_seconds"] > 0 and result["sql_seconds"] > 0
+    # Nothing of dbt's swap is left behind, as after a night's build.
+    assert not conn.execute("SELECT relname FROM pg_class WHERE relname LIKE '%%__dbt_%%'").fetchall()
+
