@@ -37,17 +37,18 @@ def snapshot_date_of(context) -> dt.date:
     return pendulum.instance(logical).in_timezone(WIB).date() - dt.timedelta(days=1)
 
 
-def _run_file(run_id: str, kind: str):
+def run_file(run_id: str, kind: str, home=None):
+    """`<home>/runs/<run id>.<kind>.jsonl`: what the tasks of one run kept (`failures`, `usage`)."""
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in run_id)
-    return load_settings().home / "runs" / f"{safe}.{kind}.jsonl"
+    return (home or load_settings().home) / "runs" / f"{safe}.{kind}.jsonl"
 
 
 def failures_file(run_id: str):
-    return _run_file(run_id, "failures")
+    return run_file(run_id, "failures")
 
 
 def usage_file(run_id: str):
-    return _run_file(run_id, "usage")
+    return run_file(run_id, "usage")
 
 
 def record_task_usage(context) -> None:

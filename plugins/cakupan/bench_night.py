@@ -8,7 +8,7 @@ core), driven through the REST API as in production; each task records its own p
 (`airflow_support.record_task_usage`).
 
 dag_vs_critical_path compares the DAG's wall time with the longest chain of its tasks' own run times, where
-a mapped task (one load per branch) counts as the least time its instances can take on the executor's
+a mapped task (one load batch a core) counts as the least time its instances can take on the executor's
 slots: the longest instance, or their sum over the slots if that is more. What is left is Airflow's own
 cost: scheduling, task start-up, the gaps between tasks.
 """
@@ -29,6 +29,7 @@ from pathlib import Path
 import psycopg
 
 from cakupan.airflow_client import AirflowClient
+from cakupan.airflow_support import run_file
 from cakupan.dag_run import DAG_ID, DOCS_DAG_ID
 
 DEADLINE_DAG_ID = "cakupan_publication_deadline"
@@ -122,8 +123,7 @@ def critical_path(tasks: list[dict], instances: list[dict], slots: int) -> tuple
 
 
 def _usage(home: Path, run_id: str) -> list[dict]:
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in run_id)
-    path = home / "runs" / f"{safe}.usage.jsonl"
+    path = run_file(run_id, "usage", home)
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
