@@ -13,4 +13,4 @@ def test_dbt_unit_tests_pass(settings):
     run_dbt(settings, ["run", "--empty"], dt.date(2026, 11, 20), log=lambda _: None)
     run_dbt(settings, ["test", "--select", "test_type:unit"], dt.date(2026, 11, 20), log=lines.append)
     summary = next(line for line in lines if "Done. PASS=" in line)
-    assert "PASS=9 " in summary and "ERROR=0" in summary
+    assert "PASS=10 " in summary and "ERROR=0" in summary
