@@ -19,7 +19,13 @@ import datetime as dt
 
 from airflow.sdk import ExceptionRetryPolicy, RetryAction, RetryRule, dag, task
 
-from cakupan.airflow_support import common_dag_arguments, record_task_failure, record_task_usage, snapshot_date_of
+from cakupan.airflow_support import (
+    TRANSIENT_ERROR_NAMES,
+    common_dag_arguments,
+    record_task_failure,
+    record_task_usage,
+    snapshot_date_of,
+)
 from cakupan.alerts import on_task_failure
 from cakupan.assets import NIGHT_CHECKED, PUBLISHED_MARTS, night_extra
 from cakupan.operators import GXCheckpointOperator
@@ -31,8 +37,7 @@ SETTINGS = load_settings()
 TRANSIENT_FAILURES = ExceptionRetryPolicy(
     rules=[
         RetryRule(
-            exception=["psycopg.OperationalError", "builtins.ConnectionError", "builtins.TimeoutError",
-                       "cakupan.nightly.ExportsUnreachable"],
+            exception=[*TRANSIENT_ERROR_NAMES, "cakupan.nightly.ExportsUnreachable"],
             action=RetryAction.RETRY,
             reason="The warehouse could not be reached; retrying.",
         )

@@ -8,7 +8,6 @@ import csv
 import datetime as dt
 import json
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -19,6 +18,7 @@ import pytest
 from cakupan import nightly
 from cakupan.airflow_client import AirflowClient
 from cakupan.dag_run import DAG_ID, DOCS_DAG_ID
+from cakupan.local_ports import free_port
 from cakupan.settings import load_settings
 from delivery_builder import write_delivery
 from published_marts import fingerprint
@@ -50,12 +50,6 @@ class Webhook(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}/alerts"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _cakupan(*arguments: str, timeout: float = 360) -> str:
     result = subprocess.run([sys.executable, "-m", "cakupan.cli", *arguments], capture_output=True, text=True,
                             timeout=timeout)
@@ -71,7 +65,7 @@ def _branch_rows(settings, branch: str, date: str) -> list[dict[str, str]]:
 def test_the_nightly_dag_under_a_real_scheduler_through_the_rest_api(small_night, empty_warehouse, monkeypatch):
     conn = empty_warehouse
     webhook = Webhook()
-    monkeypatch.setenv("CAKUPAN_AIRFLOW_PORT", str(_free_port()))
+    monkeypatch.setenv("CAKUPAN_AIRFLOW_PORT", str(free_port()))
     # Only the runs this test triggers: the 01:00 schedule would add a run of its own.
     monkeypatch.setenv("CAKUPAN_NIGHTLY_SCHEDULE", "none")
     monkeypatch.setenv("CAKUPAN_ALERT_WEBHOOK_URL", webhook.url)

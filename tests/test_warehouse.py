@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from cakupan.cli import main as cakupan
-from cakupan.warehouse import _bin_dir
+from cakupan.warehouse import psql_path
 
 
 def test_status_and_url_give_a_url_psql_can_use(settings, capsys):
@@ -18,7 +18,7 @@ def test_status_and_url_give_a_url_psql_can_use(settings, capsys):
     assert cakupan(["warehouse", "url"]) == 0
     url = capsys.readouterr().out.strip()
     assert "@127.0.0.1:" in url
-    result = subprocess.run([str(_bin_dir() / "psql"), url, "-Atc", "SELECT count(*) FROM reference.provinces"],
+    result = subprocess.run([str(psql_path()), url, "-Atc", "SELECT count(*) FROM reference.provinces"],
                             capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "38"
     # Runs as an unprivileged system user when started by root: PostgreSQL refuses to run as root.

@@ -43,7 +43,7 @@ from cakupan import db, publication
 from cakupan.award_rubric import read_rubric, store_rubric
 from cakupan.dbt_runner import dbt_env, run_dbt
 from cakupan.settings import Settings
-from cakupan.warehouse import WarehouseError, _bin_dir
+from cakupan.warehouse import WarehouseError, psql_path
 
 # The nightly's build (nightly.build_marts), rebuilding every model, and logging each statement as JSON.
 DBT_BUILD = ["build", "--full-refresh", "--exclude-resource-type", "unit_test", "--log-format-file", "json"]
@@ -274,7 +274,7 @@ def _libpq_env(settings: Settings) -> dict[str, str]:
 def _psql() -> str:
     """The psql of the embedded PostgreSQL (the server's own version), else one on PATH."""
     try:
-        bundled = _bin_dir() / "psql"
+        bundled = psql_path()
     except WarehouseError:  # no embedded PostgreSQL installed: a server elsewhere
         bundled = None
     return str(bundled) if bundled and bundled.is_file() else (shutil.which("psql") or "psql")

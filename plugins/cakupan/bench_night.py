@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -31,6 +30,7 @@ import psycopg
 from cakupan.airflow_client import AirflowClient
 from cakupan.airflow_support import run_file
 from cakupan.dag_run import DAG_ID, DOCS_DAG_ID
+from cakupan.local_ports import free_port
 
 DEADLINE_DAG_ID = "cakupan_publication_deadline"
 
@@ -43,12 +43,6 @@ _RESET_SQL = """
 NIGHT_TIMEOUT_S = 3 * 3600
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 class BenchHome:
     """`cakupan` commands run in the bench's own home, with the bench's exports."""
 
@@ -58,7 +52,7 @@ class BenchHome:
             **os.environ, "CAKUPAN_HOME": str(home), "CAKUPAN_CACHE_DIR": str(cache_dir),
             "CAKUPAN_LANDING_ROOT": str(landing_root),
             "CAKUPAN_REFERENCE_ROOT": str(reference_root), "CAKUPAN_PII_KEY": "bench-key",
-            "CAKUPAN_NIGHTLY_SCHEDULE": "none", "CAKUPAN_AIRFLOW_PORT": str(_free_port()),
+            "CAKUPAN_NIGHTLY_SCHEDULE": "none", "CAKUPAN_AIRFLOW_PORT": str(free_port()),
         }
         for inherited in ("AIRFLOW_HOME", "CAKUPAN_WAREHOUSE_URL", "CAKUPAN_ALERT_WEBHOOK_URL", "CAKUPAN_ALERT_EMAIL"):
             self.environment.pop(inherited, None)

