@@ -3,6 +3,7 @@ rebuilds a range of dates in order through Airflow, and other dates' rows are le
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from pathlib import Path
@@ -10,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from cakupan.cli import main as cakupan
+from cakupan.dbt_runner import run_dbt
+from cakupan.settings import load_settings
 
 pytestmark = pytest.mark.slow
 
@@ -60,3 +63,14 @@ def test_backfill_late_delivery_and_rebuild(landing, empty_warehouse, capsys):
     assert conn.execute(
         "SELECT count(*) FROM marts.coverage_village WHERE snapshot_date = '2026-11-19'"
     ).fetchone() == (83_762,)
+
+    # Payments were placed incrementally, night by night (each build placing only what a new delivery could
+    # move), and stand exactly as a full rebuild places them.
+    placed = "SELECT payment_id, period, program, funding_source, amount_idr, export_date, village_code " \
+             "FROM intermediate.int_payments_attributed ORDER BY payment_id"
+    incremental = conn.execute(placed).fetchall()
+    builds = conn.execute("SELECT count(DISTINCT attributed_at) FROM intermediate.int_payments_attributed").fetchone()[0]
+    assert builds > 1  # earlier nights' rows were kept, not rebuilt
+    run_dbt(load_settings(), ["run", "--full-refresh", "--select", "int_payments_attributed"], dt.date(2026, 11, 20),
+            log=lambda _: None)
+    assert conn.execute(placed).fetchall() == incremental and len(incremental) > 0

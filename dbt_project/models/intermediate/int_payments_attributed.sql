@@ -1,9 +1,32 @@
+{{ config(
+    materialized='incremental',
+    on_schema_change='fail',
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where export_date >= {{ first_export_date_to_attribute() }}{% endif %}"
+) }}
+
 -- Every loaded payment with the village of the paying KPJ in the current snapshots on the payment's
 -- export_date (marts contract: contributions_district_month). A payment whose KPJ is in no snapshot that
 -- day keeps a null village: it is counted, never dropped.
-with payments as (select * from {{ ref('stg_raw__iuran') }}),
-participants as (select * from {{ ref('stg_raw__peserta') }}),
-validity as (select * from {{ ref('int_delivery_validity') }}),
+-- Incremental: payments only ever arrive, and a payment's place can only move when a branch delivers a
+-- snapshot for its date or earlier. So a night places again only the payments from the earliest export
+-- date among the deliveries new since the last build (macros/payment_attribution.sql), against only the
+-- snapshots current on or after that date, instead of every payment ever against every snapshot kept.
+with payments as (
+    select * from {{ ref('stg_raw__iuran') }}
+    where export_date >= {{ first_export_date_to_attribute() }}
+),
+
+validity as (
+    select * from {{ ref('int_delivery_validity') }}
+    where valid_until is null or valid_until > {{ first_export_date_to_attribute() }}
+),
+
+-- = ANY (ARRAY(...)): PostgreSQL then reads only those deliveries' rows through raw.peserta's index on
+-- delivery_id, not every snapshot kept.
+participants as (
+    select * from {{ ref('stg_raw__peserta') }}
+    where delivery_id = any (array(select delivery_id from validity))
+),
 
 candidate_places as (
     select
@@ -33,6 +56,7 @@ select
     payments.funding_source,
     payments.amount_idr,
     payments.export_date,
-    place_of_payment.village_code
+    place_of_payment.village_code,
+    now() as attributed_at
 from payments
 left join place_of_payment using (payment_id)

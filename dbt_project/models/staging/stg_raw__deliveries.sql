@@ -4,7 +4,8 @@ select
     delivery_id,
     kode_cabang as branch_code,
     export_date,
-    loaded_at
+    loaded_at,
+    raw_gate_passed_at as gated_at
 from source
 -- Only deliveries that passed the raw quality gate reach the marts.
 where raw_gate_passed_at is not null

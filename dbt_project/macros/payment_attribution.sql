@@ -1,0 +1,17 @@
+{#- The first export date whose payments int_payments_attributed must place again: the earliest export date
+    of a delivery that passed the raw gate since the model was last built. A new delivery of a branch changes
+    which snapshot is current from its export date on (contract 5.2), so only payments of that date or later
+    can move; a night with nothing new gives 'infinity', and nothing is placed again. Read once, before the
+    build deletes anything, by both the pre-hook and the model (so both use the same date). -#}
+{% macro first_export_date_to_attribute() %}
+    {%- set query -%}
+        select coalesce(min(export_date)::text, 'infinity')
+        from {{ ref('stg_raw__deliveries') }}
+        where gated_at > (select coalesce(max(attributed_at), '-infinity') from {{ this }})
+    {%- endset -%}
+    {%- if execute and is_incremental() -%}
+        date '{{ run_query(query).columns[0].values()[0] }}'
+    {%- else -%}
+        date '-infinity'
+    {%- endif -%}
+{% endmacro %}
