@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import shutil
 from collections import Counter
 
 import pytest
 
 from cakupan import landing
-from cakupan.generate import generate
+from cakupan.generate import generate, generate_next_night
 from cakupan.load import load_delivery
 from cakupan.pseudonymise import Pseudonymiser
 from cakupan.reference import load_reference
@@ -86,3 +87,37 @@ def test_every_generated_row_passes_the_contract(sample, empty_warehouse, monkey
            FROM reference.branch_districts"""
     ).fetchone()[0]
     assert served == 0  # every served district has an employed-population figure
+
+
+def test_the_next_night_changes_the_share_asked_and_passes_the_contract(sample, empty_warehouse, tmp_path,
+                                                                         monkeypatch):
+    out, summary = sample
+    landing_root = tmp_path / "landing"
+    shutil.copytree(summary.landing_root, landing_root)
+    following = generate_next_night(landing_root, D, changed_share=0.05, seed=3, progress=lambda _: None)
+    monkeypatch.setenv("CAKUPAN_REFERENCE_ROOT", str(summary.reference_root))
+    from cakupan.settings import load_settings
+
+    load_reference(empty_warehouse, load_settings(), progress=lambda _: None)
+    deliveries, incomplete = landing.find_deliveries(landing_root, D + dt.timedelta(days=1))
+    assert incomplete == [] and len(deliveries) == 2 * summary.branches == 2 * following.branches
+    pseudonymiser = Pseudonymiser("generator-test")
+    for delivery in deliveries:
+        assert load_delivery(empty_warehouse, delivery, pseudonymiser, progress=lambda _: None).status == "loaded"
+    assert empty_warehouse.execute("SELECT count(*) FROM audit.rejected_rows").fetchone()[0] == 0
+
+    # The same participants in every branch, and exactly the changed ones differ (status, village or funding).
+    before, after, differing = empty_warehouse.execute(
+        """WITH night AS (SELECT d.export_date, d.kode_cabang, p.* FROM raw.peserta p JOIN raw.deliveries d USING (delivery_id))
+           SELECT count(*) FILTER (WHERE b.kpj IS NOT NULL), count(*) FILTER (WHERE a.kpj IS NOT NULL),
+                  count(*) FILTER (WHERE (b.status, b.kode_desa, b.sumber_iuran) <> (a.status, a.kode_desa, a.sumber_iuran))
+           FROM (SELECT * FROM night WHERE export_date = %s) b
+           FULL JOIN (SELECT * FROM night WHERE export_date = %s) a USING (kode_cabang, kpj)""",
+        (D, D + dt.timedelta(days=1))).fetchone()
+    assert before == after == following.participants
+    assert differing == following.changed
+    assert 0.04 < following.changed / following.participants < 0.06
+    paid = empty_warehouse.execute(
+        "SELECT count(*) FROM raw.iuran i JOIN raw.deliveries d USING (delivery_id) WHERE d.export_date = %s",
+        (D + dt.timedelta(days=1),)).fetchone()[0]
+    assert paid == following.payments > 0

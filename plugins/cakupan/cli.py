@@ -89,9 +89,15 @@ def cmd_reference(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_generate(settings: Settings, args: argparse.Namespace) -> int:
-    from cakupan.generate import generate
+    from cakupan.generate import generate, generate_next_night
 
     started = time.monotonic()
+    if args.next_night:
+        following = generate_next_night(args.out / "landing", args.date, changed_share=args.changed, seed=args.seed)
+        print(f"Generated the night after {args.date} for {following.branches} branches in "
+              f"{time.monotonic() - started:.1f}s: {following.participants:,} participants, {following.changed:,} "
+              f"of them changed, {following.payments:,} payments\n  landing:   {following.landing_root}")
+        return 0
     summary = generate(
         args.out, args.date, branches=args.branches, participants=args.participants, seed=args.seed,
         cache_dir=settings.cache_dir, national=args.national,
@@ -282,6 +288,10 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=1)
     gen.add_argument("--national", action="store_true",
                      help="national shape: all 514 districts and 83,762 villages, 325 branches sized by workforce")
+    gen.add_argument("--next-night", action="store_true",
+                     help="make the night after --date from the one already under --out (same branches and participants)")
+    gen.add_argument("--changed", type=float, default=0.01,
+                     help="with --next-night: the share of participants whose status, village or funding changes")
     gen.set_defaults(handler=cmd_generate)
 
     run = commands.add_parser("run", help="run the nightly DAG once for a date, through Airflow")

@@ -4,7 +4,8 @@ Realistic enough to read: real Kemendagri district and village codes, each branc
 districts of one province, segment/funding/occupation mixes near the national figures of the contract
 (about 26 M PU, 9.6 M BPU, 5.5 M JAKON of 41 M), persons holding several KPJ, and KPJ transferred
 between branches. Deterministic for a seed (no clock, no global random). Rows are written as they are
-made, so memory stays small whatever the size.
+made, so memory stays small whatever the size. `generate_next_night` makes the following night from a
+generated one: every branch's snapshot again, a chosen share of its participants changed, new payments.
 """
 
 from __future__ import annotations
@@ -352,3 +353,73 @@ def generate(
                 out.writerow((district, year, round(employed * (1 - 0.02 * (years[-1] - year)))))
     return GenerationSummary(len(plan), written, payments_written, tuple(sorted({b.province for b in plan})),
                              landing, reference)
+
+
+# What changes for a participant between two nights, and how often (of the changed participants).
+NEXT_NIGHT_CHANGES = (("status", 50), ("village", 30), ("funding", 20))
+
+
+@dataclass(frozen=True)
+class NextNightSummary:
+    branches: int
+    participants: int
+    changed: int
+    payments: int
+    landing_root: Path
+
+
+def _changed(row: list[str], rng: random.Random, villages_seen: list[str]) -> list[str]:
+    """The participant of `row` the next night: its status, village or (for a BPU worker) funding changed."""
+    row = list(row)
+    change = _pick(rng, NEXT_NIGHT_CHANGES)
+    if change == "village" and len(villages_seen) > 1:
+        row[7] = rng.choice([v for v in villages_seen if v != row[7]])
+    elif change == "funding" and row[5] == "BPU":
+        row[10] = rng.choice([source for source, _ in BPU_FUNDING if source != row[10]])
+    else:
+        row[12] = "NONAKTIF" if row[12] == "AKTIF" else "AKTIF"
+    return row
+
+
+def generate_next_night(landing: Path, export_date: dt.date, *, changed_share: float = 0.01, seed: int = 1,
+                        progress: Callable[[str], None] = print) -> NextNightSummary:
+    """The night after `export_date` for every branch exporting on it under `landing`: its participants again
+    (streamed from that night's file), `changed_share` of them with their status, village or funding source
+    changed, and that day's payments."""
+    rng = random.Random(seed)
+    next_date = export_date + dt.timedelta(days=1)
+    folders = sorted(p.parent for p in landing.glob(f"*/{export_date.isoformat()}/peserta.csv"))
+    if not folders:
+        raise FileNotFoundError(f"No branch exported on {export_date} under {landing}: generate that night first.")
+    participants = changed = payments = 0
+    for folder in folders:
+        branch = folder.parent.name
+        out = folder.parent / next_date.isoformat()
+        out.mkdir(parents=True, exist_ok=True)
+        villages_seen: list[str] = []
+        peserta_rows = iuran_rows = 0
+        with (folder / "peserta.csv").open(newline="", encoding="utf-8") as before, \
+                (out / "peserta.csv").open("w", newline="", encoding="utf-8") as peserta_file, \
+                (out / "iuran.csv").open("w", newline="", encoding="utf-8") as iuran_file:
+            rows = csv.reader(before)
+            peserta_out = csv.writer(peserta_file, lineterminator="\n")
+            iuran_out = csv.writer(iuran_file, lineterminator="\n")
+            peserta_out.writerow(next(rows))
+            iuran_out.writerow(IURAN_HEADER)
+            for row in rows:
+                if len(villages_seen) < 50 and row[7] not in villages_seen:
+                    villages_seen.append(row[7])
+                if rng.random() < changed_share:
+                    row = _changed(row, rng, villages_seen)
+                    changed += 1
+                peserta_out.writerow(row)
+                peserta_rows += 1
+                if row[12] == "AKTIF" and rng.random() < DAILY_PAYERS_SHARE:
+                    for payment in _payments(row, row[5], int(row[14]), branch, next_date, iuran_rows + 1, rng):
+                        iuran_out.writerow(payment)
+                        iuran_rows += 1
+        _write_manifest(out, branch, next_date, {"peserta.csv": peserta_rows, "iuran.csv": iuran_rows})
+        participants += peserta_rows
+        payments += iuran_rows
+        progress(f"  {branch}: {peserta_rows:,} participants, {iuran_rows:,} payments")
+    return NextNightSummary(len(folders), participants, changed, payments, landing)
