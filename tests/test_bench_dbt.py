@@ -10,6 +10,7 @@ import pytest
 
 from cakupan import db, publication
 from cakupan.bench_dbt import measure_dbt_build
+from cakupan.bench_incremental import measure_incremental_vs_full
 from cakupan.gate_log import deliveries_awaiting_raw_gate, mark_raw_gate_passed
 from cakupan.nightly import find_exports, load_export
 from cakupan.settings import load_settings
@@ -50,3 +51,19 @@ def test_the_psql_replay_builds_the_same_marts_as_dbt(loaded_night, conn):
     assert result["dbt_vs_sql"] > 0 and result["dbt_seconds"] > 0 and result["sql_seconds"] > 0
     # Nothing of dbt's swap is left behind, as after a night's build.
     assert not conn.execute("SELECT relname FROM pg_class WHERE relname LIKE '%%__dbt_%%'").fetchall()
+
+
+def test_incremental_vs_full_times_the_nightly_build_against_its_full_refresh(loaded_night, conn):
+    result = measure_incremental_vs_full(loaded_night, D, repeats=1, progress=lambda _: None)
+    assert result["incremental_vs_full"] > 0 and result["incremental_seconds"] > 0 and result["full_refresh_seconds"] > 0
+    assert result["ratios"] == [result["incremental_vs_full"]]
+    # The incremental build ran last: it placed again only the payments of the night's date (20 Nov), after the
+    # full refresh had placed every payment; the 19 Nov ones stand as the full refresh placed them.
+    placed_last = conn.execute(
+        "SELECT DISTINCT export_date FROM intermediate.int_payments_attributed WHERE attributed_at = "
+        "(SELECT max(attributed_at) FROM intermediate.int_payments_attributed)").fetchall()
+    assert placed_last == [(D,)]
+    assert conn.execute("SELECT count(*) FROM intermediate.int_payments_attributed WHERE export_date < %s",
+                        (D,)).fetchone()[0] > 0
+    assert conn.execute("SELECT count(*) FROM intermediate.int_payments_attributed").fetchone()[0] == \
+        conn.execute("SELECT count(*) FROM raw.iuran").fetchone()[0]

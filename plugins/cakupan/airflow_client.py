@@ -8,6 +8,7 @@ import json
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Collection
 
 
 class AirflowClient:
@@ -67,14 +68,18 @@ class AirflowClient:
             time.sleep(poll_s)
         return state
 
-    def wait_for_asset_triggered_run(self, dag_id: str, timeout_s: float = 120) -> str:
+    def asset_triggered_runs(self, dag_id: str) -> list[str]:
+        return [run["dag_run_id"] for run in self.get(f"/dags/{dag_id}/dagRuns?limit=100")["dag_runs"]
+                if run["run_type"] == "asset_triggered"]
+
+    def wait_for_asset_triggered_run(self, dag_id: str, timeout_s: float = 120, seen: Collection[str] = ()) -> str:
+        """The latest run of `dag_id` an asset event triggered, other than those `seen` before."""
         deadline = time.monotonic() + timeout_s
-        while not (runs := [run for run in self.get(f"/dags/{dag_id}/dagRuns?limit=100")["dag_runs"]
-                            if run["run_type"] == "asset_triggered"]):
+        while not (runs := [run for run in self.asset_triggered_runs(dag_id) if run not in seen]):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no asset-triggered run of {dag_id} after {timeout_s:.0f} s")
             time.sleep(2)
-        return runs[-1]["dag_run_id"]
+        return runs[-1]
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
         """Every task instance of a run, mapped ones each on their own."""

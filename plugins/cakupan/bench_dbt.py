@@ -128,12 +128,15 @@ def measure_dbt_build(settings: Settings, snapshot_date: dt.date, repeats: int =
     }
 
 
-def _prepare(settings: Settings, snapshot_date: dt.date) -> None:
-    """What nightly.build_marts does before dbt: the rubric in force stored, a fresh candidate schema."""
+def prepare_build(settings: Settings, snapshot_date: dt.date) -> None:
+    """What nightly.build_marts does before dbt: the rubric in force stored, a fresh candidate schema. And as
+    every night's vars differ (snapshot_date), a night's dbt finds no usable partial-parse state and parses
+    the whole project: so does every measured build."""
     rubric = read_rubric(settings.award_rubric)
     with db.connect(settings, "transformer") as conn:
         store_rubric(conn, rubric)
         publication.prepare_candidate(conn, snapshot_date)
+    (_target(settings) / "partial_parse.msgpack").unlink(missing_ok=True)
 
 
 def _marts_fingerprint(settings: Settings) -> dict[str, tuple[int, str]]:
@@ -151,10 +154,7 @@ def _target(settings: Settings) -> Path:
 
 
 def _timed_dbt_build(settings: Settings, snapshot_date: dt.date) -> DbtBuild:
-    _prepare(settings, snapshot_date)
-    # Every night's vars differ (snapshot_date), so a night's dbt finds no usable partial-parse state
-    # and parses the whole project; the measured build must pay that too.
-    (_target(settings) / "partial_parse.msgpack").unlink(missing_ok=True)
+    prepare_build(settings, snapshot_date)
     started = time.perf_counter()
     run_dbt(settings, DBT_BUILD, snapshot_date, log=lambda _: None,
             extra_vars={"marts_schema": publication.CANDIDATE})
@@ -248,7 +248,7 @@ def _check_run_files_are_replayed(manifest: dict, order: list[str], per_node: di
 
 
 def _timed_psql_replay(settings: Settings, snapshot_date: dt.date, script: str) -> float:
-    _prepare(settings, snapshot_date)
+    prepare_build(settings, snapshot_date)
     with tempfile.NamedTemporaryFile("w", suffix=".sql", prefix="dbt-replay-", delete=False) as handle:
         handle.write(script)
     env = {**os.environ, **_libpq_env(settings)}

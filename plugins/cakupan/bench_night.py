@@ -156,37 +156,55 @@ from cakupan.settings import load_settings
 print(json.dumps(measure_dbt_build(load_settings(), dt.date.fromisoformat("{date}"), repeats={repeats})))
 """
 
+_INCREMENTAL_VS_FULL = """
+import datetime as dt, json
+from cakupan.bench_incremental import measure_incremental_vs_full
+from cakupan.settings import load_settings
+print(json.dumps(measure_incremental_vs_full(load_settings(), dt.date.fromisoformat("{date}"), repeats={repeats})))
+"""
+
+
+def _night_and_docs(client: AirflowClient, snapshot_date: dt.date, progress: Callable[[str], None]) -> tuple[str, str, float]:
+    """Run the night of `snapshot_date` and the docs site it triggers: (night run, docs run, seconds)."""
+    seen = client.asset_triggered_runs(DOCS_DAG_ID)
+    started = time.monotonic()
+    night = client.trigger(DAG_ID, snapshot_date)
+    progress(f"  night: {DAG_ID} run {night} for {snapshot_date} ...")
+    if client.wait_for_run(DAG_ID, night, timeout_s=NIGHT_TIMEOUT_S, poll_s=5) != "success":
+        raise RuntimeError(f"the bench night failed: {client.task_states(DAG_ID, night)}")
+    docs = client.wait_for_asset_triggered_run(DOCS_DAG_ID, timeout_s=300, seen=seen)
+    if client.wait_for_run(DOCS_DAG_ID, docs, timeout_s=NIGHT_TIMEOUT_S, poll_s=5) != "success":
+        raise RuntimeError(f"the bench docs site failed: {client.task_states(DOCS_DAG_ID, docs)}")
+    return night, docs, time.monotonic() - started
+
+
+def _start_airflow(bench: BenchHome) -> AirflowClient:
+    bench.cakupan("airflow", "up", timeout=300)
+    client = bench.client()
+    for dag_id in (DAG_ID, DOCS_DAG_ID):
+        client.wait_for_dag(dag_id)
+        client.fail_unfinished_runs(dag_id)
+        client.unpause(dag_id)
+    client.wait_for_dag(DEADLINE_DAG_ID)
+    client.pause(DEADLINE_DAG_ID)  # its alert would only take a task slot from the measured night
+    return client
+
 
 def measure_night(settings, landing_root: Path, reference_root: Path, snapshot_date: dt.date,
-                  progress: Callable[[str], None] = print, repeats: int = 3) -> dict:
+                  progress: Callable[[str], None] = print, repeats: int = 3, next_night: bool = False) -> dict:
     """Empty the bench home's warehouse, run the night of `snapshot_date` and its docs site under Airflow's
     scheduler, and report what it took; then, on that night's data, gx_vs_sql and dbt_vs_sql (`repeats`
-    interleaved repeats each)."""
+    interleaved repeats each). With `next_night` (its exports generated beside the first's), run the night
+    after too, as the nightly runs it, and measure incremental_vs_full on it."""
     bench = BenchHome(settings.home / "bench" / "night", landing_root, reference_root, settings.cache_dir)
     progress(f"  night: warehouse and reference in {bench.home} ...")
     bench.cakupan("warehouse", "start")
     bench.reset()
     bench.cakupan("reference", "load")
     progress("  night: starting Airflow (scheduler, LocalExecutor) ...")
-    bench.cakupan("airflow", "up", timeout=300)
+    client = _start_airflow(bench)
     try:
-        client = bench.client()
-        for dag_id in (DAG_ID, DOCS_DAG_ID):
-            client.wait_for_dag(dag_id)
-            client.fail_unfinished_runs(dag_id)
-            client.unpause(dag_id)
-        client.wait_for_dag(DEADLINE_DAG_ID)
-        client.pause(DEADLINE_DAG_ID)  # its alert would only take a task slot from the measured night
-        started = time.monotonic()
-        night = client.trigger(DAG_ID, snapshot_date)
-        progress(f"  night: {DAG_ID} run {night} for {snapshot_date} ...")
-        state = client.wait_for_run(DAG_ID, night, timeout_s=NIGHT_TIMEOUT_S, poll_s=5)
-        if state != "success":
-            raise RuntimeError(f"the bench night failed: {client.task_states(DAG_ID, night)}")
-        docs = client.wait_for_asset_triggered_run(DOCS_DAG_ID, timeout_s=300)
-        if client.wait_for_run(DOCS_DAG_ID, docs, timeout_s=NIGHT_TIMEOUT_S, poll_s=5) != "success":
-            raise RuntimeError(f"the bench docs site failed: {client.task_states(DOCS_DAG_ID, docs)}")
-        end_to_end = time.monotonic() - started
+        night, docs, end_to_end = _night_and_docs(client, snapshot_date, progress)
         run = client.run(DAG_ID, night)
         instances = client.task_instances(DAG_ID, night)
         tasks = client.get(f"/dags/{DAG_ID}/tasks")["tasks"]
@@ -204,9 +222,21 @@ def measure_night(settings, landing_root: Path, reference_root: Path, snapshot_d
     gx = bench.python(_GX_VS_SQL.format(date=snapshot_date.isoformat(), repeats=repeats))
     progress(f"  dbt build (full refresh) against its own SQL through psql, {repeats} repeats ...")
     dbt = bench.python(_DBT_VS_SQL.format(date=snapshot_date.isoformat(), repeats=repeats))
+    following = None
+    if next_night:
+        following_date = snapshot_date + dt.timedelta(days=1)
+        client = _start_airflow(bench)
+        try:
+            _, _, following_seconds = _night_and_docs(client, following_date, progress)
+        finally:
+            bench.cakupan("airflow", "down", timeout=120)
+        progress(f"  the nightly dbt build of {following_date} against its full refresh, {repeats} repeats ...")
+        following = {"end_to_end_s": round(following_seconds, 1),
+                     **bench.python(_INCREMENTAL_VS_FULL.format(date=following_date.isoformat(), repeats=repeats))}
     return {
         "gx": gx,
         "dbt": dbt,
+        "next_night": following,
         "end_to_end_s": round(end_to_end, 1),
         "dag_wall_s": round(wall, 1),
         "critical_path_s": round(path_seconds, 1),

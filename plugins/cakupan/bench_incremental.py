@@ -1,0 +1,67 @@
+"""incremental_vs_full for `make bench`: the nightly's dbt build on a night when a share of participants
+changed (`cakupan generate --next-night`), as the nightly runs it, against the same build with
+`--full-refresh`, side by side.
+
+Incremental models build only what the night's new deliveries can change (int_payments_attributed: the
+payments from their export date on); the daily marts replace only the night's date in either case. To time
+the nightly build more than once, each incremental repeat first marks the night's deliveries as just through
+the raw gate, so that the build sees exactly what it saw that night: everything before them built, them new.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+import time
+from collections.abc import Callable
+
+from cakupan import db, publication
+from cakupan.bench_dbt import prepare_build
+from cakupan.dbt_runner import run_dbt
+from cakupan.settings import Settings
+
+NIGHTLY_BUILD = ["build", "--exclude-resource-type", "unit_test"]  # nightly.build_marts
+
+
+def _mark_new(settings: Settings, snapshot_date: dt.date) -> int:
+    with db.connect(settings, "setup") as conn:
+        return conn.execute("UPDATE raw.deliveries SET raw_gate_passed_at = clock_timestamp() WHERE export_date = %s",
+                            (snapshot_date,)).rowcount
+
+
+def _timed_build(settings: Settings, snapshot_date: dt.date, full_refresh: bool) -> float:
+    prepare_build(settings, snapshot_date)
+    started = time.perf_counter()
+    run_dbt(settings, NIGHTLY_BUILD + (["--full-refresh"] if full_refresh else []), snapshot_date,
+            log=lambda _: None, extra_vars={"marts_schema": publication.CANDIDATE})
+    return time.perf_counter() - started
+
+
+def measure_incremental_vs_full(settings: Settings, snapshot_date: dt.date, repeats: int = 3,
+                                progress: Callable[[str], None] = print) -> dict:
+    """The nightly build of `snapshot_date` / its full refresh: the median of per-repeat ratios, alternating
+    which goes first (the full refresh in the first repeat, so one repeat leaves the nightly build's state). The warehouse must hold that night loaded and through the raw gate, after an earlier
+    night's build."""
+    if not _mark_new(settings, snapshot_date):
+        raise ValueError(f"No delivery of {snapshot_date} is loaded: run that night before measuring.")
+    progress("  warm-up: one full-refresh build, not timed ...")
+    _timed_build(settings, snapshot_date, full_refresh=True)
+    ratios, incremental_times, full_times = [], [], []
+    for repeat in range(1, repeats + 1):
+        seconds = {}
+        for full_refresh in ((True, False) if repeat % 2 else (False, True)):
+            if not full_refresh:
+                _mark_new(settings, snapshot_date)
+            seconds[full_refresh] = _timed_build(settings, snapshot_date, full_refresh)
+        ratios.append(seconds[False] / seconds[True])
+        incremental_times.append(seconds[False])
+        full_times.append(seconds[True])
+        progress(f"  repeat {repeat}/{repeats}: nightly (incremental) {seconds[False]:.1f} s, full refresh "
+                 f"{seconds[True]:.1f} s, ratio {ratios[-1]:.2f}")
+    return {
+        "incremental_vs_full": round(statistics.median(ratios), 3),
+        "incremental_seconds": round(statistics.median(incremental_times), 2),
+        "full_refresh_seconds": round(statistics.median(full_times), 2),
+        "repeats": repeats,
+        "ratios": [round(r, 3) for r in ratios],
+    }
