@@ -179,14 +179,19 @@ def _night_and_docs(client: AirflowClient, snapshot_date: dt.date, progress: Cal
 
 
 def _start_airflow(bench: BenchHome) -> AirflowClient:
+    """Airflow up with the nightly and docs DAGs ready to run (and down again if they never are)."""
     bench.cakupan("airflow", "up", timeout=300)
-    client = bench.client()
-    for dag_id in (DAG_ID, DOCS_DAG_ID):
-        client.wait_for_dag(dag_id)
-        client.fail_unfinished_runs(dag_id)
-        client.unpause(dag_id)
-    client.wait_for_dag(DEADLINE_DAG_ID)
-    client.pause(DEADLINE_DAG_ID)  # its alert would only take a task slot from the measured night
+    try:
+        client = bench.client()
+        for dag_id in (DAG_ID, DOCS_DAG_ID):
+            client.wait_for_dag(dag_id)
+            client.fail_unfinished_runs(dag_id)
+            client.unpause(dag_id)
+        client.wait_for_dag(DEADLINE_DAG_ID)
+        client.pause(DEADLINE_DAG_ID)  # its alert would only take a task slot from the measured night
+    except BaseException:
+        bench.cakupan("airflow", "down", timeout=120)
+        raise
     return client
 
 
