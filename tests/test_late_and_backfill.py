@@ -74,3 +74,10 @@ def test_backfill_late_delivery_and_rebuild(landing, empty_warehouse, capsys):
     run_dbt(load_settings(), ["run", "--full-refresh", "--select", "int_payments_attributed"], dt.date(2026, 11, 20),
             log=lambda _: None)
     assert conn.execute(placed).fetchall() == incremental and len(incremental) > 0
+
+    # A warehouse built before the placement was incremental (no attributed_at) places every payment again.
+    conn.execute("ALTER TABLE intermediate.int_payments_attributed DROP COLUMN attributed_at")
+    run_dbt(load_settings(), ["run", "--select", "int_payments_attributed"], dt.date(2026, 11, 20), log=lambda _: None)
+    assert conn.execute(placed).fetchall() == incremental
+    assert conn.execute("SELECT count(*) FROM intermediate.int_payments_attributed WHERE attributed_at IS NULL"
+                        ).fetchone() == (0,)

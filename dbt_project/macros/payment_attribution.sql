@@ -10,7 +10,12 @@
         where gated_at > (select coalesce(max(attributed_at), '-infinity') from {{ this }})
     {%- endset -%}
     {%- if execute and is_incremental() -%}
-        date '{{ run_query(query).columns[0].values()[0] }}'
+        {%- if 'attributed_at' in adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+            date '{{ run_query(query).columns[0].values()[0] }}'
+        {%- else -%}
+            {#- Built before it was incremental: place every payment again (the column is then added). -#}
+            date '-infinity'
+        {%- endif -%}
     {%- else -%}
         date '-infinity'
     {%- endif -%}
