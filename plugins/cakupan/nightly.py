@@ -60,7 +60,6 @@ def find_exports(settings: Settings, snapshot_date: dt.date) -> list[str]:
     return [str(d.folder) for d in new]
 
 
-
 def _error_class(name: str) -> type[BaseException]:
     module, _, attribute = name.rpartition(".")
     return getattr(importlib.import_module(module), attribute)
