@@ -11,14 +11,15 @@
 -- snapshot for its date or earlier. So a night places again only the payments from the earliest export
 -- date among the deliveries new since the last build (macros/payment_attribution.sql), against only the
 -- snapshots current on or after that date, instead of every payment ever against every snapshot kept.
+{% set first_export_date = first_export_date_to_attribute() %}
 with payments as (
     select * from {{ ref('stg_raw__iuran') }}
-    where export_date >= {{ first_export_date_to_attribute() }}
+    where export_date >= {{ first_export_date }}
 ),
 
 validity as (
     select * from {{ ref('int_delivery_validity') }}
-    where valid_until is null or valid_until > {{ first_export_date_to_attribute() }}
+    where valid_until is null or valid_until > {{ first_export_date }}
 ),
 
 -- Deliveries are numbered as they are loaded, so the snapshots still current from that date on were all
