@@ -67,3 +67,6 @@ def test_incremental_vs_full_times_the_nightly_build_against_its_full_refresh(lo
                         (D,)).fetchone()[0] > 0
     assert conn.execute("SELECT count(*) FROM intermediate.int_payments_attributed").fetchone()[0] == \
         conn.execute("SELECT count(*) FROM raw.iuran").fetchone()[0]
+    # And it rewrote only the participants that differ between the 19 Nov snapshots and the 20 Nov ones.
+    changes = dict(conn.execute("SELECT change, count(*) FROM intermediate.int_participant_changes GROUP BY 1"))
+    assert "rebuild" not in changes and changes.get("added", 0) + changes.get("changed", 0) > 0

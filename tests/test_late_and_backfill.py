@@ -64,6 +64,30 @@ def test_backfill_late_delivery_and_rebuild(landing, empty_warehouse, capsys):
         "SELECT count(*) FROM marts.coverage_village WHERE snapshot_date = '2026-11-19'"
     ).fetchone() == (83_762,)
 
+    # The participants layer was kept from each night's changes (the 20 Nov rebuild went back a night from the
+    # 21st) and stands exactly as a rebuild makes it.
+    layer = {
+        "int_branch_participants": "kpj, branch_code",
+        "int_participants_current": "kpj",
+        "int_persons_covered": "person_key",
+    }
+    def read_layer() -> dict:
+        return {model: conn.execute(f"SELECT * FROM intermediate.{model} ORDER BY {key}").fetchall()
+                for model, key in layer.items()}
+    incremental_layer = read_layer()
+    assert conn.execute("SELECT change, count(*) FROM intermediate.int_participant_changes GROUP BY 1 ORDER BY 1"
+                        ).fetchall() != [("rebuild", 1)]  # the last build was a diff, not a rebuild
+    run_dbt(load_settings(), ["run", "--full-refresh", "--select", "int_participant_changes", *layer],
+            dt.date(2026, 11, 20), log=lambda _: None)
+    assert read_layer() == incremental_layer and all(incremental_layer.values())
+    # A warehouse whose layer was built before it was incremental rebuilds it once, in the nightly build.
+    conn.execute("DROP TABLE intermediate.int_branch_participants")
+    conn.execute("ALTER TABLE intermediate.int_participants_current DROP COLUMN branches")
+    run_dbt(load_settings(), ["run", "--select", "int_participant_changes", *layer], dt.date(2026, 11, 20),
+            log=lambda _: None)
+    assert conn.execute("SELECT change FROM intermediate.int_participant_changes").fetchall() == [("rebuild",)]
+    assert read_layer() == incremental_layer
+
     # Payments were placed incrementally, night by night (each build placing only what a new delivery could
     # move), and stand exactly as a full rebuild places them.
     placed = "SELECT payment_id, period, program, funding_source, amount_idr, export_date, village_code " \

@@ -1,20 +1,52 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    indexes=[{'columns': ['kpj'], 'unique': true}, {'columns': ['person_key']}, {'columns': ['branches']}],
+    pre_hook="{{ delete_changed_participants(
+        'delete from ' ~ this ~ ' where kpj in (select kpj from ' ~ ref('int_participant_changes') ~ ')') }}"
+) }}
+-- depends_on: {{ ref('int_participant_changes') }}
+
 -- The participants on D: every KPJ once, from the current snapshots of all branches (contract 5.2-5.3).
 -- A KPJ in several current snapshots was transferred: the latest export_date wins, then the branch
--- code that sorts first.
-with current_rows as (select * from {{ ref('int_current_snapshot_rows') }})
+-- code that sorts first. A night recomputes only the KPJs int_participant_changes names; `branches` counts
+-- the snapshots holding the KPJ, so the next night finds the transferred ones without reading them all.
+with branch_rows as (
+    select * from {{ ref('int_branch_participants') }}
+    {% if is_incremental() and not participants_rebuilt() %}
+    where kpj in (select kpj from {{ ref('int_participant_changes') }})
+    {% endif %}
+),
 
-select distinct on (current_rows.kpj)
-    current_rows.kpj,
-    current_rows.person_key,
-    current_rows.branch_code,
-    current_rows.export_date,
-    current_rows.segment,
-    current_rows.funding_source,
-    current_rows.occupation,
-    current_rows.village_code,
-    current_rows.registered_on,
-    current_rows.status,
-    current_rows.segment = 'BPU'
-        and current_rows.funding_source in {{ vulnerable_funding_sources() }} as is_vulnerable_worker
-from current_rows
-order by current_rows.kpj, current_rows.export_date desc, current_rows.branch_code
+current_snapshots as (
+    select branch_code, valid_from as export_date
+    from {{ ref('int_delivery_validity') }}
+    where valid_from <= {{ snapshot_date() }}
+      and (valid_until is null or valid_until > {{ snapshot_date() }})
+),
+
+candidates as (
+    select
+        branch_rows.*,
+        current_snapshots.export_date,
+        count(*) over (partition by branch_rows.kpj) as branches
+    from branch_rows
+    join current_snapshots using (branch_code)
+)
+
+select distinct on (kpj)
+    kpj,
+    person_key,
+    branch_code,
+    export_date,
+    segment,
+    funding_source,
+    occupation,
+    village_code,
+    registered_on,
+    status,
+    segment = 'BPU' and funding_source in {{ vulnerable_funding_sources() }} as is_vulnerable_worker,
+    branches::integer as branches
+from candidates
+order by kpj, export_date desc, branch_code

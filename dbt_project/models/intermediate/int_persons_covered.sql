@@ -1,6 +1,16 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    indexes=[{'columns': ['person_key'], 'unique': true}],
+    pre_hook="{{ delete_changed_participants(
+        'delete from ' ~ this ~ ' where person_key in (' ~ persons_touched_by_changes() ~ ')') }}"
+) }}
+-- depends_on: {{ ref('int_participant_changes') }}
+
 -- Covered persons on D and where they count (contract 5.4-5.5): a person (NIK) is covered when at least
 -- one of their KPJ is AKTIF, and is placed in the village of the AKTIF KPJ registered last
 -- (tie: the smallest KPJ). The placing KPJ decides whether the person counts as a vulnerable worker.
+-- A night recomputes only the persons its changes touch.
 select distinct on (person_key)
     person_key,
     kpj as placing_kpj,
@@ -8,4 +18,7 @@ select distinct on (person_key)
     is_vulnerable_worker
 from {{ ref('int_participants_current') }}
 where status = 'AKTIF'
+{% if is_incremental() and not participants_rebuilt() %}
+  and person_key in ({{ persons_touched_by_changes() }})
+{% endif %}
 order by person_key, registered_on desc, kpj

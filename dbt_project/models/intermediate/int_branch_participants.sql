@@ -1,0 +1,21 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    indexes=[{'columns': ['kpj', 'branch_code'], 'unique': true}],
+    pre_hook="{{ delete_changed_participants(
+        'delete from ' ~ this ~ ' built using ' ~ ref('int_participant_changes') ~ ' changes
+         where changes.kpj = built.kpj and changes.branch_code = built.branch_code') }}"
+) }}
+-- depends_on: {{ ref('int_participant_changes') }}
+
+-- The current snapshots' rows, one per (branch, KPJ), without the snapshot's export date: what stays the same
+-- from one night to the next when a participant does not change. A night writes only the rows that changed
+-- (int_participant_changes); a rebuild copies every current row.
+{% if is_incremental() and not participants_rebuilt() %}
+select branch_code, kpj, person_key, segment, funding_source, occupation, village_code, registered_on, status
+from {{ ref('int_participant_changes') }}
+where change in ('added', 'changed')
+{% else %}
+select branch_code, kpj, person_key, segment, funding_source, occupation, village_code, registered_on, status
+from {{ ref('int_current_snapshot_rows') }}
+{% endif %}

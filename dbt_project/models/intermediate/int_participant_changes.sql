@@ -1,0 +1,65 @@
+-- depends_on: {{ ref('int_current_snapshot_rows') }}
+-- What changed in the current snapshots since the participants layer was last built: every (branch, KPJ)
+-- row added, removed or changed in a column the numbers read, and every KPJ held by more than one branch
+-- (transfer rule: which branch wins moves with the branches' export dates even when no row changed).
+-- A diff of the night's current rows against int_branch_participants, the rows the layer was last built
+-- from, rather than against a branch's previous delivery: whatever order nights were run in, or if a build
+-- failed half way, the layer is brought to exactly the current snapshots of D.
+-- One row 'rebuild' instead when there is nothing to diff against (full refresh, first build, upgrade).
+{%- set built_rows = prior_build_of('int_branch_participants') %}
+{%- set built_participants = prior_build_of('int_participants_current', needs_column='branches') %}
+{%- set compared = ['person_key', 'segment', 'funding_source', 'occupation', 'village_code', 'registered_on', 'status'] %}
+
+{% if built_rows is none or built_participants is none or flags.FULL_REFRESH %}
+
+select
+    'rebuild'::text as change,
+    null::text as branch_code,
+    null::text as kpj,
+    null::text as old_person_key,
+    {% for column in compared %}null::{{ 'date' if column == 'registered_on' else 'text' }} as {{ column }}{{ ',' if not loop.last }}
+    {% endfor %}
+
+{% else %}
+
+with current_rows as (select * from {{ ref('int_current_snapshot_rows') }}),
+
+built_rows as (select * from {{ built_rows }}),
+
+row_changes as (
+    select
+        case
+            when built_rows.kpj is null then 'added'
+            when current_rows.kpj is null then 'removed'
+            else 'changed'
+        end as change,
+        coalesce(current_rows.branch_code, built_rows.branch_code) as branch_code,
+        coalesce(current_rows.kpj, built_rows.kpj) as kpj,
+        built_rows.person_key as old_person_key,
+        {% for column in compared %}current_rows.{{ column }}{{ ',' if not loop.last }}
+        {% endfor %}
+    from current_rows
+    full join built_rows
+        on built_rows.kpj = current_rows.kpj
+        and built_rows.branch_code = current_rows.branch_code
+    where ({% for column in compared %}current_rows.{{ column }}{{ ', ' if not loop.last }}{% endfor %})
+        is distinct from ({% for column in compared %}built_rows.{{ column }}{{ ', ' if not loop.last }}{% endfor %})
+),
+
+transferred as (
+    select
+        'transferred'::text as change,
+        null::text as branch_code,
+        kpj,
+        person_key as old_person_key,
+        {% for column in compared %}null::{{ 'date' if column == 'registered_on' else 'text' }} as {{ column }}{{ ',' if not loop.last }}
+        {% endfor %}
+    from {{ built_participants }}
+    where branches > 1
+)
+
+select * from row_changes
+union all
+select * from transferred
+
+{% endif %}
