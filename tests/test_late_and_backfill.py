@@ -66,25 +66,38 @@ def test_backfill_late_delivery_and_rebuild(landing, empty_warehouse, capsys):
 
     # The participants layer was kept from each night's changes (the 20 Nov rebuild went back a night from the
     # 21st) and stands exactly as a rebuild makes it.
-    layer = {
-        "int_branch_participants": "kpj, branch_code",
-        "int_participants_current": "kpj",
-        "int_persons_covered": "person_key",
+    layer = {  # model: its rows, in order
+        "int_branch_participants": "ORDER BY kpj, branch_code",
+        "int_participants_current": "ORDER BY kpj",
+        "int_persons_covered": "ORDER BY person_key",
+        # Counts a night took to 0 stay as rows; a rebuild has none.
+        "int_participation_counts": "WHERE active_participations > 0 ORDER BY village_code, segment, funding_source, "
+                                    "occupation",
+        "int_village_person_counts": "WHERE covered_persons > 0 ORDER BY village_code",
     }
+
     def read_layer() -> dict:
-        return {model: conn.execute(f"SELECT * FROM intermediate.{model} ORDER BY {key}").fetchall()
-                for model, key in layer.items()}
+        return {model: conn.execute(f"SELECT * FROM intermediate.{model} {rows}").fetchall()
+                for model, rows in layer.items()}
+
     incremental_layer = read_layer()
     assert conn.execute("SELECT change, count(*) FROM intermediate.int_participant_changes GROUP BY 1 ORDER BY 1"
                         ).fetchall() != [("rebuild", 1)]  # the last build was a diff, not a rebuild
-    run_dbt(load_settings(), ["run", "--full-refresh", "--select", "int_participant_changes", *layer],
+    replaced = ["int_participants_replaced", "int_persons_replaced"]
+    run_dbt(load_settings(), ["run", "--full-refresh", "--select", "int_participant_changes", *replaced, *layer],
             dt.date(2026, 11, 20), log=lambda _: None)
     assert read_layer() == incremental_layer and all(incremental_layer.values())
     # A warehouse whose layer was built before it was incremental rebuilds it once, in the nightly build.
     conn.execute("DROP TABLE intermediate.int_branch_participants")
     conn.execute("ALTER TABLE intermediate.int_participants_current DROP COLUMN branches")
-    run_dbt(load_settings(), ["run", "--select", "int_participant_changes", *layer], dt.date(2026, 11, 20),
-            log=lambda _: None)
+    run_dbt(load_settings(), ["run", "--select", "int_participant_changes", *replaced, *layer],
+            dt.date(2026, 11, 20), log=lambda _: None)
+    assert conn.execute("SELECT change FROM intermediate.int_participant_changes").fetchall() == [("rebuild",)]
+    assert read_layer() == incremental_layer
+    # So does a layer a build left half written (here one model stamped by another build than the rest).
+    conn.execute("COMMENT ON TABLE intermediate.int_persons_covered IS 'participants layer, build interrupted'")
+    run_dbt(load_settings(), ["run", "--select", "int_participant_changes", *replaced, *layer],
+            dt.date(2026, 11, 20), log=lambda _: None)
     assert conn.execute("SELECT change FROM intermediate.int_participant_changes").fetchall() == [("rebuild",)]
     assert read_layer() == incremental_layer
 

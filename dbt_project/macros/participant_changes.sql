@@ -12,17 +12,40 @@
     {{ return(run_query(query).columns[0].values()[0]) }}
 {% endmacro %}
 
-{#- The earlier build of another model of the layer, read by int_participant_changes before that model is
-    built again (none when it does not exist yet). Not a ref: the model reads its own inputs' prior state,
-    which a ref would make a cycle; dbt still builds it first, as the layer refs it. -#}
-{% macro prior_build_of(model_name, needs_column=none) %}
+{#- The models a night maintains from int_participant_changes: each one's table is stamped with the build that
+    last wrote it (`comment on table`, in the model's own transaction). -#}
+{% macro participants_layer() %}
+    {{ return(['int_branch_participants', 'int_participants_current', 'int_persons_covered',
+               'int_participation_counts', 'int_village_person_counts']) }}
+{% endmacro %}
+
+{% macro stamp_participants_build() %}
+    comment on table {{ this }} is 'participants layer, build {{ invocation_id }}'
+{% endmacro %}
+
+{#- True when the last build wrote every model of the layer: only then can a night apply its changes to them.
+    After a build that stopped half way (one model written, the next not), or before the layer was
+    incremental, they disagree, and the night rebuilds the layer instead. -#}
+{% macro participants_layer_is_whole() %}
+    {%- if not execute -%}{{ return(false) }}{%- endif -%}
+    {%- set query -%}
+        select count(*) = {{ participants_layer() | length }}
+            and count(distinct obj_description(tables.oid, 'pg_class')) = 1
+            and bool_and(obj_description(tables.oid, 'pg_class') like 'participants layer, build %')
+        from pg_class tables
+        join pg_namespace schemas on schemas.oid = tables.relnamespace
+        where schemas.nspname = '{{ this.schema }}'
+          and tables.relkind = 'r'
+          and tables.relname in ('{{ participants_layer() | join("', '") }}')
+    {%- endset -%}
+    {{ return(run_query(query).columns[0].values()[0] or false) }}
+{% endmacro %}
+
+{#- The earlier build of a model of the layer, read by a model that runs before that model is built again.
+    Not a ref: a ref would make a cycle; dbt still builds the reader first, as the model depends on it. -#}
+{% macro prior_build_of(model_name) %}
     {%- if not execute -%}{{ return(none) }}{%- endif -%}
-    {%- set relation = adapter.get_relation(database=this.database, schema=this.schema, identifier=model_name) -%}
-    {%- if relation is not none and needs_column is not none
-          and needs_column not in adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {{ return(relation) }}
+    {{ return(adapter.get_relation(database=this.database, schema=this.schema, identifier=model_name)) }}
 {% endmacro %}
 
 {#- The persons whose coverage a night's changes can move: the person of every changed KPJ before and after,
@@ -32,19 +55,32 @@
     union
     select person_key from {{ ref('int_participant_changes') }} where person_key is not null
     union
-    select participants.person_key
-    from {{ ref('int_participants_current') }} participants
-    join {{ ref('int_participant_changes') }} changes using (kpj)
+    select person_key from {{ ref('int_participants_current') }}
+    where kpj in (select kpj from {{ ref('int_participant_changes') }})
 {% endmacro %}
 
 {#- Pre-hook of the layer's models: empty the table for a rebuild, else delete the keys the changes touch
-    (the model then inserts their new rows; a key with no new row is gone). -#}
-{% macro delete_changed_participants(delete_touched) %}
+    (the model then inserts their new rows; a key with no new row is gone). No statement for counts, whose
+    merge replaces the keys it updates. -#}
+{% macro delete_changed_participants(delete_touched='') %}
     {%- if is_incremental() -%}
         {%- if participants_rebuilt() -%}
             truncate {{ this }}
         {%- else -%}
             {{ delete_touched }}
         {%- endif -%}
+    {%- endif -%}
+{% endmacro %}
+
+{#- The rows of a model of the layer that this build replaces, as they were before it (`columns`: name to
+    type): read by a model that runs between int_participant_changes and that model (which depends on it), so
+    that the counts can subtract what they add back. None on a rebuild, nor on a first build. -#}
+{% macro rows_replaced_in(model_name, key, touched_keys, columns) %}
+    {%- set built = prior_build_of(model_name) -%}
+    {%- if built is none or participants_rebuilt() -%}
+        select {% for name, type in columns.items() %}null::{{ type }} as {{ name }}{{ ', ' if not loop.last }}{% endfor %}
+        where false
+    {%- else -%}
+        select {{ columns.keys() | join(', ') }} from {{ built }} where {{ key }} in ({{ touched_keys }})
     {%- endif -%}
 {% endmacro %}

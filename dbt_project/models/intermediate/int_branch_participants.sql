@@ -2,9 +2,10 @@
     materialized='incremental',
     incremental_strategy='append',
     indexes=[{'columns': ['kpj', 'branch_code'], 'unique': true}],
+    post_hook="{{ stamp_participants_build() }}",
     pre_hook="{{ delete_changed_participants(
-        'delete from ' ~ this ~ ' built using ' ~ ref('int_participant_changes') ~ ' changes
-         where changes.kpj = built.kpj and changes.branch_code = built.branch_code') }}"
+        'delete from ' ~ this ~ ' where (kpj, branch_code) in (select kpj, branch_code from '
+        ~ ref('int_participant_changes') ~ ')') }}"
 ) }}
 -- depends_on: {{ ref('int_participant_changes') }}
 

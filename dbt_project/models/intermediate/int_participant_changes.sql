@@ -5,12 +5,14 @@
 -- A diff of the night's current rows against int_branch_participants, the rows the layer was last built
 -- from, rather than against a branch's previous delivery: whatever order nights were run in, or if a build
 -- failed half way, the layer is brought to exactly the current snapshots of D.
--- One row 'rebuild' instead when there is nothing to diff against (full refresh, first build, upgrade).
+-- One row 'rebuild' instead when there is nothing whole to diff against: a full refresh, the first build, a
+-- layer built before it was incremental, or one that a build left half written (macros/participant_changes.sql).
+{{ config(post_hook="analyze {{ this }}") }}
 {%- set built_rows = prior_build_of('int_branch_participants') %}
-{%- set built_participants = prior_build_of('int_participants_current', needs_column='branches') %}
+{%- set built_participants = prior_build_of('int_participants_current') %}
 {%- set compared = ['person_key', 'segment', 'funding_source', 'occupation', 'village_code', 'registered_on', 'status'] %}
 
-{% if built_rows is none or built_participants is none or flags.FULL_REFRESH %}
+{% if flags.FULL_REFRESH or not participants_layer_is_whole() %}
 
 select
     'rebuild'::text as change,

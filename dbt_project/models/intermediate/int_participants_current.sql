@@ -3,10 +3,12 @@
     incremental_strategy='append',
     on_schema_change='append_new_columns',
     indexes=[{'columns': ['kpj'], 'unique': true}, {'columns': ['person_key']}, {'columns': ['branches']}],
+    post_hook="{{ stamp_participants_build() }}",
     pre_hook="{{ delete_changed_participants(
         'delete from ' ~ this ~ ' where kpj in (select kpj from ' ~ ref('int_participant_changes') ~ ')') }}"
 ) }}
 -- depends_on: {{ ref('int_participant_changes') }}
+-- depends_on: {{ ref('int_participants_replaced') }}
 
 -- The participants on D: every KPJ once, from the current snapshots of all branches (contract 5.2-5.3).
 -- A KPJ in several current snapshots was transferred: the latest export_date wins, then the branch

@@ -2,10 +2,12 @@
     materialized='incremental',
     incremental_strategy='append',
     indexes=[{'columns': ['person_key'], 'unique': true}],
+    post_hook="{{ stamp_participants_build() }}",
     pre_hook="{{ delete_changed_participants(
         'delete from ' ~ this ~ ' where person_key in (' ~ persons_touched_by_changes() ~ ')') }}"
 ) }}
 -- depends_on: {{ ref('int_participant_changes') }}
+-- depends_on: {{ ref('int_persons_replaced') }}
 
 -- Covered persons on D and where they count (contract 5.4-5.5): a person (NIK) is covered when at least
 -- one of their KPJ is AKTIF, and is placed in the village of the AKTIF KPJ registered last

@@ -3,14 +3,7 @@
 -- Every village of the reference on D, with the covered persons placed in it (0 where none).
 with villages as (select * from {{ ref('stg_reference__villages') }}),
 
-persons_per_village as (
-    select
-        village_code,
-        count(*) as covered_persons,
-        count(*) filter (where is_vulnerable_worker) as vulnerable_persons
-    from {{ ref('int_persons_covered') }}
-    group by village_code
-)
+persons_per_village as (select * from {{ ref('int_village_person_counts') }})
 
 select
     {{ snapshot_date() }} as snapshot_date,
