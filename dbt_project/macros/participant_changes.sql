@@ -1,9 +1,9 @@
-{#- The participants layer (int_branch_participants, int_participants_current, int_persons_covered) is
-    maintained from int_participant_changes: a night rewrites only the KPJs and persons that changed, not
-    every participant. These macros are what its models and their pre-hooks share. -#}
+{#- The participants layer (int_branch_participants, int_participants_current, int_persons_covered and the
+    counts the daily marts read) is maintained from int_participant_changes: a night rewrites only the KPJs
+    and persons that changed, not every participant. These macros are what its models and hooks share. -#}
 
-{#- True when int_participant_changes holds no diff but asks for a rebuild: a full refresh, a first build, or
-    a layer built before it was incremental. Read at run time, so a pre-hook and its model agree. -#}
+{#- True when int_participant_changes holds no diff but asks for a rebuild (full refresh, first build, or a
+    layer that is not whole: participants_layer_is_whole). Read at run time, so a pre-hook and its model agree. -#}
 {% macro participants_rebuilt() %}
     {%- if not execute -%}{{ return(true) }}{%- endif -%}
     {%- set query -%}
@@ -20,18 +20,33 @@
 {% endmacro %}
 
 {% macro stamp_participants_build() %}
-    comment on table {{ this }} is 'participants layer, build {{ invocation_id }}'
+    comment on table {{ this }} is 'participants layer, build {{ invocation_id }}, rules {{ participants_rules() }}'
 {% endmacro %}
 
-{#- True when the last build wrote every model of the layer: only then can a night apply its changes to them.
-    After a build that stopped half way (one model written, the next not), or before the layer was
-    incremental, they disagree, and the night rebuilds the layer instead. -#}
+{#- A fingerprint of the rules the layer is built by: the code of its models and the contract's list of
+    vulnerable-worker funding sources. Rows a night does not touch keep the rules they were built by, so a
+    change to these rebuilds the layer (as a full refresh would) instead of mixing old and new rules. -#}
+{% macro participants_rules() %}
+    {%- if not execute -%}{{ return('') }}{%- endif -%}
+    {%- set models = participants_layer() + ['int_participant_changes', 'int_participants_replaced',
+                                             'int_persons_replaced'] -%}
+    {%- set code = [] -%}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name in models -%}
+        {%- do code.append(node.name ~ '\n' ~ node.raw_code) -%}
+    {%- endfor -%}
+    {{ return(local_md5((code | sort | join('\n')) ~ vulnerable_funding_sources())) }}
+{% endmacro %}
+
+{#- True when the last build wrote every model of the layer, by the rules in force: only then can a night
+    apply its changes to them. After a build that stopped half way (one model written, the next not), a
+    change of rules, or before the layer was incremental, they disagree, and the night rebuilds the layer. -#}
 {% macro participants_layer_is_whole() %}
     {%- if not execute -%}{{ return(false) }}{%- endif -%}
     {%- set query -%}
         select count(*) = {{ participants_layer() | length }}
             and count(distinct obj_description(tables.oid, 'pg_class')) = 1
-            and bool_and(obj_description(tables.oid, 'pg_class') like 'participants layer, build %')
+            and bool_and(obj_description(tables.oid, 'pg_class')
+                         like 'participants layer, build %, rules {{ participants_rules() }}')
         from pg_class tables
         join pg_namespace schemas on schemas.oid = tables.relnamespace
         where schemas.nspname = '{{ this.schema }}'
