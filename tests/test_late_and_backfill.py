@@ -68,6 +68,7 @@ def test_backfill_late_delivery_and_rebuild(landing, empty_warehouse, capsys):
     # 21st) and stands exactly as a rebuild makes it.
     layer = {  # model: its rows, in order
         "int_branch_participants": "ORDER BY kpj, branch_code",
+        "int_branch_snapshot_dates": "ORDER BY branch_code",
         "int_participants_current": "ORDER BY kpj",
         "int_persons_covered": "ORDER BY person_key",
         # Counts a night took to 0 stay as rows; a rebuild has none.
@@ -124,3 +125,21 @@ def test_backfill_late_delivery_and_rebuild(landing, empty_warehouse, capsys):
     assert conn.execute(placed).fetchall() == incremental
     assert conn.execute("SELECT count(*) FROM intermediate.int_payments_attributed WHERE attributed_at IS NULL"
                         ).fetchone() == (0,)
+
+    # A transfer can change hands with no row changing: KPJ ...011 is in SAWAHLUNTO and PEKANBARU, both of
+    # 20 Nov, and PEKANBARU sorts first. SAWAHLUNTO then delivers 21 Nov (the same participants, no payments),
+    # PEKANBARU does not: SAWAHLUNTO's later snapshot wins, and the night recomputes just that KPJ.
+    following = landing / "SAWAHLUNTO" / "2026-11-21"
+    following.mkdir()
+    (following / "peserta.csv").write_bytes((landing / "SAWAHLUNTO" / "2026-11-20" / "peserta.csv").read_bytes())
+    (following / "iuran.csv").write_text("id_transaksi,kpj,periode,program,jumlah,tanggal_bayar,sumber_iuran\n")
+    finish_upload(following)
+    assert cakupan(["run", "--date", "2026-11-21"]) == 0, capsys.readouterr().err
+    assert conn.execute("SELECT change, kpj FROM intermediate.int_participant_changes").fetchall() == \
+        [("transferred", "11000000011")]
+    assert conn.execute("SELECT branch_code, village_code FROM intermediate.int_participants_current "
+                        "WHERE kpj = '11000000011'").fetchone() == ("SAWAHLUNTO", "13.73.01.1002")
+    incremental_layer = read_layer()
+    run_dbt(load_settings(), ["run", "--full-refresh", "--select", "int_participant_changes", *replaced, *layer],
+            dt.date(2026, 11, 21), log=lambda _: None)
+    assert read_layer() == incremental_layer

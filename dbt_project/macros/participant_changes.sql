@@ -15,8 +15,8 @@
 {#- The models a night maintains from int_participant_changes: each one's table is stamped with the build that
     last wrote it (`comment on table`, in the model's own transaction). -#}
 {% macro participants_layer() %}
-    {{ return(['int_branch_participants', 'int_participants_current', 'int_persons_covered',
-               'int_participation_counts', 'int_village_person_counts']) }}
+    {{ return(['int_branch_participants', 'int_branch_snapshot_dates', 'int_participants_current',
+               'int_persons_covered', 'int_participation_counts', 'int_village_person_counts']) }}
 {% endmacro %}
 
 {% macro stamp_participants_build() %}
@@ -98,4 +98,12 @@
     {%- else -%}
         select {{ columns.keys() | join(', ') }} from {{ built }} where {{ key }} in ({{ touched_keys }})
     {%- endif -%}
+{% endmacro %}
+
+{#- Each branch's current snapshot on D and its export date (contract 5.2), as the transfer rule ranks them. -#}
+{% macro current_branch_snapshot_dates() %}
+    select branch_code, valid_from as export_date
+    from {{ ref('int_delivery_validity') }}
+    where valid_from <= {{ snapshot_date() }}
+      and (valid_until is null or valid_until > {{ snapshot_date() }})
 {% endmacro %}

@@ -1,7 +1,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
-    on_schema_change='append_new_columns',
+    on_schema_change='sync_all_columns',
     indexes=[{'columns': ['kpj'], 'unique': true}, {'columns': ['person_key']}, {'columns': ['branches']}],
     post_hook="{{ stamp_participants_build() }}",
     pre_hook="{{ delete_changed_participants(
@@ -9,11 +9,13 @@
 ) }}
 -- depends_on: {{ ref('int_participant_changes') }}
 -- depends_on: {{ ref('int_participants_replaced') }}
+-- depends_on: {{ ref('int_delivery_validity') }}
 
 -- The participants on D: every KPJ once, from the current snapshots of all branches (contract 5.2-5.3).
 -- A KPJ in several current snapshots was transferred: the latest export_date wins, then the branch
 -- code that sorts first. A night recomputes only the KPJs int_participant_changes names; `branches` counts
 -- the snapshots holding the KPJ, so the next night finds the transferred ones without reading them all.
+-- No column may change when the participant does not: not the snapshot's export date, which moves each night.
 with branch_rows as (
     select * from {{ ref('int_branch_participants') }}
     {% if is_incremental() and not participants_rebuilt() %}
@@ -21,12 +23,7 @@ with branch_rows as (
     {% endif %}
 ),
 
-current_snapshots as (
-    select branch_code, valid_from as export_date
-    from {{ ref('int_delivery_validity') }}
-    where valid_from <= {{ snapshot_date() }}
-      and (valid_until is null or valid_until > {{ snapshot_date() }})
-),
+current_snapshots as ({{ current_branch_snapshot_dates() }}),
 
 candidates as (
     select
@@ -41,7 +38,6 @@ select distinct on (kpj)
     kpj,
     person_key,
     branch_code,
-    export_date,
     segment,
     funding_source,
     occupation,
