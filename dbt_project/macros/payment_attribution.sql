@@ -20,3 +20,16 @@
         date '-infinity'
     {%- endif -%}
 {% endmacro %}
+
+{#- Whether any delivery through the raw gate is dated on or after `first_export_date` but not on the night's
+    own date: only then can there be payments to place against the snapshots of another date. -#}
+{% macro deliveries_dated_other_than(first_export_date) %}
+    {%- if not execute -%}{{ return(true) }}{%- endif -%}
+    {%- set query -%}
+        select exists (
+            select 1 from {{ ref('stg_raw__deliveries') }}
+            where export_date >= {{ first_export_date }} and export_date <> {{ snapshot_date() }}
+        )
+    {%- endset -%}
+    {{ return(run_query(query).columns[0].values()[0]) }}
+{% endmacro %}

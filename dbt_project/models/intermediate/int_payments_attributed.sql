@@ -11,12 +11,31 @@
 -- snapshot for its date or earlier. So a night places again only the payments from the earliest export
 -- date among the deliveries new since the last build (macros/payment_attribution.sql), against only the
 -- snapshots current on or after that date, instead of every payment ever against every snapshot kept.
+-- A payment of the night's own date D is placed by int_participants_current, which is the current
+-- snapshots on D with the transfer rule applied: a lookup by KPJ, instead of matching the night's payments
+-- against every row of the night's snapshots (35 s at 10 M). Payments of other dates (late deliveries, a
+-- backfill) are matched against the snapshots current on their own date; a night with none skips that.
 {% set first_export_date = first_export_date_to_attribute() %}
+{% set only_the_night = is_incremental() and not deliveries_dated_other_than(first_export_date) %}
 with payments as (
     select * from {{ ref('stg_raw__iuran') }}
     where export_date >= {{ first_export_date }}
 ),
 
+participants_on_the_night as (
+    select kpj, village_code from {{ ref('int_participants_current') }}
+),
+
+placed_on_the_night as (
+    select payments.payment_id, participants_on_the_night.village_code
+    from payments
+    join participants_on_the_night using (kpj)
+    where payments.export_date = {{ snapshot_date() }}
+),
+
+{% if only_the_night %}
+place_of_payment as (select * from placed_on_the_night)
+{% else %}
 validity as (
     select * from {{ ref('int_delivery_validity') }}
     where valid_until is null or valid_until > {{ first_export_date }}
@@ -45,13 +64,21 @@ candidate_places as (
         on validity.delivery_id = participants.delivery_id
         and validity.valid_from <= payments.export_date
         and (validity.valid_until is null or validity.valid_until > payments.export_date)
+    where payments.export_date <> {{ snapshot_date() }}
 ),
 
-place_of_payment as (
+placed_by_snapshots as (
     select distinct on (payment_id) payment_id, village_code
     from candidate_places
     order by payment_id, export_date desc, branch_code
+),
+
+place_of_payment as (
+    select * from placed_on_the_night
+    union all
+    select * from placed_by_snapshots
 )
+{% endif %}
 
 select
     payments.payment_id,
