@@ -218,6 +218,28 @@ def test_the_fast_and_the_careful_reader_load_the_same(empty_warehouse, tmp_path
         (2, "nik_notasi_ilmiah"), (3, "kode_desa_tidak_dikenal"), (4, "kpj_duplikat"), (5, "kpj_duplikat")]
 
 
+def test_padded_values_load_as_if_trimmed(empty_warehouse, tmp_path, pseudonymiser):
+    """Values with spaces around them load as the same values without, and the plain file (whose values the
+    fast reader does not trim) loads the same rows."""
+    conn = empty_warehouse
+    plain = [peserta(), peserta(kpj="10000000002", status="NONAKTIF")]
+    padded = [{**row, "kpj": f" {row['kpj']}", "segmen": f"{row['segmen']} ", "status": f" {row['status']} ",
+               "upah": f"{row['upah']} "} for row in plain]
+    results = []
+    for branch, rows in (("PLAIN", plain), ("PADDED", padded)):
+        folder = write_delivery(tmp_path, branch, D, rows)
+        said: list[str] = []
+        assert load_delivery(conn, landing.delivery_at(folder), pseudonymiser, progress=said.append).status == "loaded"
+        assert not any("carefully" in line for line in said), said
+        results.append(conn.execute(
+            "SELECT row_number, kpj, nik_hash, segmen, kode_desa, status, tanggal_daftar FROM raw.peserta "
+            "JOIN raw.deliveries USING (delivery_id) WHERE kode_cabang = %s ORDER BY 1", (branch,)).fetchall())
+    assert results[0] == results[1]
+    assert [(kpj, status) for _, kpj, _, _, _, status, _ in results[0]] == [
+        ("10000000001", "AKTIF"), ("10000000002", "NONAKTIF")]
+    assert conn.execute("SELECT count(*) FROM audit.rejected_rows").fetchone() == (0,)
+
+
 def test_row_numbers_follow_the_file_across_many_batches(empty_warehouse, tmp_path, pseudonymiser):
     """DuckDB judges in parallel and the loader numbers rows by their place in its output, so the output
     must keep the file's order: bad rows far apart, in different batches, keep their own numbers."""

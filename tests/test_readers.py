@@ -100,3 +100,27 @@ def test_lines_are_counted_and_blank_ones_noticed(tmp_path, content, lines, one_
     path.write_bytes(content)
     facts = inspect_file(path)
     assert (facts.lines, facts.one_row_per_line) == (lines, one_row_per_line)
+
+
+@pytest.mark.parametrize(
+    "content, padded",
+    [
+        (b"kpj,nama\n1,Budi Santoso\n", False),  # spaces inside a value need no trimming
+        (b" kpj , nama \r\n1,Budi\r\n", False),  # the header's names are trimmed on their own
+        (b"kpj,nama\n1 ,Budi\n", True),
+        (b"kpj,nama\n1, Budi\n", True),
+        (b"kpj;nama\n1; Budi\n", True),
+        (b"kpj,nama\n 1,Budi\n", True),
+        (b"kpj,nama\r\n1,Budi \r\n", True),
+        (b"kpj,nama\n1,Budi ", True),  # at the very end of the file
+        (b'kpj,nama\n1,"Budi"\n', True),  # quoted: a space may hide anywhere
+        # A space before a line end across the seam of two 1 MiB blocks.
+        (b"kpj,nama\n1," + b"x" * (MIB - 12) + b" " + b"\n2,y\n", True),
+        (b"kpj,nama\n1," + b"x" * (MIB - 12) + b"z" + b"\n2,y\n", False),
+    ],
+)
+def test_values_that_need_trimming_are_noticed(tmp_path, content, padded):
+    """The fast reader trims values only in files that may have a value to trim."""
+    path = tmp_path / "peserta.csv"
+    path.write_bytes(content)
+    assert inspect_file(path).padded_values is padded

@@ -74,33 +74,40 @@ def run_bench(settings: Settings, participants: int = 1_000_000, repeats: int = 
 LOADER_NOTES = """## Notes on load_vs_copy (profiled at 1 M rows, 2 cores)
 
 - The ratio moves with the machine and the moment: within one hour on these shared 2-core machines, plain
-  COPY ran anywhere from 340,000 to 600,000 rows/s. Hence five interleaved repeats and the median ratio.
-  On a quiet machine (COPY ~580,000 rows/s) the median is 0.47; while other work shared the cores it was
-  0.49-0.52, because the plain COPY slows down more than the loader (the run in the table above: COPY at
-  ~350,000 rows/s, 0.503). The target of 0.5 is not met when the machine is quiet. Re-run `make bench`
-  where it matters.
+  COPY ran anywhere from 300,000 to 600,000 rows/s. Hence five interleaved repeats and the median ratio.
+  The plain COPY slows down more than the loader when other work shares the cores, so a busy machine
+  flatters the ratio: compare the two rates, not only their ratio, and re-run `make bench` where it matters.
 - The comparison: PostgreSQL parsing the same CSV into a plain, logged table of text columns.
-- From 0.41-0.45 to 0.47 (quiet) on 2026-11-26, by three changes:
+- 2026-11-27, the loader's CPU per million rows from 11.9 to 10.2 s (loader process and PostgreSQL backend,
+  medians of 8 interleaved A/B runs on a busy machine; wall 5.65 to 4.96 s), by two changes. Before them
+  the ratio was 0.47 when the machine was quiet, below the target.
+  - Accepted rows go to PostgreSQL in COPY's binary format (encoded from the judge's Arrow batches by
+    pgpq): the backend takes each value as it is instead of parsing text, 3.8 to 2.8-3.1 CPU-s, and the
+    judge no longer formats lines. Rejected rows still go to the quarantine as COPY text.
+  - Values are trimmed only in a file that may have a value to trim (a space next to `,`, `;` or a line
+    end, or any quote: `inspect_file` finds out with numpy in the pass it already made). Trimming all 15
+    columns cost the judge 0.6-0.75 CPU-s of ~4.5. The checksum now takes a pass of its own on the other
+    core (hashlib lets go of the GIL), so the inspection costs no more than before.
+- Before that, from 0.41-0.45 to 0.47 (quiet) on 2026-11-26:
   - `raw.peserta` keeps only what the numbers need, 10 columns instead of 17: branch and export date live
     in `raw.deliveries`; sex, programmes, employer, last period paid and wage are judged by the row rules
-    but not stored. PostgreSQL's COPY of a million judged rows fell from 3.2 s to 1.9 s (the plain CSV
-    COPY: 2.4 s), and the warehouse holds less personal detail.
-  - A large file whose every line is one row (no quote character, no blank line: `inspect_file` proves it
-    in the checksum pass) is judged in parts, one a core, each numbering its rows from the lines before
-    it. The judge alone: 4.2 s to 2.6 s for a million rows.
-  - The checksum pass fell from 0.54 s to 0.21 s: numpy counts the lines, and blocks of plain ASCII skip
-    the UTF-8 decoder.
-- What is left between 0.47 and 0.5: a single delivery still pays ~0.5 s before its first row (checksum pass
-  0.2 s, the judge's set-up with the 83,762 village codes ~0.25 s) out of ~3.7 s. In a night the judge is
-  set up once a batch, not once a delivery (docs/scaling.md).
-- Per million rows now: DuckDB's judge ~4.5 CPU-s (CSV parse, every row rule, HMAC-SHA256 of the NIK at
-  ~1.4 of it: four SHA-256 blocks a NIK without the CPU's SHA instructions, trimming ~0.4), PostgreSQL's
-  COPY ~1.9 CPU-s. On two cores the judge's parts and PostgreSQL share them; the judge is the larger half.
+    but not stored, and the warehouse holds less personal detail.
+  - A large file whose every line is one row (no quote character, no blank line: `inspect_file` proves it)
+    is judged in parts, one a core, each numbering its rows from the lines before it (skipping the first
+    half's lines costs the second part ~0.2 CPU-s). The judge alone: 4.2 s to 2.6 s for a million rows.
+  - numpy counts the lines, and blocks of plain ASCII skip the UTF-8 decoder.
+- Where a million rows' CPU goes now (single-thread DuckDB profile, busy machine): CSV parse ~0.5 s, the
+  row rules and the values they parse ~2 s, HMAC-SHA256 of the NIK ~1.2 s (four SHA-256 blocks a NIK in
+  DuckDB's own SHA-256, which does not use the CPU's SHA instructions; hashlib does, but a Python call a NIK
+  costs more than the hash), PostgreSQL's COPY ~2.8 s. Every part runs on both cores at once: the judge's
+  two parts and PostgreSQL's backend.
+- A single delivery still pays ~0.3 s before its first row (inspection ~0.15 s, the judge's set-up with
+  the 83,762 village codes ~0.14 s). In a night the judge is set up once a batch (docs/scaling.md).
 - The duplicate-KPJ rule costs nothing for a file whose KPJs ascend (exports sorted by KPJ prove it while
   streaming, part by part); otherwise a sort-based count(DISTINCT) (~0.3 s) decides whether the full
   statement runs.
 - Tried and measured, not kept:
-  - skipping TRIM when no value is padded: saves ~0.3 CPU-s, but finding out costs a 0.4 s pass over the file;
+  - more DuckDB threads for the parts (1, 2 or 3: no difference beyond the noise);
   - Arrow's multi-threaded CSV reader feeding a parallel judge (0.297 against 0.304 then, more memory);
   - DuckDB 2.0's `file_row_number`: its CSV reader does not support it.
 - Memory: DuckDB's buffer pool is capped at 64 MB a core (128 MB here), with 16 MB CSV buffers; a part

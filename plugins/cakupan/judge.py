@@ -1,13 +1,13 @@
 """Judge every row of a branch file in DuckDB while it streams, and write what PostgreSQL will COPY.
 
 DuckDB parses the CSV (or takes the rows the careful Python reader produced), applies the row rules of
-`row_rules` vectorised, replaces the NIK by its HMAC-SHA256, and returns one line per row, headed by its
-row number in the file, in PostgreSQL's COPY text format: the typed row for `raw` when it passes every row
-rule, the quarantine record for `audit.rejected_rows` when it breaks one. Nothing here touches PostgreSQL,
-and the NIK, name and birth date never leave this process.
+`row_rules` vectorised, replaces the NIK by its HMAC-SHA256, and returns every row with its row number in
+the file: typed as `raw` stores it when it passes every row rule (the loader encodes those in PostgreSQL's
+binary COPY format), or as a line of COPY text for the quarantine when it breaks one. Nothing here touches
+PostgreSQL, and the NIK, name and birth date never leave this process.
 
 Why DuckDB: judging in PostgreSQL cost ~7 us a row, ten times a plain COPY; here the whole judge costs
-~4.5 CPU-us a row, and a large file is judged in parts, one a core, alongside PostgreSQL's COPY
+~4 CPU-us a row, and a large file is judged in parts, one a core, alongside PostgreSQL's COPY
 (docs/benchmarks.md).
 """
 
@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from cakupan import row_rules
 
-BATCH_ROWS = 16_384  # ~3 MB of COPY lines: small enough to keep judge and COPY both busy
+BATCH_ROWS = 16_384  # ~3 MB to COPY: small enough to keep judge and COPY both busy
 # DuckDB's buffer pool fills up to this cap as a file streams past, then stays there (docs/benchmarks.md):
 # the loader's memory is bounded whatever the file's size. A part being judged needs ~64 MB of it (at 48 MB
 # a part, 4 parts ran out of memory); one part a core.
@@ -64,12 +64,32 @@ def copy_text(expression: str) -> str:
 
 
 @dataclass(frozen=True)
+class Stored:
+    """A column of the `raw` row an accepted row becomes: its DuckDB expression over `parsed`, and its type."""
+
+    column: str
+    expression: str
+    sql_type: str  # DuckDB's name; _ARROW_TYPES gives what it arrives as, which must be the PostgreSQL column's
+
+
+# Binary COPY reads each value in the column's own representation: these pairs are what PostgreSQL's
+# integer, bigint, text and date columns take.
+_ARROW_TYPES = {"INTEGER": pa.int32(), "BIGINT": pa.int64(), "VARCHAR": pa.string(), "DATE": pa.date32()}
+
+
+@dataclass(frozen=True)
 class TableRules:
     columns: tuple[str, ...]  # the contract's columns, in the order the judge receives them
     rules: tuple[row_rules.RowRule, ...]
     parsed: str  # SELECT over `source s` adding the parsed values the rules use
-    accepted: tuple[str, ...]  # fields of the `raw` row after row_number and delivery_id, over `parsed`
+    stored: tuple[Stored, ...]  # the `raw` row after row_number and delivery_id
     duplicate_key: str  # the column the whole-file rule looks at
+
+    @property
+    def stored_schema(self) -> pa.Schema:
+        """The accepted row as the judge returns it and binary COPY takes it, row_number and delivery_id first."""
+        return pa.schema([("row_number", pa.int32()), ("delivery_id", pa.int64())]
+                         + [(s.column, _ARROW_TYPES[s.sql_type]) for s in self.stored])
 
 
 _NIK_PROBLEM = """CASE WHEN regexp_full_match(nik, '[0-9]{16}') THEN ''
@@ -93,11 +113,13 @@ PESERTA = TableRules(
                {rupiah('s.upah')} AS wage
         FROM source s LEFT JOIN villages v ON v.village_code = s.kode_desa
     """,
-    # Every accepted value matched a closed pattern or code list, so none needs COPY escaping.
     # Only what the numbers need (raw.peserta): sex, programmes, employer, last period paid and wage are
     # judged but not kept.
-    accepted=("kpj", "sha256(opad() || unhex(sha256(ipad() || encode(nik))))", "segmen", "kode_desa",
-              "pekerjaan", "sumber_iuran", "registration_date", "status"),
+    stored=(Stored("kpj", "kpj", "VARCHAR"),
+            Stored("nik_hash", "sha256(opad() || unhex(sha256(ipad() || encode(nik))))", "VARCHAR"),
+            Stored("segmen", "segmen", "VARCHAR"), Stored("kode_desa", "kode_desa", "VARCHAR"),
+            Stored("pekerjaan", "pekerjaan", "VARCHAR"), Stored("sumber_iuran", "sumber_iuran", "VARCHAR"),
+            Stored("tanggal_daftar", "registration_date", "DATE"), Stored("status", "status", "VARCHAR")),
     duplicate_key="kpj",
 )
 
@@ -111,7 +133,10 @@ IURAN = TableRules(
                {contract_date('s.tanggal_bayar')} AS payment_date
         FROM source s
     """,
-    accepted=(copy_text("id_transaksi"), "kpj", "period", "program", "amount", "payment_date", "sumber_iuran"),
+    stored=(Stored("id_transaksi", "id_transaksi", "VARCHAR"), Stored("kpj", "kpj", "VARCHAR"),
+            Stored("periode", "period", "DATE"), Stored("program", "program", "VARCHAR"),
+            Stored("jumlah", "amount", "BIGINT"), Stored("tanggal_bayar", "payment_date", "DATE"),
+            Stored("sumber_iuran", "sumber_iuran", "VARCHAR")),
     duplicate_key="id_transaksi",
 )
 
@@ -133,31 +158,41 @@ def _line(fields: Sequence[str]) -> str:
 
 
 def judge_sql(source: str, table: TableRules, delivery: DeliveryStamp) -> str:
-    """(broken_rule, duplicate_key, line) per row of `source`, in no promised order: `line` starts with the
-    row number the source gave. `duplicate_key` is set on the rows the whole-file rule looks at."""
-    constants = (str(delivery.delivery_id),)
+    """Per row of `source`, in no promised order: broken_rule, duplicate_key (set on the rows the whole-file
+    rule looks at), the columns of `table.stored_schema` (filled for rows that pass) and rejected_line (for
+    rows that do not: a line of COPY text for the quarantine, starting with the row number the source gave)."""
     rejected = ("broken_rule", copy_text("left(kpj, 40)"), copy_text(table.duplicate_key),
                 copy_text(row_rules.reason_sql(table.rules)))
     # The export date is written into the rules as a literal, so that date bounds fold to constants.
     export_date = f"DATE '{delivery.export_date.isoformat()}'"
     broken_rule = row_rules.broken_rule_sql(table.rules).replace("export_date", export_date)
     rejected = tuple(field.replace("export_date", export_date) for field in rejected)
+    # A rejected row's NIK is never hashed; its other values pass through as they are, which costs less than
+    # blanking them (the loader keeps only the rows that pass).
+    stored = ",\n               ".join(
+        f"({s.expression})::{s.sql_type} AS {s.column}" if s.expression in table.columns or s.expression.isidentifier()
+        else f"CASE WHEN broken_rule IS NULL THEN ({s.expression})::{s.sql_type} END AS {s.column}"
+        for s in table.stored)
     return f"""
         WITH source AS ({source}), parsed AS ({table.parsed}),
         judged AS (SELECT *, {broken_rule} AS broken_rule FROM parsed)
         SELECT broken_rule,
                CASE WHEN broken_rule IS NULL OR broken_rule > {row_rules.whole_file_rule(table.rules)[0]}
                     THEN {table.duplicate_key} END AS duplicate_key,
-               CASE WHEN broken_rule IS NULL THEN {_line(("row_number",) + constants + table.accepted)}
-                    ELSE {_line(("row_number",) + rejected)} END AS line
+               row_number::INTEGER AS row_number, {delivery.delivery_id}::BIGINT AS delivery_id,
+               {stored},
+               CASE WHEN broken_rule IS NOT NULL THEN {_line(("row_number",) + rejected)} END AS rejected_line
         FROM judged
     """
 
 
-def _source_columns(columns: Sequence[str], expressions: Sequence[str], malformed: str, row_number: str) -> str:
-    # Values are compared trimmed and empty-as-'' whichever reader produced them.
+def _source_columns(columns: Sequence[str], expressions: Sequence[str], malformed: str, row_number: str,
+                    trim: bool = True) -> str:
+    # Values are compared trimmed and empty-as-'' whichever reader produced them; `trim` False when the
+    # file is known to have no value to trim (FileFacts.padded_values).
+    value = "coalesce(trim({}), '')" if trim else "coalesce({}, '')"
     return ", ".join([f"{row_number} AS row_number"]
-                     + [f"coalesce(trim({e}), '') AS {c}" for c, e in zip(columns, expressions)]
+                     + [f"{value.format(e)} AS {c}" for c, e in zip(columns, expressions)]
                      + [f"{malformed} AS malformed"])
 
 
@@ -213,10 +248,10 @@ class Judge:
             yield from cursor.sql(judge_sql(source, table, delivery)).to_arrow_reader(BATCH_ROWS)
 
     def judge_csv(self, path: Path, delimiter: str, positions: Sequence[int], width: int, table: TableRules,
-                  delivery: DeliveryStamp, part: LinePart | None = None) -> Iterator[pa.RecordBatch]:
-        """The fast path: DuckDB reads the file itself, whole or only `part` of its lines. Strict: any row
-        it cannot parse as the contract's CSV raises duckdb.Error, and the caller hands the file to the
-        careful reader instead."""
+                  delivery: DeliveryStamp, part: LinePart | None = None, trim: bool = True) -> Iterator[pa.RecordBatch]:
+        """The fast path: DuckDB reads the file itself, whole or only `part` of its lines, trimming values
+        unless `trim` is False. Strict: any row it cannot parse as the contract's CSV raises duckdb.Error, and
+        the caller hands the file to the careful reader instead."""
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
         quote = "'\"'"
         # A streaming window numbers the rows in file order as the scan goes, without holding them. It keeps
@@ -230,7 +265,8 @@ class Judge:
         else:
             rows = f"(SELECT * FROM {scan}header = false, skip = {part.first_row}) LIMIT {part.rows})"
             numbered = f"row_number() OVER () + {part.first_row - 1}"
-        source = f"SELECT {_source_columns(table.columns, [f'c{p}' for p in positions], 'false', numbered)} FROM {rows}"
+        values = _source_columns(table.columns, [f'c{p}' for p in positions], 'false', numbered, trim)
+        source = f"SELECT {values} FROM {rows}"
         return self._stream(source, table, delivery)
 
     def judge_rows(self, rows: pa.RecordBatchReader, table: TableRules, delivery: DeliveryStamp) -> Iterator[pa.RecordBatch]:

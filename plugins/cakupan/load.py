@@ -2,7 +2,8 @@
 
 Per delivery, in ONE transaction: each file streams through the DuckDB `judge` (row rules, NIK replaced by
 its keyed hash) straight into PostgreSQL's COPY: rows that pass go to `raw.peserta` (or a staging table for
-`raw.iuran`), rows that break a rule are spooled to disk and copied to a quarantine table. The one rule that
+`raw.iuran`) in COPY's binary format, rows that break a rule are spooled to disk and copied to a quarantine
+table. The one rule that
 needs the whole file (a KPJ or a payment twice) then runs in PostgreSQL, the quarantine is published to
 `audit.rejected_rows`, an earlier delivery of the same branch and date is replaced, and `audit.file_loads`
 is written. A process killed mid-file leaves nothing behind: the transaction never commits.
@@ -28,6 +29,7 @@ from typing import IO
 
 import duckdb
 import numpy as np
+import pgpq
 import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -82,7 +84,7 @@ def _whole_file_reason(rules: tuple[row_rules.RowRule, ...]) -> str:
 @dataclass(frozen=True)
 class _Destination:
     rules: judging.TableRules
-    copy_into: str  # where the judge's accepted lines are COPYed (columns in the judge's line order)
+    copy_into: str  # the table the judge's accepted rows are COPYed into
     prepare_sql: str
     whole_file_sql: str  # applies the whole-file rule; its INSERT's row count = accepted rows it moved out
     publish_sql: str | None  # from the staging table to `raw`, when there is one
@@ -112,8 +114,7 @@ _PESERTA_KEYS = """
 
 PESERTA = _Destination(
     judging.PESERTA,
-    copy_into="raw.peserta (row_number, delivery_id, kpj, nik_hash, segmen, kode_desa, pekerjaan, sumber_iuran, "
-              "tanggal_daftar, status)",
+    copy_into="raw.peserta",
     prepare_sql=_QUARANTINE,
     whole_file_sql=f"""
         WITH keys AS ({_PESERTA_KEYS}), repeated AS (
@@ -138,8 +139,7 @@ PESERTA = _Destination(
 
 IURAN = _Destination(
     judging.IURAN,
-    copy_into="accepted_iuran (row_number, delivery_id, id_transaksi, kpj, periode, program, jumlah, "
-              "tanggal_bayar, sumber_iuran)",
+    copy_into="accepted_iuran",
     prepare_sql=_QUARANTINE + """
         DROP TABLE IF EXISTS pg_temp.accepted_iuran;
         CREATE TEMP TABLE accepted_iuran (LIKE raw.iuran) ON COMMIT DROP;
@@ -179,7 +179,7 @@ DESTINATIONS = {"peserta": PESERTA, "iuran": IURAN}
 
 
 def _contiguous_bytes(lines: pa.Array) -> memoryview:
-    """The COPY payload of a batch: its lines' bytes, already laid end to end by Arrow."""
+    """The quarantine's COPY payload of a batch: its lines' bytes, already laid end to end by Arrow."""
     if len(lines) == 0:
         return memoryview(b"")
     if not (pa.types.is_string(lines.type) or pa.types.is_large_string(lines.type)):
@@ -277,25 +277,36 @@ def _copy_judged(
     conn: psycopg.Connection, streams: list[Iterator[pa.RecordBatch]], destination: _Destination, file_name: str,
     progress: Progress,
 ) -> _Copied:
-    """Stream judged lines into COPY (accepted) and a spool file (quarantined). `streams` are the file's
-    parts in file order (one, unless the file was cut), judged concurrently."""
+    """Stream judged rows into COPY (accepted, binary) and a spool file (quarantined lines). `streams` are
+    the file's parts in file order (one, unless the file was cut), judged concurrently.
+
+    Binary, not text: PostgreSQL then takes each value as it is instead of parsing it (a fifth less of its
+    time for a million participants), and the judge no longer formats the lines (docs/benchmarks.md)."""
     rows_read = 0
     keys = [_AscendingKeys() for _ in streams]
     rows_per_stream = [0] * len(streams)
+    schema = destination.rules.stored_schema
+    encoder = pgpq.ArrowToPostgresBinaryEncoder(schema)
     with tempfile.TemporaryFile() as spool:
         with conn.cursor() as cursor:
-            with cursor.copy(f"COPY {destination.copy_into} FROM STDIN") as copy:
+            columns = ", ".join(schema.names)
+            with cursor.copy(f"COPY {destination.copy_into} ({columns}) FROM STDIN (FORMAT binary)") as copy:
+                copy.write(encoder.write_header())
                 for index, batch in _ahead(streams):
                     count = batch.num_rows
-                    lines = batch.column("line")
-                    passed = pc.is_null(batch.column("broken_rule"))
-                    copy.write(_contiguous_bytes(lines.filter(passed)))
-                    spool.write(_contiguous_bytes(lines.filter(pc.invert(passed))))
+                    broken = batch.column("broken_rule")
+                    stored = batch.select(schema.names)
+                    if broken.null_count < count:  # the usual batch has no rejected row: nothing to filter
+                        passed = pc.is_null(broken)
+                        stored = stored.filter(passed)
+                        spool.write(_contiguous_bytes(batch.column("rejected_line").filter(pc.invert(passed))))
+                    copy.write(encoder.write_batch(stored if stored.schema == schema else stored.cast(schema)))
                     keys[index].see(batch.column("duplicate_key"))
                     rows_per_stream[index] += count
                     before, rows_read = rows_read, rows_read + count
                     if before // _PROGRESS_EVERY != rows_read // _PROGRESS_EVERY:
                         progress(f"  {file_name}: {rows_read // _PROGRESS_EVERY * _PROGRESS_EVERY:,} rows read")
+                copy.write(encoder.finish())
             accepted = cursor.rowcount
         _copy_spool(conn, spool)
     return _Copied(rows_read, accepted, _ascending_across(keys), rows_per_stream)
@@ -325,7 +336,7 @@ def _judge_and_copy(
         try:
             with conn.transaction():
                 streams = [judge.judge_csv(path, layout.delimiter, layout.positions, layout.width, rules, delivery,
-                                           part) for part in parts or [None]]
+                                           part, trim=facts.padded_values) for part in parts or [None]]
                 copied = _copy_judged(conn, streams, destination, path.name, progress)
                 if parts and copied.rows_per_stream != [part.rows for part in parts]:
                     # inspect_file proved one row a line; row numbers would be wrong if it were not so.
