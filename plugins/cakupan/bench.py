@@ -129,6 +129,18 @@ INCREMENTAL_NOTES = """## Notes on incremental_vs_full
   date are placed by KPJ lookup. The diff itself reads every current row once: that, and dbt's fixed cost
   (start-up, parse, ~0.1 s a node), is most of what is left. At 1 M participants the fixed cost is most of
   the nightly build, so the ratio is far above what it is at 10 M (docs/scaling.md).
+- Measured: 0.994 at 1 M (2026-11-27, the table above: 32.7 s against 32.8 s; the full refresh's own
+  statements take ~24 s of it, the largest 6.5 s); 0.746 at 10 M (2026-11-26, 157 s against 211 s, before
+  payments of the night's date were placed by KPJ lookup). 0.15 is out of reach while dbt diffs the whole
+  night: at 10 M the diff alone is ~0.14 of a full refresh. docs/scaling.md says what it takes.
+
+## Notes on dbt_vs_sql
+
+- At 1 M participants dbt's fixed cost is about half its build: start-up and parse (~8 s), ~0.1 s a node
+  for 106 nodes, and the incremental layer's bookkeeping on a full refresh (the queries that decide whether
+  to rebuild, the stamps), none of which `psql -f` pays. From 1.53 (98 nodes, 2026-11-26) to 1.97 (106
+  nodes) with the incremental participants layer. At 10 M the same comparison gave 0.97 (dbt's four
+  threads overlap what `psql -f` runs one after another); it has not been measured there since.
 """
 
 
