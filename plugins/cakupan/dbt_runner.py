@@ -43,8 +43,9 @@ def dbt_env(settings: Settings) -> dict[str, str]:
     }
 
 
-def dbt_vars(settings: Settings, snapshot_date: dt.date, extra: dict | None = None) -> str:
-    return json.dumps({"snapshot_date": snapshot_date.isoformat(), "vulnerable_target": settings.vulnerable_target,
+def dbt_vars(settings: Settings, extra: dict | None = None) -> str:
+    """The same every night: the date goes by environment (dbt_project/macros/run_parameters.sql)."""
+    return json.dumps({"vulnerable_target": settings.vulnerable_target,
                        "branch_late_warn_days": settings.branch_late_warn_days,
                        "branch_late_error_days": settings.branch_late_error_days, **(extra or {})})
 
@@ -62,9 +63,10 @@ def run_dbt(
         "--profiles-dir", str(settings.dbt_project_dir),
         "--target-path", str(settings.home / "dbt" / "target"),
         "--log-path", str(settings.home / "dbt" / "logs"),
-        "--vars", dbt_vars(settings, snapshot_date, extra_vars),
+        "--vars", dbt_vars(settings, extra_vars),
     ]
-    env = {**os.environ, **dbt_env(settings), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env = {**os.environ, **dbt_env(settings), "CAKUPAN_SNAPSHOT_DATE": snapshot_date.isoformat(),
+           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     failures: list[str] = []
     summary = ""
     in_error = False
