@@ -170,7 +170,7 @@ def judge_sql(source: str, table: TableRules, delivery: DeliveryStamp) -> str:
     # A rejected row's NIK is never hashed; its other values pass through as they are, which costs less than
     # blanking them (the loader keeps only the rows that pass).
     stored = ",\n               ".join(
-        f"({s.expression})::{s.sql_type} AS {s.column}" if s.expression in table.columns or s.expression.isidentifier()
+        f"({s.expression})::{s.sql_type} AS {s.column}" if s.expression.isidentifier()
         else f"CASE WHEN broken_rule IS NULL THEN ({s.expression})::{s.sql_type} END AS {s.column}"
         for s in table.stored)
     return f"""
