@@ -140,7 +140,8 @@ INCREMENTAL_NOTES = """## Notes on incremental_vs_full
   nodes, and the incremental layer's bookkeeping on a full refresh (the queries that decide whether to
   rebuild, the stamps), none of which `psql -f` pays. From 1.53 (98 nodes, 2026-11-26) to 1.97 (106
   nodes) with the incremental participants layer, measured before dbt kept its parse from night to night
-  (docs/scaling.md, change 10: ~2-4 s less a build). At 10 M the same comparison gave 0.97 (dbt's four
+  (docs/scaling.md, change 10). After it, on the same 1 M warehouse (2026-11-27, `measure_dbt_build` alone,
+  2 repeats): 1.481, 27.2 s against 18.7 s, of which start-up 3.0 s and parse 1.9 s. At 10 M the same comparison gave 0.97 (dbt's four
   threads overlap what `psql -f` runs one after another); it has not been measured there since.
 """
 
