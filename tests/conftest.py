@@ -65,7 +65,7 @@ def empty_warehouse(conn):
     """raw, audit and every dbt schema emptied; the region reference kept."""
     conn.execute("DROP SCHEMA IF EXISTS staging, intermediate, marts, marts_candidate, marts_retired CASCADE")
     conn.execute(
-        "TRUNCATE raw.deliveries, raw.peserta, raw.iuran, audit.file_loads, audit.rejected_rows, "
+        "TRUNCATE raw.deliveries, raw.peserta, raw.peserta_changes, raw.iuran, audit.file_loads, audit.rejected_rows, "
         "audit.gate_results, audit.publications, audit.marts_candidate, "
         "reference.branches, reference.branch_districts, reference.employed_population"
     )

@@ -116,7 +116,7 @@ fuzzed_row = st.fixed_dictionaries({column: st.one_of(cell, st.sampled_from([pes
 @given(rows=st.lists(fuzzed_row, min_size=1, max_size=8), delimiter=st.sampled_from([",", ";"]))
 def test_fuzzed_csv_content_loses_no_row(empty_warehouse, tmp_path_factory, rows, delimiter):
     conn = empty_warehouse
-    conn.execute("TRUNCATE raw.deliveries, raw.peserta, raw.iuran, audit.file_loads, audit.rejected_rows")
+    conn.execute("TRUNCATE raw.deliveries, raw.peserta, raw.peserta_changes, raw.iuran, audit.file_loads, audit.rejected_rows")
     data = csv_bytes(PESERTA_HEADER, rows, delimiter=delimiter)
     # What a CSV reader sees as data rows (blank lines are not rows): the manifest's honest count.
     parsed = [r for r in csv.reader(io.StringIO(data.decode("utf-8"), newline=""), delimiter=delimiter)][1:]

@@ -36,7 +36,7 @@ DEADLINE_DAG_ID = "cakupan_publication_deadline"
 
 # What a night leaves behind, emptied before each measured night (as the setup role).
 _RESET_SQL = """
-    TRUNCATE raw.deliveries, raw.peserta, raw.iuran, audit.file_loads, audit.rejected_rows, audit.gate_results,
+    TRUNCATE raw.deliveries, raw.peserta, raw.peserta_changes, raw.iuran, audit.file_loads, audit.rejected_rows, audit.gate_results,
              audit.marts_candidate, audit.publications;
     DROP SCHEMA IF EXISTS staging, intermediate, marts, marts_candidate CASCADE;
 """

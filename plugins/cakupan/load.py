@@ -504,7 +504,7 @@ def load_delivery(
 
 def _retire(conn: psycopg.Connection, old_delivery_id: int) -> None:
     """A newer delivery replaces the older one entirely (contract section 1)."""
-    for table in ("raw.peserta", "raw.iuran", "raw.deliveries"):
+    for table in ("raw.peserta", "raw.peserta_changes", "raw.iuran", "raw.deliveries"):
         conn.execute(f"DELETE FROM {table} WHERE delivery_id = %s", (old_delivery_id,))
     conn.execute(
         "UPDATE audit.file_loads SET status = 'superseded' WHERE delivery_id = %s AND status = 'loaded'",

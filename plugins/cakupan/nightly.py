@@ -9,6 +9,7 @@ import datetime as dt
 import importlib
 import logging
 import os
+import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from cakupan.award_rubric import read_rubric, store_rubric
 from cakupan.dbt_runner import DbtFailed, run_dbt
 from cakupan.gate_log import record_gate
 from cakupan.load import load_delivery, open_judge
+from cakupan.participant_changes import record_participant_changes
 from cakupan.pseudonymise import Pseudonymiser
 from cakupan.rejection_report import write_rejection_report
 from cakupan.settings import Settings
@@ -121,6 +123,7 @@ def load_exports(settings: Settings, folders: list[str]) -> list[dict]:
             except Exception as error:  # noqa: BLE001 - reported with the others at the end of the batch
                 log.exception("Could not load %s", folder)
                 failures.append((folder, error))
+        _record_changes(conn, outcomes)
     if failures:
         transient = all(isinstance(error, TRANSIENT_ERRORS) for _, error in failures)
         raise (ExportsUnreachable if transient else ExportsFailed)(failures, of=len(folders))
@@ -130,7 +133,18 @@ def load_exports(settings: Settings, folders: list[str]) -> list[dict]:
 def load_export(settings: Settings, folder: str) -> dict:
     """Load (or reject, or recognise as duplicate) one delivery and write its rejection report."""
     with db.connect(settings, "loader") as conn:
-        return _load_one(settings, conn, folder, Pseudonymiser(pii_key(settings)))
+        outcome = _load_one(settings, conn, folder, Pseudonymiser(pii_key(settings)))
+        _record_changes(conn, [outcome])
+        return outcome
+
+
+def _record_changes(conn, outcomes: list[dict]) -> None:
+    loaded = [outcome["delivery_id"] for outcome in outcomes if outcome["status"] == "loaded"]
+    if loaded:
+        started = time.perf_counter()
+        compared, changes = record_participant_changes(conn, loaded)
+        log.info("Participants of %d deliveries compared with each branch's previous delivery: %d changes "
+                 "recorded in %.1f s.", compared, changes, time.perf_counter() - started)
 
 
 def _load_one(settings: Settings, conn, folder: str, pseudonymiser: Pseudonymiser, judge=None) -> dict:

@@ -66,6 +66,9 @@ CREATE TABLE IF NOT EXISTS raw.deliveries (
 -- failed the gate keeps failing every night's gate (and stays out of the marts) until it is replaced.
 ALTER TABLE raw.deliveries ADD COLUMN IF NOT EXISTS raw_gate_passed_at timestamptz;
 -- The deliveries still to pass the raw gate: the rows the raw suites of expectations/ check.
+-- The branch's previous delivery that the loader compared this one's participants with (raw.peserta_changes);
+-- NULL for a branch's first delivery, and for deliveries loaded before the comparison existed.
+ALTER TABLE raw.deliveries ADD COLUMN IF NOT EXISTS participants_compared_with bigint;
 CREATE OR REPLACE VIEW raw.deliveries_awaiting_raw_gate AS
 SELECT delivery_id, kode_cabang, export_date FROM raw.deliveries WHERE raw_gate_passed_at IS NULL;
 
@@ -93,6 +96,26 @@ ALTER TABLE raw.peserta DROP COLUMN IF EXISTS kode_cabang CASCADE, DROP COLUMN I
 -- loader a third of its COPY time (docs/benchmarks.md).
 DROP INDEX IF EXISTS raw.peserta_delivery_idx;
 CREATE INDEX IF NOT EXISTS peserta_delivery_brin ON raw.peserta USING brin (delivery_id);
+
+-- How each delivery's participants differ from the branch's previous delivery (the latest earlier export
+-- date), found as the delivery is loaded: a row per KPJ added, removed or changed in a stored column, with
+-- its new values and its previous person. dbt's participants layer applies these instead of diffing the whole
+-- night, for each branch whose layer rows are exactly that previous delivery (int_participant_changes).
+CREATE TABLE IF NOT EXISTS raw.peserta_changes (
+    delivery_id bigint NOT NULL,
+    previous_delivery_id bigint NOT NULL,
+    kpj text NOT NULL,
+    change text NOT NULL CHECK (change IN ('added', 'removed', 'changed')),
+    previous_nik_hash text,
+    nik_hash text,
+    segmen text,
+    kode_desa text,
+    pekerjaan text,
+    sumber_iuran text,
+    tanggal_daftar date,
+    status text
+);
+CREATE INDEX IF NOT EXISTS peserta_changes_delivery_idx ON raw.peserta_changes (delivery_id);
 
 -- Accepted contribution payments, typed. periode is the first day of the month paid for.
 CREATE TABLE IF NOT EXISTS raw.iuran (

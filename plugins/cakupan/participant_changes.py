@@ -1,0 +1,75 @@
+"""What changed in each newly loaded delivery since the branch's previous one (`raw.peserta_changes`).
+
+A branch's snapshot changes a little from one night to the next. Found here, once per batch of deliveries,
+those changes let the nightly dbt build rewrite only the participants that changed, instead of comparing every
+current row with the participants layer (int_participant_changes; docs/scaling.md). The comparison is with the
+branch's delivery of the latest earlier export date, and it is recorded in `raw.deliveries` in the same
+transaction as the changes (`participants_compared_with`): dbt applies them only to a layer that holds exactly
+that earlier delivery, and diffs the branch itself otherwise.
+
+Once a batch, not once a delivery: a delivery's rows are found through raw.peserta's BRIN index, which has not
+yet summarised the pages loaded since autovacuum last ran, so each lookup reads all of those; one statement for
+the batch reads them once (a delivery at a time cost 11 s of a 1 M night's 38 s load, growing with the square
+of the night).
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+# Every column of raw.peserta a number reads, besides the KPJ that keys the comparison.
+COMPARED = ("nik_hash", "segmen", "kode_desa", "pekerjaan", "sumber_iuran", "tanggal_daftar", "status")
+
+_PAIRS = """
+    CREATE TEMP TABLE compared ON COMMIT DROP AS
+    SELECT delivered.delivery_id, previous.delivery_id AS previous_delivery_id
+    FROM raw.deliveries delivered
+    CROSS JOIN LATERAL (
+        SELECT delivery_id FROM raw.deliveries earlier
+        WHERE earlier.kode_cabang = delivered.kode_cabang AND earlier.export_date < delivered.export_date
+        ORDER BY earlier.export_date DESC
+        LIMIT 1
+    ) previous
+    WHERE delivered.delivery_id = ANY(%(delivery_ids)s) AND delivered.participants_compared_with IS NULL
+"""
+
+
+def _rows_of(side: str) -> str:
+    """The participant rows of each pair's new (`delivery_id`) or previous delivery, keyed by the new one.
+    `= ANY (ARRAY(...))`: one bitmap scan of the index for all of them, not one a pair."""
+    return f"""
+        SELECT compared.delivery_id AS pair, rows.kpj, {", ".join(f"rows.{c}" for c in COMPARED)}
+        FROM raw.peserta rows
+        JOIN compared ON compared.{side} = rows.delivery_id
+        WHERE rows.delivery_id = ANY (ARRAY(SELECT {side} FROM compared))
+    """
+
+
+_CHANGES = f"""
+    INSERT INTO raw.peserta_changes (delivery_id, previous_delivery_id, kpj, change, previous_nik_hash,
+                                     {", ".join(COMPARED)})
+    SELECT coalesce(now.pair, before.pair), compared.previous_delivery_id, coalesce(now.kpj, before.kpj),
+           CASE WHEN before.kpj IS NULL THEN 'added' WHEN now.kpj IS NULL THEN 'removed' ELSE 'changed' END,
+           before.nik_hash, {", ".join(f"now.{c}" for c in COMPARED)}
+    FROM ({_rows_of("delivery_id")}) now
+    FULL JOIN ({_rows_of("previous_delivery_id")}) before ON before.pair = now.pair AND before.kpj = now.kpj
+    JOIN compared ON compared.delivery_id = coalesce(now.pair, before.pair)
+    WHERE ({", ".join(f"now.{c}" for c in COMPARED)}) IS DISTINCT FROM ({", ".join(f"before.{c}" for c in COMPARED)})
+"""
+
+_MARK_COMPARED = """
+    UPDATE raw.deliveries SET participants_compared_with = compared.previous_delivery_id
+    FROM compared WHERE compared.delivery_id = raw.deliveries.delivery_id
+"""
+
+
+def record_participant_changes(conn: psycopg.Connection, delivery_ids: list[int]) -> tuple[int, int]:
+    """Compare each of `delivery_ids` not yet compared with the branch's previous delivery, and record the
+    changes, in one transaction: (deliveries compared, change rows recorded). A branch's first delivery has
+    nothing to compare with. Safe to call again."""
+    with conn.transaction():
+        conn.execute(_PAIRS, {"delivery_ids": delivery_ids})
+        conn.execute("ANALYZE compared")
+        changes = conn.execute(_CHANGES).rowcount
+        compared = conn.execute(_MARK_COMPARED).rowcount
+    return compared, changes
