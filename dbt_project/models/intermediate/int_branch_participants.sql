@@ -4,7 +4,8 @@
     indexes=[{'columns': ['kpj', 'branch_code'], 'unique': true}],
     post_hook="{{ stamp_participants_build() }}",
     pre_hook="{{ delete_changed_participants(
-        'delete from ' ~ this ~ ' where (kpj, branch_code) in (select kpj, branch_code from '
+        'delete from ' ~ this ~ ' where kpj = any(array(select kpj from ' ~ ref('int_participant_changes')
+        ~ ' where branch_code is not null)) and (kpj, branch_code) in (select kpj, branch_code from '
         ~ ref('int_participant_changes') ~ ')') }}"
 ) }}
 -- depends_on: {{ ref('int_participant_changes') }}

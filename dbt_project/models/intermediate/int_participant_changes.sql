@@ -1,12 +1,17 @@
 -- depends_on: {{ ref('int_current_snapshot_rows') }}
 -- depends_on: {{ ref('int_delivery_validity') }}
+-- depends_on: {{ ref('stg_raw__deliveries') }}
+-- depends_on: {{ ref('stg_raw__peserta_changes') }}
 -- What changed in the current snapshots since the participants layer was last built: every (branch, KPJ)
 -- row added, removed or changed in a column the numbers read, and every KPJ held by more than one branch
 -- whose branches now rank differently (transfer rule: latest export date, then branch code; which branch
 -- wins can move with export dates alone, e.g. when one of them is late, though no row changed).
--- A diff of the night's current rows against int_branch_participants, the rows the layer was last built
--- from, rather than against a branch's previous delivery: whatever order nights were run in, or if a build
--- failed half way, the layer is brought to exactly the current snapshots of D.
+-- Only branches whose current snapshot is another delivery than the one the layer holds for them can have
+-- changed. For such a branch the loader usually found the changes already, comparing the delivery with the
+-- branch's previous one (stg_raw__peserta_changes): when that previous delivery is the one the layer holds,
+-- they are applied as they are. Any other branch (a late one, a backfill, the layer built from another
+-- night) is diffed here, its current rows against the rows the layer holds: whatever order nights were run
+-- in, the layer is brought to exactly the current snapshots of D.
 -- One row 'rebuild' instead when there is nothing whole to diff against: a full refresh, the first build, a
 -- layer built before it was incremental, or one that a build left half written (macros/participant_changes.sql).
 {{ config(post_hook="analyze {{ this }}") }}
@@ -27,11 +32,72 @@ select
 
 {% else %}
 
-with current_rows as (select * from {{ ref('int_current_snapshot_rows') }}),
+{%- set moved_branches %}
+    -- Branches whose current snapshot is not the delivery the layer holds for them, and whether the loader
+    -- compared that snapshot with exactly the delivery the layer holds.
+    with delivered as (select * from {{ ref('stg_raw__deliveries') }})
+    select
+        coalesce(now.branch_code, built.branch_code) as branch_code,
+        now.delivery_id,
+        coalesce(delivered.participants_compared_with = built.delivery_id, false) as compared_at_load
+    from ({{ current_branch_snapshot_dates() }}) now
+    full join {{ built_branch_dates }} built on built.branch_code = now.branch_code
+    left join delivered on delivered.delivery_id = now.delivery_id
+    where now.delivery_id is distinct from built.delivery_id
+{%- endset %}
+{%- set diffed_here = run_query('select branch_code from (' ~ moved_branches ~ ') moved where not compared_at_load order by 1')
+                      .columns[0].values() | list if execute else [] %}
 
-built_rows as (select * from {{ built_rows }}),
+{#- Branches of which some pair now ranks the other way round under the transfer rule: the KPJs they share
+    with another branch are worked out again. When every branch delivers each night, there are none. #}
+{%- set reranked_query %}
+    with current_branch_dates as ({{ current_branch_snapshot_dates() }}),
+    reranked_pairs as (
+        select first_now.branch_code as first_branch, second_now.branch_code as second_branch
+        from current_branch_dates first_now
+        join current_branch_dates second_now on first_now.branch_code < second_now.branch_code
+        join {{ built_branch_dates }} first_before on first_before.branch_code = first_now.branch_code
+        join {{ built_branch_dates }} second_before on second_before.branch_code = second_now.branch_code
+        where (first_now.export_date >= second_now.export_date)
+            <> (first_before.export_date >= second_before.export_date)
+    )
+    select first_branch from reranked_pairs
+    union
+    select second_branch from reranked_pairs
+    order by 1
+{%- endset %}
+{%- set reranked_branches = run_query(reranked_query).columns[0].values() | list if execute else [] %}
 
-row_changes as (
+with moved_branches as ({{ moved_branches }}),
+
+changes as (select * from {{ ref('stg_raw__peserta_changes') }}),
+
+compared_at_load as (
+    select
+        changes.change,
+        moved_branches.branch_code,
+        changes.kpj,
+        changes.old_person_key,
+        {% for column in compared %}changes.{{ column }}{{ ',' if not loop.last }}
+        {% endfor %}
+    from moved_branches
+    join changes on changes.delivery_id = moved_branches.delivery_id
+    where moved_branches.compared_at_load
+),
+
+{% if diffed_here %}
+-- {{ diffed_here | length }} branches to diff here.
+current_rows as (
+    select * from {{ ref('int_current_snapshot_rows') }}
+    where branch_code in ({{ quoted_list(diffed_here) }})
+),
+
+built_rows as (
+    select * from {{ built_rows }}
+    where branch_code in ({{ quoted_list(diffed_here) }})
+),
+
+diffed_here as (
     select
         case
             when built_rows.kpj is null then 'added'
@@ -50,21 +116,18 @@ row_changes as (
     where ({% for column in compared %}current_rows.{{ column }}{{ ', ' if not loop.last }}{% endfor %})
         is distinct from ({% for column in compared %}built_rows.{{ column }}{{ ', ' if not loop.last }}{% endfor %})
 ),
+{% endif %}
 
-current_branch_dates as ({{ current_branch_snapshot_dates() }}),
-
--- Branches of which some pair now ranks the other way round under the transfer rule. When every branch
--- delivers each night, none does, and no transferred KPJ needs recomputing.
-reranked_branches as (
-    select first_now.branch_code as first_branch, second_now.branch_code as second_branch
-    from current_branch_dates first_now
-    join current_branch_dates second_now on first_now.branch_code < second_now.branch_code
-    join {{ built_branch_dates }} first_before on first_before.branch_code = first_now.branch_code
-    join {{ built_branch_dates }} second_before on second_before.branch_code = second_now.branch_code
-    where (first_now.export_date >= second_now.export_date)
-        <> (first_before.export_date >= second_before.export_date)
+row_changes as (
+    select * from compared_at_load
+    {% if diffed_here %}
+    union all
+    select * from diffed_here
+    {% endif %}
 ),
 
+{% if reranked_branches %}
+-- {{ reranked_branches | length }} branches rank differently against another one now.
 transferred as (
     select
         'transferred'::text as change,
@@ -78,13 +141,19 @@ transferred as (
       and exists (
           select from {{ built_rows }} held
           where held.kpj = participants.kpj
-            and held.branch_code in (select first_branch from reranked_branches
-                                     union select second_branch from reranked_branches)
+            and held.branch_code in ({{ quoted_list(reranked_branches) }})
       )
+),
+{% endif %}
+
+all_changes as (
+    select * from row_changes
+    {% if reranked_branches %}
+    union all
+    select * from transferred
+    {% endif %}
 )
 
-select * from row_changes
-union all
-select * from transferred
+select * from all_changes
 
 {% endif %}

@@ -5,7 +5,7 @@
     indexes=[{'columns': ['kpj'], 'unique': true}, {'columns': ['person_key']}, {'columns': ['branches']}],
     post_hook="{{ stamp_participants_build() }}",
     pre_hook="{{ delete_changed_participants(
-        'delete from ' ~ this ~ ' where kpj in (select kpj from ' ~ ref('int_participant_changes') ~ ')') }}"
+        'delete from ' ~ this ~ ' where kpj = any(array(select kpj from ' ~ ref('int_participant_changes') ~ '))') }}"
 ) }}
 -- depends_on: {{ ref('int_participant_changes') }}
 -- depends_on: {{ ref('int_participants_replaced') }}
@@ -19,7 +19,7 @@
 with branch_rows as (
     select * from {{ ref('int_branch_participants') }}
     {% if is_incremental() and not participants_rebuilt() %}
-    where kpj in (select kpj from {{ ref('int_participant_changes') }})
+    where kpj = any(array(select kpj from {{ ref('int_participant_changes') }}))
     {% endif %}
 ),
 

@@ -16,7 +16,7 @@
 with changes as (
     select {{ keys }}, count(*) as active_participations
     from {{ ref('int_participants_current') }}
-    where status = 'AKTIF' and kpj in (select kpj from {{ ref('int_participant_changes') }})
+    where status = 'AKTIF' and kpj = any(array(select kpj from {{ ref('int_participant_changes') }}))
     group by {{ keys }}
     union all
     select {{ keys }}, -count(*)

@@ -4,7 +4,7 @@
     indexes=[{'columns': ['person_key'], 'unique': true}],
     post_hook="{{ stamp_participants_build() }}",
     pre_hook="{{ delete_changed_participants(
-        'delete from ' ~ this ~ ' where person_key in (' ~ persons_touched_by_changes() ~ ')') }}"
+        'delete from ' ~ this ~ ' where person_key = any(array(' ~ persons_touched_by_changes() ~ '))') }}"
 ) }}
 -- depends_on: {{ ref('int_participant_changes') }}
 -- depends_on: {{ ref('int_persons_replaced') }}
@@ -21,6 +21,6 @@ select distinct on (person_key)
 from {{ ref('int_participants_current') }}
 where status = 'AKTIF'
 {% if is_incremental() and not participants_rebuilt() %}
-  and person_key in ({{ persons_touched_by_changes() }})
+  and person_key = any(array({{ persons_touched_by_changes() }}))
 {% endif %}
 order by person_key, registered_on desc, kpj

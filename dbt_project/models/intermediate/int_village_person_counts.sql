@@ -16,7 +16,7 @@
 with changes as (
     select village_code, 1 as sign, is_vulnerable_worker
     from {{ ref('int_persons_covered') }}
-    where person_key in ({{ persons_touched_by_changes() }})
+    where person_key = any(array({{ persons_touched_by_changes() }}))
     union all
     select village_code, -1, is_vulnerable_worker
     from {{ ref('int_persons_replaced') }}

@@ -4,6 +4,7 @@ select
     delivery_id,
     kode_cabang as branch_code,
     export_date,
+    participants_compared_with,
     loaded_at,
     raw_gate_passed_at as gated_at
 from source
