@@ -118,6 +118,15 @@ def test_backfill_late_delivery_and_rebuild(landing, empty_warehouse, capsys):
     run_dbt(load_settings(), ["run", "--full-refresh", "--select", "int_payments_attributed"], dt.date(2026, 11, 20),
             log=lambda _: None)
     assert conn.execute(placed).fetchall() == incremental and len(incremental) > 0
+    # The payments' counts by export date were kept the same way, and add up as a full recount does.
+    counted = "SELECT export_date, period, district_code, program, funding_source, payments, amount_idr " \
+              "FROM intermediate.int_contributions_by_export_date ORDER BY 1, 2, 3, 4, 5"
+    incremental_counts = conn.execute(counted).fetchall()
+    assert conn.execute("SELECT count(DISTINCT attributed_at) FROM intermediate.int_contributions_by_export_date"
+                        ).fetchone()[0] > 1
+    run_dbt(load_settings(), ["run", "--full-refresh", "--select", "int_contributions_by_export_date"],
+            dt.date(2026, 11, 20), log=lambda _: None)
+    assert conn.execute(counted).fetchall() == incremental_counts and len(incremental_counts) > 0
 
     # A warehouse built before the placement was incremental (no attributed_at) places every payment again.
     conn.execute("ALTER TABLE intermediate.int_payments_attributed DROP COLUMN attributed_at")
@@ -140,6 +149,10 @@ def test_backfill_late_delivery_and_rebuild(landing, empty_warehouse, capsys):
     assert compiled and all("snapshot_date = '2026-11-21'" in path.read_text() for path in compiled)
     assert conn.execute("SELECT change, kpj FROM intermediate.int_participant_changes").fetchall() == \
         [("transferred", "11000000011")]
+    # The loader had compared SAWAHLUNTO's new snapshot with the one the layer holds (no change), so the build
+    # diffed no branch itself.
+    built = (load_settings().home / "dbt" / "target" / "run").rglob("int_participant_changes.sql")
+    assert "branches to diff here" not in next(built).read_text()
     assert conn.execute("SELECT branch_code, village_code FROM intermediate.int_participants_current "
                         "WHERE kpj = '11000000011'").fetchone() == ("SAWAHLUNTO", "13.73.01.1002")
     incremental_layer = read_layer()

@@ -30,6 +30,19 @@ def _mark_new(settings: Settings, snapshot_date: dt.date) -> int:
                             (snapshot_date,)).rowcount
 
 
+def _marts_of_the_night(settings: Settings, snapshot_date: dt.date) -> dict[str, tuple[int, str]]:
+    """Rows and a digest of every candidate mart, the daily marts' rows of `snapshot_date` only: a full refresh
+    keeps no earlier date of them (marts hold no floating point)."""
+    with db.connect(settings, "transformer") as conn:
+        tables = conn.execute(
+            "SELECT table_name, bool_or(column_name = 'snapshot_date') FROM information_schema.columns"
+            " WHERE table_schema = %s GROUP BY table_name ORDER BY table_name", (publication.CANDIDATE,)).fetchall()
+        return {table: conn.execute(
+            f"SELECT count(*), md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) "
+            f"FROM {publication.CANDIDATE}.{table} AS t" + (" WHERE snapshot_date = %s" if daily else ""),
+            (snapshot_date,) if daily else None).fetchone() for table, daily in tables}
+
+
 def _timed_build(settings: Settings, snapshot_date: dt.date, full_refresh: bool) -> float:
     prepare_build(settings, snapshot_date)
     started = time.perf_counter()
@@ -41,8 +54,8 @@ def _timed_build(settings: Settings, snapshot_date: dt.date, full_refresh: bool)
 def measure_incremental_vs_full(settings: Settings, snapshot_date: dt.date, repeats: int = 3,
                                 progress: Callable[[str], None] = print) -> dict:
     """The nightly build of `snapshot_date` after the night before / its full refresh: the median of per-repeat
-    ratios, alternating which goes first. The warehouse must hold both nights loaded and through the raw
-    gate."""
+    ratios, alternating which goes first. Each repeat also checks that both builds made the same marts. The
+    warehouse must hold both nights loaded and through the raw gate."""
     night_before = snapshot_date - dt.timedelta(days=1)
     if not _mark_new(settings, snapshot_date):
         raise ValueError(f"No delivery of {snapshot_date} is loaded: run that night before measuring.")
@@ -50,12 +63,16 @@ def measure_incremental_vs_full(settings: Settings, snapshot_date: dt.date, repe
     _timed_build(settings, snapshot_date, full_refresh=True)
     ratios, incremental_times, full_times = [], [], []
     for repeat in range(1, repeats + 1):
-        seconds = {}
+        seconds, marts = {}, {}
         for full_refresh in ((True, False) if repeat % 2 else (False, True)):
             if not full_refresh:
                 _timed_build(settings, night_before, full_refresh=False)
                 _mark_new(settings, snapshot_date)
             seconds[full_refresh] = _timed_build(settings, snapshot_date, full_refresh)
+            marts[full_refresh] = _marts_of_the_night(settings, snapshot_date)
+        if marts[False] != marts[True]:
+            differing = sorted(m for m in marts[True] if marts[True][m] != marts[False].get(m))
+            raise AssertionError(f"the nightly build's marts differ from the full refresh's: {differing}")
         ratios.append(seconds[False] / seconds[True])
         incremental_times.append(seconds[False])
         full_times.append(seconds[True])

@@ -1,6 +1,7 @@
 {{ config(
     materialized='incremental',
     on_schema_change='append_new_columns',
+    post_hook=["{{ ensure_index(['payment_id'], unique=true) }}", "{{ ensure_index(['export_date']) }}"],
     pre_hook="{% if is_incremental() %}delete from {{ this }} where export_date >= {{ first_export_date_to_attribute() }}{% endif %}"
 ) }}
 

@@ -1,19 +1,15 @@
 {{ config(indexes=[{'columns': ['period', 'district_code']}]) }}
 
--- Payments per month covered, district, program and funding source, over every loaded payment.
+-- Payments per month covered, district, program and funding source, over every loaded payment: the sum of
+-- int_contributions_by_export_date's export dates, which a night recounts only where payments moved.
 -- Payments whose KPJ is in no current snapshot on their date keep null codes: kept, never dropped.
-with payments as (select * from {{ ref('int_payments_attributed') }}),
-villages as (select * from {{ ref('stg_reference__villages') }})
-
 select
-    payments.period,
-    villages.province_code,
-    villages.district_code,
-    payments.program,
-    payments.funding_source,
-    count(distinct payments.payment_id)::integer as payments,
-    sum(payments.amount_idr)::bigint as amount_idr
-from payments
-left join villages using (village_code)
-group by payments.period, villages.province_code, villages.district_code, payments.program,
-    payments.funding_source
+    period,
+    province_code,
+    district_code,
+    program,
+    funding_source,
+    sum(payments)::integer as payments,
+    sum(amount_idr)::bigint as amount_idr
+from {{ ref('int_contributions_by_export_date') }}
+group by period, province_code, district_code, program, funding_source
