@@ -7,10 +7,10 @@ branch's delivery of the latest earlier export date, and it is recorded in `raw.
 transaction as the changes (`participants_compared_with`): dbt applies them only to a layer that holds exactly
 that earlier delivery, and diffs the branch itself otherwise.
 
-Once a batch, not once a delivery: a delivery's rows are found through raw.peserta's BRIN index, which has not
-yet summarised the pages loaded since autovacuum last ran, so each lookup reads all of those; one statement for
-the batch reads them once (a delivery at a time cost 11 s of a 1 M night's 38 s load, growing with the square
-of the night).
+A delivery's rows are found through raw.peserta's BRIN index, which leaves the pages loaded since autovacuum
+last ran unsummarised, so each lookup would read all of those (a delivery at a time, that cost 11 s of a 1 M
+night's 38 s load, growing with the square of the night). So once a batch, the loader first summarises the new
+pages (one pass over them), then compares the batch's deliveries one pair at a time.
 """
 
 from __future__ import annotations
@@ -34,27 +34,23 @@ _PAIRS = """
 """
 
 
-def _rows_of(side: str) -> str:
-    """The participant rows of each pair's new (`delivery_id`) or previous delivery, keyed by the new one.
-    `= ANY (ARRAY(...))`: one bitmap scan of the index for all of them, not one a pair."""
-    return f"""
-        SELECT compared.delivery_id AS pair, rows.kpj, {", ".join(f"rows.{c}" for c in COMPARED)}
-        FROM raw.peserta rows
-        JOIN compared ON compared.{side} = rows.delivery_id
-        WHERE rows.delivery_id = ANY (ARRAY(SELECT {side} FROM compared))
-    """
-
-
+# One delivery pair at a time, so that a hash join holds one branch's rows, not a whole batch's (at 10 M
+# participants a batch's did not fit in work_mem and spilled to disk).
 _CHANGES = f"""
     INSERT INTO raw.peserta_changes (delivery_id, previous_delivery_id, kpj, change, previous_nik_hash,
                                      {", ".join(COMPARED)})
-    SELECT coalesce(now.pair, before.pair), compared.previous_delivery_id, coalesce(now.kpj, before.kpj),
-           CASE WHEN before.kpj IS NULL THEN 'added' WHEN now.kpj IS NULL THEN 'removed' ELSE 'changed' END,
-           before.nik_hash, {", ".join(f"now.{c}" for c in COMPARED)}
-    FROM ({_rows_of("delivery_id")}) now
-    FULL JOIN ({_rows_of("previous_delivery_id")}) before ON before.pair = now.pair AND before.kpj = now.kpj
-    JOIN compared ON compared.delivery_id = coalesce(now.pair, before.pair)
-    WHERE ({", ".join(f"now.{c}" for c in COMPARED)}) IS DISTINCT FROM ({", ".join(f"before.{c}" for c in COMPARED)})
+    SELECT compared.delivery_id, compared.previous_delivery_id, changed.*
+    FROM compared
+    CROSS JOIN LATERAL (
+        SELECT coalesce(now.kpj, before.kpj),
+               CASE WHEN before.kpj IS NULL THEN 'added' WHEN now.kpj IS NULL THEN 'removed' ELSE 'changed' END,
+               before.nik_hash, {", ".join(f"now.{c}" for c in COMPARED)}
+        FROM (SELECT * FROM raw.peserta WHERE delivery_id = compared.delivery_id) now
+        FULL JOIN (SELECT * FROM raw.peserta WHERE delivery_id = compared.previous_delivery_id) before
+            ON before.kpj = now.kpj
+        WHERE ({", ".join(f"now.{c}" for c in COMPARED)})
+            IS DISTINCT FROM ({", ".join(f"before.{c}" for c in COMPARED)})
+    ) changed
 """
 
 _MARK_COMPARED = """
@@ -68,6 +64,7 @@ def record_participant_changes(conn: psycopg.Connection, delivery_ids: list[int]
     changes, in one transaction: (deliveries compared, change rows recorded). A branch's first delivery has
     nothing to compare with. Safe to call again."""
     with conn.transaction():
+        conn.execute("SELECT raw.summarize_new_peserta_ranges()")
         conn.execute(_PAIRS, {"delivery_ids": delivery_ids})
         conn.execute("ANALYZE compared")
         changes = conn.execute(_CHANGES).rowcount

@@ -116,6 +116,18 @@ CREATE TABLE IF NOT EXISTS raw.peserta_changes (
     status text
 );
 CREATE INDEX IF NOT EXISTS peserta_changes_delivery_idx ON raw.peserta_changes (delivery_id);
+-- The loader finds a delivery's rows through raw.peserta's BRIN index, which leaves the pages loaded since
+-- autovacuum last ran unsummarised: every lookup would read all of them. It summarises them first, which only
+-- the index's owner may do; hence a function that runs as its owner, for the loader alone.
+CREATE OR REPLACE FUNCTION raw.summarize_new_peserta_ranges() RETURNS integer
+    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog
+    AS $$ SELECT brin_summarize_new_values('raw.peserta_delivery_brin') $$;
+REVOKE ALL ON FUNCTION raw.summarize_new_peserta_ranges() FROM PUBLIC;
+DO $$ BEGIN
+    IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'cakupan_loader') THEN  -- roles.py's loader role
+        GRANT EXECUTE ON FUNCTION raw.summarize_new_peserta_ranges() TO cakupan_loader;
+    END IF;
+END $$;
 
 -- Accepted contribution payments, typed. periode is the first day of the month paid for.
 CREATE TABLE IF NOT EXISTS raw.iuran (
