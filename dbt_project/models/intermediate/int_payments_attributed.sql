@@ -27,6 +27,14 @@ participants_on_the_night as (
     select kpj, village_code from {{ ref('int_participants_current') }}
 ),
 
+{% if only_the_night %}
+-- Every payment to place is of the night's own date: each looks up its KPJ, in one pass over the payments.
+placed as (
+    select payments.*, participants_on_the_night.village_code
+    from payments
+    left join participants_on_the_night using (kpj)
+)
+{% else %}
 placed_on_the_night as (
     select payments.payment_id, participants_on_the_night.village_code
     from payments
@@ -34,9 +42,6 @@ placed_on_the_night as (
     where payments.export_date = {{ snapshot_date() }}
 ),
 
-{% if only_the_night %}
-place_of_payment as (select * from placed_on_the_night)
-{% else %}
 validity as (
     select * from {{ ref('int_delivery_validity') }}
     where valid_until is null or valid_until > {{ first_export_date }}
@@ -78,17 +83,22 @@ place_of_payment as (
     select * from placed_on_the_night
     union all
     select * from placed_by_snapshots
+),
+
+placed as (
+    select payments.*, place_of_payment.village_code
+    from payments
+    left join place_of_payment using (payment_id)
 )
 {% endif %}
 
 select
-    payments.payment_id,
-    payments.period,
-    payments.program,
-    payments.funding_source,
-    payments.amount_idr,
-    payments.export_date,
-    place_of_payment.village_code,
+    payment_id,
+    period,
+    program,
+    funding_source,
+    amount_idr,
+    export_date,
+    village_code,
     now() as attributed_at
-from payments
-left join place_of_payment using (payment_id)
+from placed
