@@ -122,17 +122,27 @@ INCREMENTAL_NOTES = """## Notes on incremental_vs_full
 - Measured on the night after the national night, 1 % of its participants changed (status, village or
   funding; `cakupan generate --next-night`), after that night ran as the nightly runs it: its nightly
   `dbt build` (after the night before's, not timed) against the same build with `--full-refresh`,
-  interleaved (`bench_incremental`).
-- The nightly build diffs the night's current snapshots against the rows the participants layer was last
-  built from (`int_participant_changes`) and rewrites only the KPJs and persons that changed; the coverage
-  and participation counts add the new rows and take off the ones they replace; payments of the night's
-  date are placed by KPJ lookup. The diff itself reads every current row once: that, and dbt's fixed cost
-  (start-up, parse, ~0.1 s a node), is most of what is left. At 1 M participants the fixed cost is most of
-  the nightly build, so the ratio is far above what it is at 10 M (docs/scaling.md).
-- Measured: 0.994 at 1 M (2026-11-27, the table above: 32.7 s against 32.8 s; the full refresh's own
-  statements take ~24 s of it, the largest 6.5 s); 0.746 at 10 M (2026-11-26, 157 s against 211 s, before
-  payments of the night's date were placed by KPJ lookup). 0.15 is out of reach while dbt diffs the whole
-  night: at 10 M the diff alone is ~0.14 of a full refresh. docs/scaling.md says what it takes.
+  interleaved (`bench_incremental`). Each repeat also checks that both builds made the same marts (the
+  daily marts' rows of the night).
+- The loader records what changed in each delivery since the branch's previous one (`raw.peserta_changes`);
+  the nightly build applies those for every branch whose previous delivery is what the participants layer
+  holds, rewrites only the KPJs and persons they name through the indexes, and adds the changed rows to the
+  counts and takes off the ones they replace. Payments of the night's date are placed by KPJ lookup, and
+  counted by export date, so only the night's are counted (docs/scaling.md, changes 8, 11 and 12).
+- Measured (2026-11-27, after changes 11-12, 3 repeats each, quiet machine):
+  - 10 M participants: **0.239**, 24.3 s against 101.4 s (repeats 0.302, 0.23, 0.239). Of the nightly build,
+    placing the night's 1.43 M payments is 12.8 s (the lookup 3.6 s; the rest writing them, with the unique
+    index on payment ids that replaced a test reading every payment), the participants layer's rewrites of
+    the 102,124 changed rows ~16 s of node time on dbt's four threads, the marts and dbt's own start-up the
+    rest. The loader's comparison cost 14.5 s of a 10 M night's load (both batches, one after the other).
+  - 1 M: 0.672, 9.9 s against 14.6 s (the table above): at this scale dbt's fixed cost (start-up, parse,
+    ~0.1 s a node for 108 nodes) is most of the nightly build.
+  - Before changes 11-12: 0.746 at 10 M (157 s against 211 s) and 0.994 at 1 M.
+- Why not 0.15 yet: this benchmark's warehouse holds two nights, so a full refresh places only twice the
+  payments the nightly places, and placing a night's payments is new work, not a change: at 10 M it alone is
+  ~0.13 of the full refresh. With a month of payments kept the full refresh places thirty nights' and the
+  ratio falls; measured here it is what it is. What is left to take: writing the placed payments once
+  instead of through dbt's temporary table, the persons a night touches found once instead of in four models.
 
 ## Notes on dbt_vs_sql
 
