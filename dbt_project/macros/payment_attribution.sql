@@ -2,7 +2,8 @@
     of a delivery that passed the raw gate since the model was last built. A new delivery of a branch changes
     which snapshot is current from its export date on (contract 5.2), so only payments of that date or later
     can move; a night with nothing new gives 'infinity', and nothing is placed again. Read once, before the
-    build deletes anything, by both the pre-hook and the model (so both use the same date). -#}
+    build deletes anything, by both the pre-hook and the model (so both use the same date). The model keeps
+    an index on attributed_at for it: without one, finding the last build read every payment ever placed. -#}
 {% macro first_export_date_to_attribute() %}
     {%- set query -%}
         select coalesce(min(export_date)::text, 'infinity')

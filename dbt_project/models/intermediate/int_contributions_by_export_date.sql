@@ -1,7 +1,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
-    post_hook="{{ ensure_index(['export_date']) }}",
+    post_hook=["{{ ensure_index(['export_date']) }}", "{{ ensure_index(['attributed_at']) }}"],
     pre_hook="{% if is_incremental() %}delete from {{ this }} where export_date >= {{ first_export_date_to_attribute() }}{% endif %}"
 ) }}
 -- depends_on: {{ ref('stg_raw__deliveries') }}

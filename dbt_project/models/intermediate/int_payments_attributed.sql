@@ -1,7 +1,8 @@
 {{ config(
     materialized='incremental',
     on_schema_change='append_new_columns',
-    post_hook=["{{ ensure_index(['payment_id'], unique=true) }}", "{{ ensure_index(['export_date']) }}"],
+    post_hook=["{{ ensure_index(['payment_id'], unique=true) }}", "{{ ensure_index(['export_date']) }}",
+               "{{ ensure_index(['attributed_at']) }}"],
     pre_hook="{% if is_incremental() %}delete from {{ this }} where export_date >= {{ first_export_date_to_attribute() }}{% endif %}"
 ) }}
 
