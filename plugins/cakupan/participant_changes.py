@@ -64,6 +64,8 @@ def record_participant_changes(conn: psycopg.Connection, delivery_ids: list[int]
     changes, in one transaction: (deliveries compared, change rows recorded). A branch's first delivery has
     nothing to compare with. Safe to call again."""
     with conn.transaction():
+        # Its lock on raw.peserta lasts until this commits: another batch's comparison waits that long (seconds),
+        # loads go on (a COPY does not conflict with it), and an autovacuum of the table gives way.
         conn.execute("SELECT raw.summarize_new_peserta_ranges()")
         conn.execute(_PAIRS, {"delivery_ids": delivery_ids})
         conn.execute("ANALYZE compared")
