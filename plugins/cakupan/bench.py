@@ -130,8 +130,9 @@ INCREMENTAL_NOTES = """## Notes on incremental_vs_full
   counts and takes off the ones they replace. Payments of the night's date are placed by KPJ lookup, and
   counted by export date, so only the night's are counted (docs/scaling.md, changes 8, 11 and 12).
 - Measured (2026-11-27, after changes 11-12, 3 repeats each, quiet machine):
-  - 10 M participants: **0.239**, 24.3 s against 101.4 s (repeats 0.302, 0.23, 0.239); run again after
-    attributed_at was indexed, 0.274 (28.5 s against 103.9 s; repeats 0.274, 0.24, 0.276). Of the nightly build,
+  - 10 M participants: **0.258**, 26.3 s against 101.8 s (repeats 0.258, 0.239, 0.289), with the night's
+    payments taken out before each nightly repeat as they were before the night ran; two earlier runs, in
+    which each repeat first deleted what the previous one had placed, gave 0.239 and 0.274. Of the nightly build,
     placing the night's 1.43 M payments is 12.8 s (the lookup 3.6 s; the rest writing them, with the unique
     index on payment ids that replaced a test reading every payment), the participants layer's rewrites of
     the 102,124 changed rows ~16 s of node time on dbt's four threads, the marts and dbt's own start-up the
