@@ -57,7 +57,8 @@ def _bench_url(settings: Settings) -> str:
 
 
 def _reset(conn: psycopg.Connection) -> None:
-    conn.execute("TRUNCATE raw.deliveries, raw.peserta, raw.peserta_changes, raw.iuran, audit.file_loads, audit.rejected_rows")
+    conn.execute("TRUNCATE raw.deliveries, raw.peserta, raw.peserta_changes, raw.iuran, audit.file_loads, "
+                 "audit.rejected_rows")
 
 
 def _plain_copy(conn: psycopg.Connection, path: Path) -> float:

@@ -5,7 +5,8 @@ its keyed hash) straight into PostgreSQL's COPY: rows that pass go to `raw.peser
 `raw.iuran`) in COPY's binary format, rows that break a rule are spooled to disk and copied to a quarantine
 table. The one rule that needs the whole file (a KPJ or a payment twice) then runs in PostgreSQL, the
 quarantine is published to `audit.rejected_rows`, an earlier delivery of the same branch and date is
-replaced, and `audit.file_loads` is written. A process killed mid-file leaves nothing behind: the transaction never commits.
+replaced, and `audit.file_loads` is written. A process killed mid-file leaves nothing behind: the
+transaction never commits.
 
 Files DuckDB's strict CSV reader takes (UTF-8, every row the header's width) go the fast path; anything
 else (Windows-1252, XLSX, NUL bytes, ragged rows) is read by the careful Python reader and judged the same.
