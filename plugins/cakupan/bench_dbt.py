@@ -91,7 +91,7 @@ def measure_dbt_build(settings: Settings, snapshot_date: dt.date, repeats: int =
                 seconds["dbt"] = builds[-1].seconds
             else:
                 seconds["sql"] = _timed_psql_replay(settings, snapshot_date, builds[-1].replay)
-            marts[side] = _marts_fingerprint(settings)
+            marts[side] = marts_fingerprint(settings)
         if marts["dbt"] != marts["sql"]:
             differing = sorted(t for t in marts["dbt"].keys() | marts["sql"].keys()
                                if marts["dbt"].get(t) != marts["sql"].get(t))
@@ -136,14 +136,24 @@ def prepare_build(settings: Settings, snapshot_date: dt.date) -> None:
         publication.prepare_candidate(conn, snapshot_date)
 
 
-def _marts_fingerprint(settings: Settings) -> dict[str, tuple[int, str]]:
-    """Rows and an order-independent digest of every candidate mart (marts hold no floating point)."""
+def marts_fingerprint(settings: Settings, snapshot_date: dt.date | None = None
+                      ) -> dict[str, tuple[int, str]]:
+    """Rows and an order-independent digest of every candidate mart (marts hold no floating point); with
+    `snapshot_date`, only that date's rows of the daily marts (those with a snapshot_date column)."""
     with db.connect(settings, "transformer") as conn:
-        tables = [name for (name,) in conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = %s", (publication.CANDIDATE,))]
-        return {table: conn.execute(
-            f"SELECT count(*), md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) "
-            f"FROM {publication.CANDIDATE}.{table} AS t").fetchone() for table in sorted(tables)}
+        tables = conn.execute(
+            "SELECT table_name, bool_or(column_name = 'snapshot_date') FROM information_schema.columns"
+            " WHERE table_schema = %(schema)s"
+            " AND table_name IN (SELECT tablename FROM pg_tables WHERE schemaname = %(schema)s)"
+            " GROUP BY table_name ORDER BY table_name", {"schema": publication.CANDIDATE}).fetchall()
+        fingerprints = {}
+        for table, daily in tables:
+            by_date = daily and snapshot_date is not None
+            fingerprints[table] = conn.execute(
+                f"SELECT count(*), md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) "
+                f"FROM {publication.CANDIDATE}.{table} AS t" + (" WHERE snapshot_date = %s" if by_date else ""),
+                (snapshot_date,) if by_date else None).fetchone()
+        return fingerprints
 
 
 def _target(settings: Settings) -> Path:

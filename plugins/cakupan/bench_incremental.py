@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 
 from cakupan import db, publication
-from cakupan.bench_dbt import prepare_build
+from cakupan.bench_dbt import marts_fingerprint, prepare_build
 from cakupan.dbt_runner import run_dbt
 from cakupan.settings import Settings
 
@@ -38,19 +38,6 @@ def _unplace_the_nights_payments(settings: Settings, snapshot_date: dt.date) -> 
         for table in ("intermediate.int_payments_attributed", "intermediate.int_contributions_by_export_date"):
             conn.execute(f"DELETE FROM {table} WHERE export_date >= %s", (snapshot_date,))
             conn.execute(f"VACUUM ANALYZE {table}")
-
-
-def _marts_of_the_night(settings: Settings, snapshot_date: dt.date) -> dict[str, tuple[int, str]]:
-    """Rows and a digest of every candidate mart, the daily marts' rows of `snapshot_date` only: a full refresh
-    keeps no earlier date of them (marts hold no floating point)."""
-    with db.connect(settings, "transformer") as conn:
-        tables = conn.execute(
-            "SELECT table_name, bool_or(column_name = 'snapshot_date') FROM information_schema.columns"
-            " WHERE table_schema = %s GROUP BY table_name ORDER BY table_name", (publication.CANDIDATE,)).fetchall()
-        return {table: conn.execute(
-            f"SELECT count(*), md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) "
-            f"FROM {publication.CANDIDATE}.{table} AS t" + (" WHERE snapshot_date = %s" if daily else ""),
-            (snapshot_date,) if daily else None).fetchone() for table, daily in tables}
 
 
 def _timed_build(settings: Settings, snapshot_date: dt.date, full_refresh: bool) -> float:
@@ -80,7 +67,8 @@ def measure_incremental_vs_full(settings: Settings, snapshot_date: dt.date, repe
                 _unplace_the_nights_payments(settings, snapshot_date)
                 _mark_new(settings, snapshot_date)
             seconds[full_refresh] = _timed_build(settings, snapshot_date, full_refresh)
-            marts[full_refresh] = _marts_of_the_night(settings, snapshot_date)
+            # The daily marts' rows of the night only: a full refresh keeps no earlier date of them.
+            marts[full_refresh] = marts_fingerprint(settings, snapshot_date)
         if marts[False] != marts[True]:
             differing = sorted(m for m in marts[True] if marts[True][m] != marts[False].get(m))
             raise AssertionError(f"the nightly build's marts differ from the full refresh's: {differing}")
