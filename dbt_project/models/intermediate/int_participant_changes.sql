@@ -72,19 +72,6 @@ with moved_branches as ({{ moved_branches }}),
 
 changes as (select * from {{ ref('stg_raw__peserta_changes') }}),
 
-compared_at_load as (
-    select
-        changes.change,
-        moved_branches.branch_code,
-        changes.kpj,
-        changes.old_person_key,
-        {% for column in compared %}changes.{{ column }}{{ ',' if not loop.last }}
-        {% endfor %}
-    from moved_branches
-    join changes on changes.delivery_id = moved_branches.delivery_id
-    where moved_branches.compared_at_load
-),
-
 {% if diffed_here %}
 -- {{ diffed_here | length }} branches to diff here.
 current_rows as (
@@ -118,42 +105,41 @@ diffed_here as (
 ),
 {% endif %}
 
-row_changes as (
-    select * from compared_at_load
-    {% if diffed_here %}
-    union all
-    select * from diffed_here
-    {% endif %}
-),
-
-{% if reranked_branches %}
--- {{ reranked_branches | length }} branches rank differently against another one now.
-transferred as (
+compared_at_load as (
     select
-        'transferred'::text as change,
-        null::text as branch_code,
-        kpj,
-        person_key as old_person_key,
-        {% for column in compared %}null::{{ 'date' if column == 'registered_on' else 'text' }} as {{ column }}{{ ',' if not loop.last }}
+        changes.change,
+        moved_branches.branch_code,
+        changes.kpj,
+        changes.old_person_key,
+        {% for column in compared %}changes.{{ column }}{{ ',' if not loop.last }}
         {% endfor %}
-    from {{ built_participants }} participants
-    where branches > 1
-      and exists (
-          select from {{ built_rows }} held
-          where held.kpj = participants.kpj
-            and held.branch_code in ({{ quoted_list(reranked_branches) }})
-      )
-),
-{% endif %}
-
-all_changes as (
-    select * from row_changes
-    {% if reranked_branches %}
-    union all
-    select * from transferred
-    {% endif %}
+    from moved_branches
+    join changes on changes.delivery_id = moved_branches.delivery_id
+    where moved_branches.compared_at_load
 )
 
-select * from all_changes
+select * from compared_at_load
+{% if diffed_here %}
+union all
+select * from diffed_here
+{% endif %}
+{% if reranked_branches %}
+union all
+-- {{ reranked_branches | length }} branches rank differently against another one now.
+select
+    'transferred'::text as change,
+    null::text as branch_code,
+    kpj,
+    person_key as old_person_key,
+    {% for column in compared %}null::{{ 'date' if column == 'registered_on' else 'text' }} as {{ column }}{{ ',' if not loop.last }}
+    {% endfor %}
+from {{ built_participants }} participants
+where branches > 1
+  and exists (
+      select from {{ built_rows }} held
+      where held.kpj = participants.kpj
+        and held.branch_code in ({{ quoted_list(reranked_branches) }})
+  )
+{% endif %}
 
 {% endif %}
