@@ -57,15 +57,15 @@ def test_incremental_vs_full_times_the_nightly_build_against_its_full_refresh(lo
     result = measure_incremental_vs_full(loaded_night, D, repeats=1, progress=lambda _: None)
     assert result["incremental_vs_full"] > 0 and result["incremental_seconds"] > 0 and result["full_refresh_seconds"] > 0
     assert result["ratios"] == [result["incremental_vs_full"]]
-    # The incremental build ran last: it placed again only the payments of the night's date (20 Nov), after the
-    # full refresh had placed every payment; the 19 Nov ones stand as the full refresh placed them.
-    placed_last = conn.execute(
-        "SELECT DISTINCT export_date FROM intermediate.int_payments_attributed WHERE attributed_at = "
-        "(SELECT max(attributed_at) FROM intermediate.int_payments_attributed)").fetchall()
-    assert placed_last == [(D,)]
-    assert conn.execute("SELECT count(*) FROM intermediate.int_payments_attributed WHERE export_date < %s",
+    # The incremental build ran last: it counted again only the payments of the night's date (20 Nov), after the
+    # full refresh had counted every payment; the 19 Nov ones stand as the full refresh counted them.
+    counted_last = conn.execute(
+        "SELECT DISTINCT export_date FROM intermediate.int_contributions_by_export_date WHERE attributed_at = "
+        "(SELECT max(attributed_at) FROM intermediate.int_contributions_by_export_date)").fetchall()
+    assert counted_last == [(D,)]
+    assert conn.execute("SELECT count(*) FROM intermediate.int_contributions_by_export_date WHERE export_date < %s",
                         (D,)).fetchone()[0] > 0
-    assert conn.execute("SELECT count(*) FROM intermediate.int_payments_attributed").fetchone()[0] == \
+    assert conn.execute("SELECT sum(payments) FROM intermediate.int_contributions_by_export_date").fetchone()[0] == \
         conn.execute("SELECT count(*) FROM raw.iuran").fetchone()[0]
     # And it rewrote only the participants that differ between the 19 Nov snapshots and the 20 Nov ones.
     changes = dict(conn.execute("SELECT change, count(*) FROM intermediate.int_participant_changes GROUP BY 1"))

@@ -1,9 +1,10 @@
-{#- The first export date whose payments int_payments_attributed must place again: the earliest export date
-    of a delivery that passed the raw gate since the model was last built. A new delivery of a branch changes
-    which snapshot is current from its export date on (contract 5.2), so only payments of that date or later
-    can move; a night with nothing new gives 'infinity', and nothing is placed again. Read once, before the
-    build deletes anything, by both the pre-hook and the model (so both use the same date). The model keeps
-    an index on attributed_at for it: without one, finding the last build read every payment ever placed. -#}
+{#- The first export date whose payments int_contributions_by_export_date must place and count again: the
+    earliest export date of a delivery that passed the raw gate since the model was last built. A new delivery
+    of a branch changes which snapshot is current from its export date on (contract 5.2), so only payments of
+    that date or later can move; a night with nothing new gives 'infinity', and nothing is counted again.
+    Read once, before the build deletes anything, by both the pre-hook and the model (so both use the same
+    date). The model keeps an index on attributed_at for it: without one, finding the last build read every
+    row the model holds. -#}
 {% macro first_export_date_to_attribute() %}
     {%- set query -%}
         select coalesce(min(export_date)::text, 'infinity')
@@ -11,12 +12,7 @@
         where gated_at > (select coalesce(max(attributed_at), '-infinity') from {{ this }})
     {%- endset -%}
     {%- if execute and is_incremental() -%}
-        {%- if 'attributed_at' in adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
-            date '{{ run_query(query).columns[0].values()[0] }}'
-        {%- else -%}
-            {#- Built before it was incremental: place every payment again (the column is then added). -#}
-            date '-infinity'
-        {%- endif -%}
+        date '{{ run_query(query).columns[0].values()[0] }}'
     {%- else -%}
         date '-infinity'
     {%- endif -%}

@@ -3,11 +3,11 @@ changed (`cakupan generate --next-night`), as the nightly runs it, against the s
 `--full-refresh`, side by side.
 
 Incremental models build only what the night can change: the participants layer the rows that differ from
-the snapshots it was last built from (int_participant_changes), int_payments_attributed the payments from the
-new deliveries' export date on; the daily marts replace only the night's date in either case. To time the
-nightly build more than once, each incremental repeat first builds the night before (not timed), takes the
-night's payments out of the payments layer and marks the night's deliveries as just through the raw gate, so
-that the build sees exactly what it saw that night.
+the snapshots it was last built from (int_participant_changes), int_contributions_by_export_date the payments
+from the new deliveries' export date on; the daily marts replace only the night's date in either case. To
+time the nightly build more than once, each incremental repeat first builds the night before (not timed),
+takes the night's payments out of the counts and marks the night's deliveries as just through the raw gate,
+so that the build sees exactly what it saw that night.
 """
 
 from __future__ import annotations
@@ -32,12 +32,12 @@ def _mark_new(settings: Settings, snapshot_date: dt.date) -> int:
 
 
 def _unplace_the_nights_payments(settings: Settings, snapshot_date: dt.date) -> None:
-    """The night's payments as they were before the night ran: not placed nor counted yet. Otherwise a repeat
-    would first delete what the measured night placed (1.8 s at 10 M), work no night does."""
+    """The night's payments as they were before the night ran: not counted yet. Otherwise a repeat would first
+    delete what the measured night counted, work no night does."""
     with db.connect(settings, "setup") as conn:
-        for table in ("intermediate.int_payments_attributed", "intermediate.int_contributions_by_export_date"):
-            conn.execute(f"DELETE FROM {table} WHERE export_date >= %s", (snapshot_date,))
-            conn.execute(f"VACUUM ANALYZE {table}")
+        conn.execute("DELETE FROM intermediate.int_contributions_by_export_date WHERE export_date >= %s",
+                     (snapshot_date,))
+        conn.execute("VACUUM ANALYZE intermediate.int_contributions_by_export_date")
 
 
 def _timed_build(settings: Settings, snapshot_date: dt.date, full_refresh: bool) -> float:
