@@ -68,9 +68,9 @@
 {% endmacro %}
 
 {#- The persons whose coverage a night's changes can move: the person of every changed KPJ before and after,
-    and of the KPJ that now holds a transferred participant. -#}
+    and of the KPJ that now holds a transferred participant (int_persons_replaced lists them for the layer). -#}
 {% macro persons_touched_by_changes() %}
-    select old_person_key from {{ ref('int_participant_changes') }} where old_person_key is not null
+    select old_person_key as person_key from {{ ref('int_participant_changes') }} where old_person_key is not null
     union
     select person_key from {{ ref('int_participant_changes') }} where person_key is not null
     union

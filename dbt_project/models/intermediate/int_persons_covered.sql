@@ -4,7 +4,8 @@
     indexes=[{'columns': ['person_key'], 'unique': true}],
     post_hook="{{ stamp_participants_build() }}",
     pre_hook="{{ delete_changed_participants(
-        'delete from ' ~ this ~ ' where person_key = any(array(' ~ persons_touched_by_changes() ~ '))') }}"
+        'delete from ' ~ this ~ ' where person_key = any(array(select person_key from '
+        ~ ref('int_persons_replaced') ~ '))') }}"
 ) }}
 -- depends_on: {{ ref('int_participant_changes') }}
 -- depends_on: {{ ref('int_persons_replaced') }}
@@ -12,7 +13,7 @@
 -- Covered persons on D and where they count (contract 5.4-5.5): a person (NIK) is covered when at least
 -- one of their KPJ is AKTIF, and is placed in the village of the AKTIF KPJ registered last
 -- (tie: the smallest KPJ). The placing KPJ decides whether the person counts as a vulnerable worker.
--- A night recomputes only the persons its changes touch.
+-- A night recomputes only the persons its changes touch (int_persons_replaced lists them).
 select distinct on (person_key)
     person_key,
     kpj as placing_kpj,
@@ -21,6 +22,6 @@ select distinct on (person_key)
 from {{ ref('int_participants_current') }}
 where status = 'AKTIF'
 {% if is_incremental() and not participants_rebuilt() %}
-  and person_key = any(array({{ persons_touched_by_changes() }}))
+  and person_key = any(array(select person_key from {{ ref('int_persons_replaced') }}))
 {% endif %}
 order by person_key, registered_on desc, kpj

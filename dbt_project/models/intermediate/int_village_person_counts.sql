@@ -16,10 +16,11 @@
 with changes as (
     select village_code, 1 as sign, is_vulnerable_worker
     from {{ ref('int_persons_covered') }}
-    where person_key = any(array({{ persons_touched_by_changes() }}))
+    where person_key = any(array(select person_key from {{ ref('int_persons_replaced') }}))
     union all
     select village_code, -1, is_vulnerable_worker
     from {{ ref('int_persons_replaced') }}
+    where was_covered
 ),
 
 net as (
