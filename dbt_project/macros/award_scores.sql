@@ -14,17 +14,24 @@ judged as (
 ),
 
 -- One row per eligible entity and rubric indicator: the rubric names a column of the indicator model.
-indicator_values as (
+-- Both materialised, and each entity's row made JSON once: inlined, the planner repeated to_jsonb for every
+-- use of the value below (villages at 10 M participants: 2.1 s instead of 0.8 s).
+eligible_fields as materialized (
+    select judged.year, judged.{{ key }}, to_jsonb(judged) as fields
+    from judged
+    where judged.eligible
+),
+
+indicator_values as materialized (
     select
-        judged.year,
-        judged.{{ key }},
+        eligible_fields.year,
+        eligible_fields.{{ key }},
         rubric.indicator,
         rubric.weight,
         rubric.normalisation,
-        (to_jsonb(judged) ->> rubric.indicator)::numeric as value
-    from judged
+        (eligible_fields.fields ->> rubric.indicator)::numeric as value
+    from eligible_fields
     cross join rubric
-    where judged.eligible
 ),
 
 -- Each value on 0-1 among the eligible of the same year; a missing value scores 0.
