@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from cakupan.dbt_runner import run_dbt
 
@@ -14,3 +15,14 @@ def test_dbt_unit_tests_pass(settings):
     run_dbt(settings, ["test", "--select", "test_type:unit"], dt.date(2026, 11, 20), log=lines.append)
     summary = next(line for line in lines if "Done. PASS=" in line)
     assert "PASS=10 " in summary and "ERROR=0" in summary
+
+
+def test_dbt_sessions_leave_the_cores_to_dbts_threads(settings):
+    # dbt runs a query a thread side by side, so its sessions start without PostgreSQL's parallel workers
+    # unless the settings allow some (CAKUPAN_DBT_PARALLEL_WORKERS).
+    for workers in (0, 2):
+        lines: list[str] = []
+        run_dbt(replace(settings, dbt_parallel_workers=workers),
+                ["show", "--inline", "select current_setting('max_parallel_workers_per_gather') as workers"],
+                dt.date(2026, 11, 20), log=lines.append)
+        assert any(line.strip().strip("|").strip() == str(workers) for line in lines), lines

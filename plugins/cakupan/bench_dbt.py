@@ -272,10 +272,12 @@ def _timed_psql_replay(settings: Settings, snapshot_date: dt.date, script: str) 
 
 
 def _libpq_env(settings: Settings) -> dict[str, str]:
-    """The transformer's connection, as dbt gets it, for psql (no password on its command line)."""
+    """The transformer's connection and session options, as dbt gets them, for psql (no password on its
+    command line)."""
     dbt = dbt_env(settings)
     return {"PGHOST": dbt["CAKUPAN_DB_HOST"], "PGPORT": dbt["CAKUPAN_DB_PORT"], "PGUSER": dbt["CAKUPAN_DB_USER"],
-            "PGPASSWORD": dbt["CAKUPAN_DB_PASSWORD"], "PGDATABASE": dbt["CAKUPAN_DB_NAME"]}
+            "PGPASSWORD": dbt["CAKUPAN_DB_PASSWORD"], "PGDATABASE": dbt["CAKUPAN_DB_NAME"],
+            "PGOPTIONS": dbt["PGOPTIONS"]}
 
 
 def _psql() -> str:

@@ -70,6 +70,8 @@ class Settings:
     branch_late_warn_days: int
     branch_late_error_days: int
     airflow_home: Path
+    dbt_threads: int = 4
+    dbt_parallel_workers: int = 0
     alert_webhook_url: str | None = None
     alert_emails: tuple[str, ...] = ()
     alert_smtp_conn_id: str = "smtp_default"
@@ -118,6 +120,8 @@ def load_settings() -> Settings:
         branch_late_warn_days=int(os.environ.get("CAKUPAN_BRANCH_LATE_WARN_DAYS", "2")),
         branch_late_error_days=int(os.environ.get("CAKUPAN_BRANCH_LATE_ERROR_DAYS", "14")),
         airflow_home=_path("AIRFLOW_HOME", home / "airflow"),
+        dbt_threads=int(os.environ.get("CAKUPAN_DBT_THREADS") or 4),
+        dbt_parallel_workers=int(os.environ.get("CAKUPAN_DBT_PARALLEL_WORKERS") or 0),
         alert_webhook_url=os.environ.get("CAKUPAN_ALERT_WEBHOOK_URL") or None,
         alert_emails=tuple(a.strip() for a in os.environ.get("CAKUPAN_ALERT_EMAIL", "").split(",") if a.strip()),
         alert_smtp_conn_id=os.environ.get("CAKUPAN_ALERT_SMTP_CONN_ID") or "smtp_default",
