@@ -26,3 +26,16 @@ def test_dbt_sessions_leave_the_cores_to_dbts_threads(settings):
                 ["show", "--inline", "select current_setting('max_parallel_workers_per_gather') as workers"],
                 dt.date(2026, 11, 20), log=lines.append)
         assert any(line.strip().strip("|").strip() == str(workers) for line in lines), lines
+
+
+def test_the_next_nights_date_needs_no_new_parse(settings):
+    # The date reaches dbt by environment, read only when executing, and the daily marts' tests name it as
+    # __snapshot_date__ (macros/test_where.sql): dbt keeps its parse from one night to the next.
+    run_dbt(settings, ["parse"], dt.date(2026, 11, 20), log=lambda _: None)
+    lines: list[str] = []
+    run_dbt(settings, ["--debug", "compile", "--select", "coverage_village,test_type:data"], dt.date(2026, 11, 21),
+            log=lines.append)
+    assert any("no changes found, skipping parsing" in line for line in lines), lines
+    compiled = settings.home / "dbt" / "target" / "compiled" / "cakupan" / "models" / "marts" / "daily"
+    test_sql = (compiled / "coverage_village.yml" / "unique_combination_coverage_village_snapshot_date__village_code.sql")
+    assert "where snapshot_date = date '2026-11-21'" in test_sql.read_text()
