@@ -132,7 +132,7 @@ def test_backfill_late_delivery_and_rebuild(landing, empty_warehouse, capsys):
     assert cakupan(["run", "--date", "2026-11-21"]) == 0, capsys.readouterr().err
     # dbt kept its parse from the 20 Nov build, yet the daily marts' tests looked at 21 Nov's rows.
     compiled = list((load_settings().home / "dbt" / "target" / "run").rglob("expression_is_true_participati*.sql"))
-    assert compiled and all("snapshot_date = '2026-11-21'" in path.read_text() for path in compiled)
+    assert compiled and all("snapshot_date = date '2026-11-21'" in path.read_text() for path in compiled)
     assert conn.execute("SELECT change, kpj FROM intermediate.int_participant_changes").fetchall() == \
         [("transferred", "11000000011")]
     # The loader had compared SAWAHLUNTO's new snapshot with the one the layer holds (no change), so the build
