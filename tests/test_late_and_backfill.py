@@ -97,12 +97,12 @@ def test_backfill_late_delivery_and_rebuild(landing, empty_warehouse, capsys):
     assert read_layer() == incremental_layer
     # So does a layer a build left half written (one model stamped by another build than the rest), and one
     # built by other rules (the code of its models, the vulnerable-worker funding sources).
-    stamp = conn.execute("SELECT obj_description('intermediate.int_persons_covered'::regclass)").fetchone()[0]
-    build, rules = stamp.split(", rules ")
-    for stamps in ({"int_persons_covered": "participants layer, build interrupted, rules " + rules},
-                   {model: f"{build}, rules older" for model in layer}):
-        for model, other in stamps.items():
-            conn.execute(f"COMMENT ON TABLE intermediate.{model} IS '{other}'")
+    build, rules = conn.execute("SELECT build, rules FROM audit.participants_layer_builds "
+                                "WHERE model = 'int_persons_covered'").fetchone()
+    for stamps in ({"int_persons_covered": ("interrupted", rules)}, {model: (build, "older") for model in layer}):
+        for model, (other_build, other_rules) in stamps.items():
+            conn.execute("UPDATE audit.participants_layer_builds SET build = %s, rules = %s WHERE model = %s",
+                         (other_build, other_rules, model))
         run_dbt(load_settings(), ["run", "--select", "int_participant_changes", *replaced, *layer],
                 dt.date(2026, 11, 20), log=lambda _: None)
         assert conn.execute("SELECT change FROM intermediate.int_participant_changes").fetchall() == [("rebuild",)]

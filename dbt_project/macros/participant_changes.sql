@@ -16,15 +16,17 @@
     {{ return(run_query(query).columns[0].values()[0]) }}
 {% endmacro %}
 
-{#- The models a night maintains from int_participant_changes: each one's table is stamped with the build that
-    last wrote it (`comment on table`, in the model's own transaction). -#}
+{#- The models a night maintains from int_participant_changes: each one records the build that last wrote it
+    (audit.participants_layer_builds, in the model's own transaction). -#}
 {% macro participants_layer() %}
     {{ return(['int_branch_participants', 'int_branch_snapshot_dates', 'int_participants_current',
                'int_persons_covered', 'int_participation_counts', 'int_village_person_counts']) }}
 {% endmacro %}
 
 {% macro stamp_participants_build() %}
-    comment on table {{ this }} is 'participants layer, build {{ invocation_id }}, rules {{ participants_rules() }}'
+    insert into {{ source('audit', 'participants_layer_builds') }} (model, build, rules)
+    values ('{{ this.identifier }}', '{{ invocation_id }}', '{{ participants_rules() }}')
+    on conflict (model) do update set build = excluded.build, rules = excluded.rules, written_at = now()
 {% endmacro %}
 
 {#- A fingerprint of the rules the layer is built by: the code of its models and the contract's list of
@@ -48,11 +50,11 @@
     {%- if not execute -%}{{ return(false) }}{%- endif -%}
     {%- set query -%}
         select count(*) = {{ participants_layer() | length }}
-            and count(distinct obj_description(tables.oid, 'pg_class')) = 1
-            and bool_and(obj_description(tables.oid, 'pg_class')
-                         like 'participants layer, build %, rules {{ participants_rules() }}')
+            and count(distinct builds.build) = 1
+            and bool_and(builds.rules = '{{ participants_rules() }}')
         from pg_class tables
         join pg_namespace schemas on schemas.oid = tables.relnamespace
+        join {{ source('audit', 'participants_layer_builds') }} builds on builds.model = tables.relname
         where schemas.nspname = '{{ this.schema }}'
           and tables.relkind = 'r'
           and tables.relname in ('{{ participants_layer() | join("', '") }}')

@@ -26,8 +26,9 @@ from cakupan.warehouse import (AIRFLOW_DATABASE, AIRFLOW_ROLE, ROLES, embedded, 
 ADMIN, LOADER, TRANSFORMER, BI = (role_user(role) for role in ROLES)
 ADMIN_SCHEMAS = ("reference", "raw", "audit")
 TRANSFORMER_SCHEMAS = ("staging", "intermediate", "marts", "marts_candidate")
-# Bookkeeping the transformer does in the same transaction as its own work (candidate, publication).
-TRANSFORMER_WRITES_AUDIT = ("audit.marts_candidate", "audit.publications")
+# Bookkeeping the transformer does in the same transaction as its own work (candidate, publication, the
+# participants layer's builds).
+TRANSFORMER_WRITES_AUDIT = ("audit.marts_candidate", "audit.publications", "audit.participants_layer_builds")
 # The rubric is stored by the night's dbt step, just before dbt reads it.
 TRANSFORMER_WRITES_REFERENCE = ("reference.award_rubric",)
 

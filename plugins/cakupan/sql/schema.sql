@@ -235,3 +235,15 @@ CREATE TABLE IF NOT EXISTS audit.publications (
     run_id text,
     published_at timestamptz NOT NULL DEFAULT now()
 );
+
+-- The dbt build that last wrote each model of the participants layer, and the rules it was built by
+-- (dbt_project/macros/participant_changes.sql): a night applies its changes only when one build by the rules
+-- in force wrote them all, else it rebuilds the layer. Written in the model's own transaction. A row here,
+-- not a comment on the model's table: COMMENT ON TABLE waits for an autovacuum of that table to be cancelled
+-- (deadlock_timeout, 1 s a model at 10 M participants), and a vacuum cancelled every night never finishes.
+CREATE TABLE IF NOT EXISTS audit.participants_layer_builds (
+    model text PRIMARY KEY,
+    build text NOT NULL,
+    rules text NOT NULL,
+    written_at timestamptz NOT NULL DEFAULT now()
+);
