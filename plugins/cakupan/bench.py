@@ -127,24 +127,25 @@ INCREMENTAL_NOTES = """## Notes on incremental_vs_full
 - The loader records what changed in each delivery since the branch's previous one (`raw.peserta_changes`);
   the nightly build applies those for every branch whose previous delivery is what the participants layer
   holds, rewrites only the KPJs and persons they name through the indexes, and adds the changed rows to the
-  counts and takes off the ones they replace. Payments of the night's date are placed by KPJ lookup, and
-  counted by export date, so only the night's are counted (docs/scaling.md, changes 8, 11 and 12).
-- Measured (2026-11-27, after changes 11-12, 3 repeats each, quiet machine):
-  - 10 M participants: **0.258**, 26.3 s against 101.8 s (repeats 0.258, 0.239, 0.289), with the night's
-    payments taken out before each nightly repeat as they were before the night ran; two earlier runs, in
-    which each repeat first deleted what the previous one had placed, gave 0.239 and 0.274. Of the nightly build,
-    placing the night's 1.43 M payments is 12.8 s (the lookup 3.6 s; the rest writing them, with the unique
-    index on payment ids that replaced a test reading every payment), the participants layer's rewrites of
-    the 102,124 changed rows ~16 s of node time on dbt's four threads, the marts and dbt's own start-up the
-    rest. The loader's comparison cost 14.5 s of a 10 M night's load (both batches, one after the other).
-  - 1 M: 0.672, 9.9 s against 14.6 s (the table above): at this scale dbt's fixed cost (start-up, parse,
-    ~0.1 s a node for 108 nodes) is most of the nightly build.
-  - Before changes 11-12: 0.746 at 10 M (157 s against 211 s) and 0.994 at 1 M.
-- Why not 0.15 yet: this benchmark's warehouse holds two nights, so a full refresh places only twice the
-  payments the nightly places, and placing a night's payments is new work, not a change: at 10 M it alone is
-  ~0.13 of the full refresh. With a month of payments kept the full refresh places thirty nights' and the
-  ratio falls; measured here it is what it is. What is left to take: writing the placed payments once
-  instead of through dbt's temporary table, the persons a night touches found once instead of in four models.
+  counts and takes off the ones they replace. The night's payments are placed by KPJ lookup and counted by
+  export date, so only the night's are counted (docs/scaling.md, changes 8, 11, 12 and 13).
+- Measured (2026-11-27, after change 13, 3 repeats each, quiet machine):
+  - 10 M participants: **0.221**, 20.9 s against 94.3 s (repeats 0.229, 0.206, 0.221), with the night's
+    payments taken out before each nightly repeat as they were before the night ran. Of the nightly build,
+    dbt's start-up and parse are ~3 s, the participants layer's rewrites of the 102,124 changed rows ~5.5 s
+    before the four models that follow them share the two cores for ~7 s (placing and counting the night's
+    1.43 M payments 6.6 s of it), the marts and the award ~3 s. The loader's comparison cost 14.5 s of a
+    10 M night's load (both batches, one after the other).
+  - 1 M: 0.58, 8.86 s against 15.29 s (the table above; repeats 0.554, 0.607): at this scale dbt's fixed
+    cost (start-up ~2.7 s, ~50 ms a node for 107 nodes on four threads) is most of the nightly build.
+  - After changes 11-12: 0.258 at 10 M (26.3 s against 101.8 s) and 0.672 at 1 M; before them 0.746 at 10 M
+    (157 s against 211 s) and 0.994 at 1 M.
+- Why not 0.15 yet: what is left is work, not waiting (docs/scaling.md, change 13, has the timeline): the
+  night's payments are new and each is looked up, and each changed row is deleted and inserted again
+  through three indexes of a 10 M-row table. This benchmark's warehouse holds two nights, so a full refresh
+  places only twice the payments the nightly places; with a month of payments kept it places thirty
+  nights' and the ratio falls, but measured here it is what it is. Left to take, measured first: changed
+  rows updated in place with room in the pages (HOT updates touch no index), person keys as 32 bytes.
 
 ## Notes on dbt_vs_sql
 
@@ -153,8 +154,16 @@ INCREMENTAL_NOTES = """## Notes on incremental_vs_full
   rebuild, the stamps), none of which `psql -f` pays. From 1.53 (98 nodes, 2026-11-26) to 1.97 (106
   nodes) with the incremental participants layer, measured before dbt kept its parse from night to night
   (docs/scaling.md, change 10). After it, on the same 1 M warehouse (2026-11-27, `measure_dbt_build` alone,
-  2 repeats): 1.481, 27.2 s against 18.7 s, of which start-up 3.0 s and parse 1.9 s. At 10 M the same comparison gave 0.97 (dbt's four
-  threads overlap what `psql -f` runs one after another); it has not been measured there since.
+  2 repeats): 1.481, 27.2 s against 18.7 s, of which start-up 3.0 s and parse 1.9 s. At 10 M the same
+  comparison gave 0.97 (dbt's four threads overlap what `psql -f` runs one after another); it has not been
+  measured there since.
+- After change 13 (2026-11-27, afternoon, `make bench` on a quiet machine that ran the SQL twice as fast as
+  the morning's): 1.595, 14.39 s against 9.05 s (repeats 1.674, 1.515), above the target. dbt's own cost did
+  not shrink with the SQL: the interpreter and dbt's imports ~2.7 s before it logs a line, start-up 1.8 s
+  and reading its saved parse 1.1 s (nothing parsed again), and ~50 ms a node for 107 nodes, among them a
+  new connection for almost every node (115 opened: dbt-postgres closes a thread's connection after each
+  node, and keeping them is not a setting it offers). The replay now runs with the session options dbt's
+  sessions have (no parallel workers), as the same SQL should.
 """
 
 
