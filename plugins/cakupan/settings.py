@@ -32,6 +32,10 @@ DOCUMENTED = [
     ("CAKUPAN_VULNERABLE_TARGET", "100", "covered vulnerable workers a village needs to meet its target"),
     ("CAKUPAN_BRANCH_LATE_WARN_DAYS", "2", "days without a delivery before a branch is flagged (the night still publishes)"),
     ("CAKUPAN_BRANCH_LATE_ERROR_DAYS", "14", "days without a delivery before the night fails and nothing is published"),
+    ("CAKUPAN_DBT_THREADS", "4", "queries dbt runs side by side in a build"),
+    ("CAKUPAN_DBT_PARALLEL_WORKERS", "0",
+     "PostgreSQL parallel workers a dbt query may use on top of dbt's threads; raise it only on a warehouse "
+     "with cores to spare beyond those"),
     ("CAKUPAN_TASK_RETRIES", "2", "retries of a DAG task after a transient failure (warehouse unreachable)"),
     ("CAKUPAN_ADMIN_PASSWORD", "(embedded: generated)", "password of the warehouse role cakupan_admin (schemas, reference)"),
     ("CAKUPAN_LOADER_PASSWORD", "(embedded: generated)", "password of the role cakupan_loader (writes raw and audit)"),
