@@ -24,9 +24,16 @@
 {% endmacro %}
 
 {% macro stamp_participants_build() %}
-    insert into {{ source('audit', 'participants_layer_builds') }} (model, build, rules)
+    insert into {{ participants_layer_builds() }} (model, build, rules)
     values ('{{ this.identifier }}', '{{ invocation_id }}', '{{ participants_rules() }}')
     on conflict (model) do update set build = excluded.build, rules = excluded.rules, written_at = now()
+{% endmacro %}
+
+{#- The table of the layer's builds by its plain name: dbt renders a source as an empty subquery under
+    `--empty`, which can be neither written to nor aliased. -#}
+{% macro participants_layer_builds() %}
+    {%- set builds = source('audit', 'participants_layer_builds') -%}
+    {{ return(api.Relation.create(database=builds.database, schema=builds.schema, identifier=builds.identifier)) }}
 {% endmacro %}
 
 {#- A fingerprint of the rules the layer is built by: the code of its models and the contract's list of
@@ -54,7 +61,7 @@
             and bool_and(builds.rules = '{{ participants_rules() }}')
         from pg_class tables
         join pg_namespace schemas on schemas.oid = tables.relnamespace
-        join {{ source('audit', 'participants_layer_builds') }} builds on builds.model = tables.relname
+        join {{ participants_layer_builds() }} builds on builds.model = tables.relname
         where schemas.nspname = '{{ this.schema }}'
           and tables.relkind = 'r'
           and tables.relname in ('{{ participants_layer() | join("', '") }}')
