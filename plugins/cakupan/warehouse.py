@@ -204,10 +204,12 @@ class EmbeddedWarehouse:
         ensure_databases(self.url("postgres"))
         return self.url()
 
-    def stop(self) -> bool:
+    def stop(self, crash: bool = False) -> bool:
+        """Stop the server; `crash` stops it as a power cut would (no shutdown checkpoint: the next start
+        recovers from the WAL and empties every unlogged table), for the tests of what a crash leaves."""
         if not self.is_running():
             return False
-        self._run("pg_ctl", "stop", "-D", str(self.pgdata), "-m", "fast", "-w")
+        self._run("pg_ctl", "stop", "-D", str(self.pgdata), "-m", "immediate" if crash else "fast", "-w")
         return True
 
 

@@ -241,9 +241,18 @@ CREATE TABLE IF NOT EXISTS audit.publications (
 -- in force wrote them all, else it rebuilds the layer. Written in the model's own transaction. A row here,
 -- not a comment on the model's table: COMMENT ON TABLE waits for an autovacuum of that table to be cancelled
 -- (deadlock_timeout, 1 s a model at 10 M participants), and a vacuum cancelled every night never finishes.
-CREATE TABLE IF NOT EXISTS audit.participants_layer_builds (
+-- Unlogged like the layer's tables (dbt_project.yml): after a crash PostgreSQL empties both together, and the
+-- next night rebuilds the layer instead of applying its changes to empty tables.
+CREATE UNLOGGED TABLE IF NOT EXISTS audit.participants_layer_builds (
     model text PRIMARY KEY,
     build text NOT NULL,
     rules text NOT NULL,
     written_at timestamptz NOT NULL DEFAULT now()
 );
+DO $$
+BEGIN
+    -- Made before it was unlogged; altered only then, as the statement locks the table out even when a no-op.
+    IF (SELECT relpersistence FROM pg_class WHERE oid = 'audit.participants_layer_builds'::regclass) = 'p' THEN
+        ALTER TABLE audit.participants_layer_builds SET UNLOGGED;
+    END IF;
+END $$;
