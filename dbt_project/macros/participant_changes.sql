@@ -87,15 +87,16 @@
     where kpj = any(array(select kpj from {{ ref('int_participant_changes') }}))
 {% endmacro %}
 
-{#- Pre-hook of the layer's models: empty the table for a rebuild, else delete the keys the changes touch
-    (the model then inserts their new rows; a key with no new row is gone). No statement for counts, whose
-    merge replaces the keys it updates. -#}
-{% macro delete_changed_participants(delete_touched='') %}
+{#- Pre-hook of the layer's models: empty the table for a rebuild, else delete the rows the changes can
+    take away (`delete_gone`); the model then writes the rows it makes: appended where the hook deleted every
+    row it rewrites, else upserted (macros/upsert.sql). No statement for counts, whose merge replaces the
+    keys it updates. -#}
+{% macro delete_changed_participants(delete_gone='') %}
     {%- if is_incremental() -%}
         {%- if participants_rebuilt() -%}
             truncate {{ this }}
         {%- else -%}
-            {{ delete_touched }}
+            {{ delete_gone }}
         {%- endif -%}
     {%- endif -%}
 {% endmacro %}

@@ -1,11 +1,14 @@
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy='upsert',
+    unique_key='kpj',
     on_schema_change='sync_all_columns',
     indexes=[{'columns': ['kpj'], 'unique': true}, {'columns': ['person_key']}, {'columns': ['branches']}],
+    fillfactor=90,
     post_hook="{{ stamp_participants_build() }}",
     pre_hook="{{ delete_changed_participants(
-        'delete from ' ~ this ~ ' where kpj = any(array(select kpj from ' ~ ref('int_participant_changes') ~ '))') }}"
+        'delete from ' ~ this ~ ' where kpj = any(array(select kpj from ' ~ ref('int_participant_changes')
+        ~ \" where change = 'removed'))\") }}"
 ) }}
 -- depends_on: {{ ref('int_participant_changes') }}
 -- depends_on: {{ ref('int_participants_replaced') }}
@@ -13,7 +16,8 @@
 
 -- The participants on D: every KPJ once, from the current snapshots of all branches (contract 5.2-5.3).
 -- A KPJ in several current snapshots was transferred: the latest export_date wins, then the branch
--- code that sorts first. A night recomputes only the KPJs int_participant_changes names; `branches` counts
+-- code that sorts first. A night recomputes only the KPJs int_participant_changes names and upserts them,
+-- rewriting a changed row in place (macros/upsert.sql), after deleting those a branch removed; `branches` counts
 -- the snapshots holding the KPJ, so the next night finds the transferred ones without reading them all.
 -- No column may change when the participant does not: not the snapshot's export date, which moves each night.
 with branch_rows as (

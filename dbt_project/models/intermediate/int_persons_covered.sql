@@ -5,7 +5,7 @@
     post_hook="{{ stamp_participants_build() }}",
     pre_hook="{{ delete_changed_participants(
         'delete from ' ~ this ~ ' where person_key = any(array(select person_key from '
-        ~ ref('int_persons_replaced') ~ '))') }}"
+        ~ ref('int_persons_replaced') ~ ' where was_covered))') }}"
 ) }}
 -- depends_on: {{ ref('int_participant_changes') }}
 -- depends_on: {{ ref('int_persons_replaced') }}
