@@ -74,7 +74,7 @@ def test_backfill_late_delivery_and_rebuild(landing, empty_warehouse, capsys):
         "int_participants_current": "ORDER BY kpj",
         "int_persons_covered": "ORDER BY person_key",
         # Counts a night took to 0 stay as rows; a rebuild has none.
-        "int_participation_counts": "WHERE active_participations > 0 ORDER BY village_code, segment, funding_source, "
+        "int_participation_counts": "WHERE active_participations > 0 ORDER BY district_code, segment, funding_source, "
                                     "occupation",
         "int_village_person_counts": "WHERE covered_persons > 0 ORDER BY village_code",
     }
