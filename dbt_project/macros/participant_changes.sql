@@ -87,6 +87,20 @@
     where kpj = any(array(select kpj from {{ ref('int_participant_changes') }}))
 {% endmacro %}
 
+{#- Each person with an AKTIF KPJ among `participants` (a query giving int_participants_current's columns),
+    placed by their AKTIF KPJ registered last (tie: the smallest KPJ), which also decides whether the person
+    counts as a vulnerable worker (contract 5.4-5.5). -#}
+{% macro persons_placed(participants) %}
+    select distinct on (person_key)
+        person_key,
+        kpj as placing_kpj,
+        village_code,
+        is_vulnerable_worker
+    from ({{ participants }}) participants
+    where status = 'AKTIF'
+    order by person_key, registered_on desc, kpj
+{% endmacro %}
+
 {#- Pre-hook of the layer's models: empty the table for a rebuild, else delete the rows the changes can
     take away (`delete_gone`); the model then writes the rows it makes: appended where the hook deleted every
     row it rewrites, else upserted (macros/upsert.sql). No statement for counts, whose merge replaces the

@@ -13,15 +13,11 @@
 -- Covered persons on D and where they count (contract 5.4-5.5): a person (NIK) is covered when at least
 -- one of their KPJ is AKTIF, and is placed in the village of the AKTIF KPJ registered last
 -- (tie: the smallest KPJ). The placing KPJ decides whether the person counts as a vulnerable worker.
--- A night recomputes only the persons its changes touch (int_persons_replaced lists them).
-select distinct on (person_key)
-    person_key,
-    kpj as placing_kpj,
-    village_code,
-    is_vulnerable_worker
-from {{ ref('int_participants_current') }}
-where status = 'AKTIF'
+-- A night writes only the persons its changes touch, as int_persons_replaced placed them.
 {% if is_incremental() and not participants_rebuilt() %}
-  and person_key = any(array(select person_key from {{ ref('int_persons_replaced') }}))
+select person_key, placing_kpj, village_code, is_vulnerable_worker
+from {{ ref('int_persons_replaced') }}
+where is_covered
+{% else %}
+{{ persons_placed('select * from ' ~ ref('int_participants_current')) }}
 {% endif %}
-order by person_key, registered_on desc, kpj

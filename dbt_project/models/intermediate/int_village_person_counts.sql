@@ -10,15 +10,15 @@
 -- depends_on: {{ ref('int_participants_current') }}
 
 -- Covered persons on D per village, and how many of them are vulnerable workers (contract 5.4-5.5). A night
--- adds the persons int_persons_covered rewrote and takes off the rows they replaced (int_persons_replaced),
--- instead of counting every person again; a rebuild counts them all.
+-- adds the rows int_persons_covered rewrote and takes off the rows they replaced, both as
+-- int_persons_replaced lists them, instead of counting every person again; a rebuild counts them all.
 {% if is_incremental() and not participants_rebuilt() %}
 with changes as (
     select village_code, 1 as sign, is_vulnerable_worker
-    from {{ ref('int_persons_covered') }}
-    where person_key = any(array(select person_key from {{ ref('int_persons_replaced') }}))
+    from {{ ref('int_persons_replaced') }}
+    where is_covered
     union all
-    select village_code, -1, is_vulnerable_worker
+    select old_village_code, -1, old_is_vulnerable_worker
     from {{ ref('int_persons_replaced') }}
     where was_covered
 ),
