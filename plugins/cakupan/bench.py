@@ -126,26 +126,29 @@ INCREMENTAL_NOTES = """## Notes on incremental_vs_full
   daily marts' rows of the night).
 - The loader records what changed in each delivery since the branch's previous one (`raw.peserta_changes`);
   the nightly build applies those for every branch whose previous delivery is what the participants layer
-  holds, rewrites only the KPJs and persons they name through the indexes, and adds the changed rows to the
-  counts and takes off the ones they replace. The night's payments are placed by KPJ lookup and counted by
-  export date, so only the night's are counted (docs/scaling.md, changes 8, 11, 12 and 13).
-- Measured (2026-11-27, after change 13, 3 repeats each, quiet machine):
-  - 10 M participants: **0.221**, 20.9 s against 94.3 s (repeats 0.229, 0.206, 0.221), with the night's
-    payments taken out before each nightly repeat as they were before the night ran. Of the nightly build,
-    dbt's start-up and parse are ~3 s, the participants layer's rewrites of the 102,124 changed rows ~5.5 s
-    before the four models that follow them share the two cores for ~7 s (placing and counting the night's
-    1.43 M payments 6.6 s of it), the marts and the award ~3 s. The loader's comparison cost 14.5 s of a
-    10 M night's load (both batches, one after the other).
-  - 1 M: 0.58, 8.86 s against 15.29 s (the table above; repeats 0.554, 0.607): at this scale dbt's fixed
-    cost (start-up ~2.7 s, ~50 ms a node for 107 nodes on four threads) is most of the nightly build.
-  - After changes 11-12: 0.258 at 10 M (26.3 s against 101.8 s) and 0.672 at 1 M; before them 0.746 at 10 M
-    (157 s against 211 s) and 0.994 at 1 M.
-- Why not 0.15 yet: what is left is work, not waiting (docs/scaling.md, change 13, has the timeline): the
-  night's payments are new and each is looked up, and each changed row is deleted and inserted again
-  through three indexes of a 10 M-row table. This benchmark's warehouse holds two nights, so a full refresh
-  places only twice the payments the nightly places; with a month of payments kept it places thirty
-  nights' and the ratio falls, but measured here it is what it is. Left to take, measured first: changed
-  rows updated in place with room in the pages (HOT updates touch no index), person keys as 32 bytes.
+  holds, rewrites only the KPJs and persons they name (a changed row in place, on its own page: no index
+  written), and adds the changed rows to the counts and takes off the ones they replace. The night's
+  payments are placed by KPJ lookup and counted by export date, so only the night's are counted
+  (docs/scaling.md, changes 8 and 11-14).
+- Every timed build starts after a `CHECKPOINT`, as a night does (nights are a day apart): the first change
+  to a page after a checkpoint writes the whole page to the WAL, and builds timed minutes apart met that by
+  chance (17.7 or 22.2 s for the same nightly build at 10 M). The intermediate schema is unlogged.
+- Measured (2026-11-27, evening, after change 14, 3 repeats each, quiet machine):
+  - 10 M participants: **0.196**, 17.0 s against 84.9 s (repeats 0.196, 0.193, 0.214), with the night's
+    payments taken out before each nightly repeat as they were before the night ran; 0.191 (16.0 s
+    against 86.3 s) in the measurement before. Of the nightly build, dbt's start-up and parse are ~3 s, the
+    participants layer ~3.5 s, then ~6 s in which the night's 1.43 M payments are placed and counted
+    (4.4 s alone) beside the persons and the counts, the marts and the award ~2.5 s.
+  - 1 M: see the table above: at this scale dbt's fixed cost (start-up ~2.7 s, ~50 ms a node for 107
+    nodes on four threads) is most of the nightly build.
+  - After change 13 and without the checkpoint: 0.221 at 10 M (20.9 s against 94.3 s); after changes
+    11-12: 0.258 (26.3 s against 101.8 s) and 0.672 at 1 M; before them 0.746 at 10 M and 0.994 at 1 M.
+- Why not 0.15 yet: what is left is work on two cores, not waiting (docs/scaling.md has the timeline): the
+  models that follow the layer need ~9 CPU-s side by side, and dbt's own Python ~4 CPU-s a build. This
+  benchmark's warehouse holds two nights, so a full refresh places only twice the payments the nightly
+  places; with a month of payments kept it places thirty nights' and the ratio falls, but measured here it
+  is what it is. Left to take, measured first: person keys as 32 bytes, the award's rubric values read as
+  columns, fewer dbt nodes on the night's path.
 
 ## Notes on dbt_vs_sql
 
@@ -164,6 +167,10 @@ INCREMENTAL_NOTES = """## Notes on incremental_vs_full
   new connection for almost every node (115 opened: dbt-postgres closes a thread's connection after each
   node, and keeping them is not a setting it offers). The replay now runs with the session options dbt's
   sessions have (no parallel workers), as the same SQL should.
+- After change 14 (2026-11-27, evening, each side after a checkpoint): 1.863, 12.79 s against 6.94 s. The
+  SQL got faster (9.05 -> 6.94 s: participations counted by district, the layer's tables unlogged) and
+  dbt's build with it (14.39 -> 12.79 s), by less: its fixed ~5.5 s (start-up, saved parse, ~50 ms a
+  node) is the same, and weighs more the less SQL there is. At 10 M this comparison was 0.97.
 """
 
 
