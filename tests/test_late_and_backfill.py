@@ -156,10 +156,11 @@ def test_backfill_late_delivery_and_rebuild(landing, empty_warehouse, capsys):
         return  # a server elsewhere is not ours to crash
     counts = conn.execute(counted).fetchall()
     marts = conn.execute("SELECT snapshot_date, count(*) FROM marts.coverage_village GROUP BY 1 ORDER BY 1").fetchall()
-    url = embedded(settings).url()
-    embedded(settings).stop(crash=True)
+    warehouse = embedded(settings)
+    url = warehouse.url()
+    warehouse.stop(crash=True)
     # Back on its port, though the crash left its connections in TIME_WAIT: its clients keep their URL.
-    assert embedded(settings).start() == url
+    assert warehouse.start() == url
     conn = db.connect(settings, "setup")
     try:
         assert conn.execute("SELECT count(*) FROM intermediate.int_participants_current").fetchone() == (0,)

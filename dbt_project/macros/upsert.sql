@@ -1,10 +1,10 @@
 {#- Incremental strategy 'upsert': the model's rows inserted, and a row whose unique key is there already
     updated in place instead, when a column differs. Such an update changes no indexed column, and when its
     page has room (the model's config `fillfactor=90` keeps a tenth of each page free for it,
-    macros/create_table_as.sql) PostgreSQL writes no index at all (a
-    heap-only tuple), where a delete and an insert wrote a new entry into every index: at 10 M participants
-    1.7 s of a night in int_participants_current, whose person_key index is 0.9 GB and took each entry on a
-    random page. Rows that are gone are deleted by the model's pre-hook. -#}
+    macros/create_table_as.sql) PostgreSQL writes no index at all (a heap-only tuple), where a delete and an
+    insert wrote a new entry into every index: at 10 M participants 1.7 s of a night in
+    int_participants_current, whose person_key index is 0.9 GB and took each entry on a random page. Rows
+    that are gone are deleted by the model's pre-hook. -#}
 {% macro get_incremental_upsert_sql(arg_dict) %}
     {%- set keys = [arg_dict['unique_key']] if arg_dict['unique_key'] is string else arg_dict['unique_key'] -%}
     {%- set columns = arg_dict['dest_columns'] -%}
@@ -13,7 +13,6 @@
     insert into {{ arg_dict['target_relation'] }} as built ({{ all_columns }})
     select {{ all_columns }} from {{ arg_dict['temp_relation'] }}
     on conflict ({{ keys | join(', ') }}) do update
-    set ({{ updated | join(', ') }}) = row({% for column in updated %}excluded.{{ column }}{{ ', ' if not loop.last }}{% endfor %})
-    where ({% for column in updated %}built.{{ column }}{{ ', ' if not loop.last }}{% endfor %})
-        is distinct from ({% for column in updated %}excluded.{{ column }}{{ ', ' if not loop.last }}{% endfor %})
+    set ({{ updated | join(', ') }}) = row(excluded.{{ updated | join(', excluded.') }})
+    where (built.{{ updated | join(', built.') }}) is distinct from (excluded.{{ updated | join(', excluded.') }})
 {% endmacro %}
