@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from cakupan.cli import main as cakupan
-from cakupan.warehouse import psql_path
+from cakupan.warehouse import psql_path, shared_buffers_mib
 
 
 def test_status_and_url_give_a_url_psql_can_use(settings, capsys):
@@ -21,6 +21,10 @@ def test_status_and_url_give_a_url_psql_can_use(settings, capsys):
     result = subprocess.run([str(psql_path()), url, "-Atc", "SELECT count(*) FROM reference.provinces"],
                             capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "38"
+    # Sized for the machine at every start: a quarter of its memory.
+    result = subprocess.run([str(psql_path()), url, "-Atc", "SELECT setting::int * 8 / 1024 FROM pg_settings "
+                             "WHERE name = 'shared_buffers'"], capture_output=True, text=True, check=True)
+    assert int(result.stdout) == shared_buffers_mib()
     # Runs as an unprivileged system user when started by root: PostgreSQL refuses to run as root.
     owner = Path(settings.warehouse_dir / "pgdata").stat().st_uid
     assert owner != 0 or os.geteuid() != 0
@@ -36,3 +40,8 @@ def test_a_configured_url_starts_nothing(monkeypatch, capsys):
     assert capsys.readouterr().out.strip() == "postgresql://cakupan_bi:s3cret%2Fpass@db.example:5432/cakupan"
     assert cakupan(["warehouse", "url", "--role", "loader"]) == 1
     assert "set CAKUPAN_LOADER_PASSWORD" in capsys.readouterr().err
+
+
+def test_shared_buffers_are_a_quarter_of_the_memory():
+    assert shared_buffers_mib(24 * 2**30) == 6144
+    assert shared_buffers_mib(256 * 2**20) == 128  # PostgreSQL's default, the least it gets
