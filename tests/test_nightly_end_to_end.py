@@ -11,6 +11,7 @@ import pytest
 
 from cakupan.cli import main as cakupan
 from cakupan.dag_run import run_nightly
+from cakupan.dbt_runner import DbtFailed
 from cakupan.nightly import build_marts
 from cakupan.settings import load_settings
 from warehouse_access import assert_bi_reads_the_marts_and_nothing_else, assert_the_night_ran_as_the_project_roles
@@ -176,6 +177,12 @@ def test_the_night_produces_the_hand_worked_figures(night, empty_warehouse, tmp_
     # covered persons / 5 x 40, out of 40: G 2, A 5, C 2, P 3.
     assert rescored == [("13.06.01.2001", "40.00", 2, "small-night-2"), ("13.73.01.1001", "100.00", 1, "small-night-2"),
                         ("13.73.02.2005", "40.00", 2, "small-night-2"), ("14.71.01.1002", "60.00", 1, "small-night-2")]
+
+    # A misspelt indicator would score 0 for everyone without a word: the build stops on it, naming it.
+    (tmp_path / "rubric.yml").write_text(rubric.replace("version: small-night-2", "version: small-night-3")
+                                         .replace("indicator: covered_persons,", "indicator: covered_person,"))
+    with pytest.raises(DbtFailed, match="award_rubric_names_indicator_columns"):
+        build_marts(load_settings(), D)
 
 
 def award_snapshot(conn) -> tuple[list, list, list]:
