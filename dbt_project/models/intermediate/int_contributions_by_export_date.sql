@@ -24,9 +24,16 @@
 -- backfill) are matched against the snapshots current on their own date; a night with none skips that.
 {% set first_export_date = first_export_date_to_attribute() %}
 {% set only_the_night = is_incremental() and not deliveries_dated_other_than(first_export_date) %}
+-- A night's payments are found by a range of raw.iuran's index on delivery_id, from the first delivery of those
+-- dates, as deliveries are numbered as they are loaded: without it each night read every payment kept (at 10 M
+-- with two nights kept 0.34 s instead of 0.23 s, growing with each night kept).
 with payments as (
     select * from {{ ref('stg_raw__iuran') }}
     where export_date >= {{ first_export_date }}
+    {%- if is_incremental() %}
+      and delivery_id >= (select min(delivery_id) from {{ ref('stg_raw__deliveries') }}
+                          where export_date >= {{ first_export_date }})
+    {%- endif %}
 ),
 
 participants_on_the_night as (
