@@ -25,8 +25,8 @@
 {% set first_export_date = first_export_date_to_attribute() %}
 {% set only_the_night = is_incremental() and not deliveries_dated_other_than(first_export_date) %}
 -- A night's payments are found by a range of raw.iuran's index on delivery_id, from the first delivery of those
--- dates, as deliveries are numbered as they are loaded: without it each night read every payment kept (at 10 M
--- with two nights kept 0.34 s instead of 0.23 s, growing with each night kept).
+-- dates, as deliveries are numbered as they are loaded: through the join with the deliveries alone the planner
+-- read every payment kept (at 10 M with two nights kept: 0.34 s instead of 0.23 s).
 with payments as (
     select * from {{ ref('stg_raw__iuran') }}
     where export_date >= {{ first_export_date }}
