@@ -175,7 +175,10 @@ INCREMENTAL_NOTES = """## Notes on incremental_vs_full
   dbt's build with it (14.39 -> 12.79 s), by less: its fixed ~5.5 s (start-up, saved parse, ~50 ms a
   node) is the same, and weighs more the less SQL there is. At 10 M this comparison was 0.97.
 - After change 15 (2026-11-27, night; shared buffers a quarter of the memory, which at 1 M holds everything
-  either way): 1.905, 13.62 s against 7.2 s, the same within the noise.
+  either way): 1.905, 13.62 s against 7.2 s, the same within the noise. At 10 M the same night
+  (`measure_dbt_build`, 2 repeats): **1.046**, 89.4 s against 86.2 s (repeats 1.14, 0.95; 108 nodes, 312
+  statements): dbt's start-up 1.8 s and saved parse 1.0 s are small beside the SQL there, and its four
+  threads overlap what `psql -f` runs one after another.
 """
 
 
