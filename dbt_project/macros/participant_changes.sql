@@ -36,18 +36,28 @@
     {{ return(api.Relation.create(database=builds.database, schema=builds.schema, identifier=builds.identifier)) }}
 {% endmacro %}
 
-{#- A fingerprint of the rules the layer is built by: the code of its models and the contract's list of
-    vulnerable-worker funding sources. Rows a night does not touch keep the rules they were built by, so a
-    change to these rebuilds the layer (as a full refresh would) instead of mixing old and new rules. -#}
+{#- A fingerprint of the rules the layer is built by: the code of its models and of the macros they are made
+    of, and the contract's list of vulnerable-worker funding sources. Rows a night does not touch keep the
+    rules they were built by, so a change to these rebuilds the layer (as a full refresh would) instead of
+    mixing old and new rules. -#}
 {% macro participants_rules() %}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
     {%- set models = participants_layer() + ['int_participant_changes', 'int_participants_replaced',
-                                             'int_persons_replaced'] -%}
+                                             'int_participants_rewritten', 'int_persons_replaced'] -%}
     {%- set code = [] -%}
     {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name in models -%}
         {%- do code.append(node.name ~ '\n' ~ node.raw_code) -%}
     {%- endfor -%}
+    {%- for name in participants_rules_macros() -%}
+        {%- do code.append(name ~ '\n' ~ context[name].macro.macro_sql) -%}
+    {%- endfor -%}
     {{ return(local_md5((code | sort | join('\n')) ~ vulnerable_funding_sources())) }}
+{% endmacro %}
+
+{#- The macros whose SQL the layer's models are made of: their code counts in the fingerprint, as the models'. -#}
+{% macro participants_rules_macros() %}
+    {{ return(['participants_on_snapshot_date', 'current_branch_snapshot_dates', 'persons_touched_by_changes',
+               'persons_placed', 'rows_replaced_in']) }}
 {% endmacro %}
 
 {#- True when the last build wrote every model of the layer, by the rules in force: only then can a night
@@ -83,8 +93,7 @@
     union
     select person_key from {{ ref('int_participant_changes') }} where person_key is not null
     union
-    select person_key from {{ ref('int_participants_current') }}
-    where kpj = any(array(select kpj from {{ ref('int_participant_changes') }}))
+    select person_key from {{ ref('int_participants_rewritten') }}
 {% endmacro %}
 
 {#- Each person with an AKTIF KPJ among `participants` (a query giving int_participants_current's columns),
@@ -135,6 +144,44 @@
     from {{ ref('int_delivery_validity') }}
     where valid_from <= {{ snapshot_date() }}
       and (valid_until is null or valid_until > {{ snapshot_date() }})
+{% endmacro %}
+
+{#- The participants on D: every KPJ once, from the current snapshots of all branches (contract 5.2-5.3), or
+    only the KPJs that `kpjs` (a query) selects. A KPJ in several current snapshots was transferred: the
+    latest export_date wins, then the branch code that sorts first. `branches` counts the snapshots holding
+    the KPJ, so that a night finds the transferred ones without reading them all. No column may change when
+    the participant does not: not the snapshot's export date, which moves each night. -#}
+{% macro participants_on_snapshot_date(kpjs=none) %}
+    with branch_rows as (
+        select * from {{ ref('int_branch_participants') }}
+        {% if kpjs %}where kpj = any(array({{ kpjs }})){% endif %}
+    ),
+
+    current_snapshots as ({{ current_branch_snapshot_dates() }}),
+
+    candidates as (
+        select
+            branch_rows.*,
+            current_snapshots.export_date,
+            count(*) over (partition by branch_rows.kpj) as branches
+        from branch_rows
+        join current_snapshots using (branch_code)
+    )
+
+    select distinct on (kpj)
+        kpj,
+        person_key,
+        branch_code,
+        segment,
+        funding_source,
+        occupation,
+        village_code,
+        registered_on,
+        status,
+        segment = 'BPU' and funding_source in {{ vulnerable_funding_sources() }} as is_vulnerable_worker,
+        branches::integer as branches
+    from candidates
+    order by kpj, export_date desc, branch_code
 {% endmacro %}
 
 {#- `values` as a list of SQL string literals, for `in (...)`. -#}

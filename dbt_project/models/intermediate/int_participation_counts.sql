@@ -8,21 +8,22 @@
 ) }}
 -- depends_on: {{ ref('int_participant_changes') }}
 -- depends_on: {{ ref('int_participants_replaced') }}
+-- depends_on: {{ ref('int_participants_rewritten') }}
 
 -- Active participations on D (KPJ, not persons: contract 5.4) by district of domicile, segment, funding source
 -- and occupation: what participation_district publishes. Counted by district here rather than by village, so
 -- the mart reads tens of thousands of rows, not a million (1 s a night at 10 M participants). A KPJ whose
 -- village is not in the region reference counts nowhere, as in the mart before. A night adds the rows
--- int_participants_current rewrote and takes off the rows they replaced (int_participants_replaced), instead
--- of counting every participant again; a rebuild counts them all.
+-- int_participants_current gets (int_participants_rewritten) and takes off the rows they replace
+-- (int_participants_replaced), instead of counting every participant again; a rebuild counts them all.
 {% set keys = 'segment, funding_source, occupation' %}
 with villages as (select village_code, district_code from {{ ref('stg_reference__villages') }}),
 
 {% if is_incremental() and not participants_rebuilt() %}
 changes as (
     select village_code, {{ keys }}, count(*) as active_participations
-    from {{ ref('int_participants_current') }}
-    where status = 'AKTIF' and kpj = any(array(select kpj from {{ ref('int_participant_changes') }}))
+    from {{ ref('int_participants_rewritten') }}
+    where status = 'AKTIF'
     group by village_code, {{ keys }}
     union all
     select village_code, {{ keys }}, -count(*)

@@ -6,9 +6,11 @@
 -- a time at 10 M participants). int_persons_covered depends on this model, so it is read before it changes.
 -- Empty on a rebuild, and on a first build.
 -- depends_on: {{ ref('int_participant_changes') }}
--- depends_on: {{ ref('int_participants_current') }}
+-- depends_on: {{ ref('int_participants_rewritten') }}
 {%- set built = prior_build_of('int_persons_covered') %}
-{% if built is none or participants_rebuilt() %}
+{%- set participants = prior_build_of('int_participants_current') %}
+{%- set placed_columns = 'person_key, kpj, village_code, is_vulnerable_worker, registered_on, status' %}
+{% if built is none or participants is none or participants_rebuilt() %}
 select
     null::text as person_key,
     null::boolean as was_covered,
@@ -27,10 +29,18 @@ covered_before as (
     where person_key = any(array(select person_key from touched))
 ),
 
-covered_now as (
-    {{ persons_placed('select * from ' ~ ref('int_participants_current')
-                      ~ ' where person_key = any(array(select person_key from touched))') }}
-)
+-- The touched persons' participants after the night: the rows int_participants_current gets, and its rows of
+-- the KPJs that do not change. Read so, this model need not wait for int_participants_current, which the
+-- build writes meanwhile (not a ref: it would wait); the rows read here are the same before and after.
+participants_now as (
+    select {{ placed_columns }} from {{ ref('int_participants_rewritten') }}
+    union all
+    select {{ placed_columns }} from {{ participants }} unchanged
+    where person_key = any(array(select person_key from touched))
+      and not exists (select from {{ ref('int_participant_changes') }} where kpj = unchanged.kpj)
+),
+
+covered_now as ({{ persons_placed('select * from participants_now') }})
 
 select
     touched.person_key,
