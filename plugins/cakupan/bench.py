@@ -135,23 +135,24 @@ INCREMENTAL_NOTES = """## Notes on incremental_vs_full
   chance (17.7 or 22.2 s for the same nightly build at 10 M). The intermediate schema is unlogged.
 - The embedded warehouse gives PostgreSQL's shared buffers a quarter of the machine's memory (change 15):
   with 2 GB on 24 GiB, a night's index probes copied most of their pages in from the kernel's cache.
-- Measured (2026-11-27, night, after change 15, 3 repeats each, quiet machine):
-  - 10 M participants: **0.153**, 13.7 s against 90.0 s (repeats 0.149, 0.153, 0.166), with the night's
-    payments taken out before each nightly repeat as they were before the night ran. Of the nightly build,
-    dbt's start-up and parse are ~3 s, the participants layer ~3 s, then ~4 s in which the night's 1.43 M
-    payments are placed and counted (2.4 s alone) beside the persons and the counts, the marts and the
-    award ~2.5 s.
+- The rows of `int_participants_current` a night rewrites are worked out once (`int_participants_rewritten`,
+  change 16), and read from there by the counts and the touched persons instead of looked up again.
+- Measured (2026-11-27, late, after change 16, 3 repeats each, quiet machine):
+  - 10 M participants: **0.145**, 12.87 s against 89.0 s (repeats 0.145, 0.146, 0.145; 0.153 after change
+    15), with the night's payments taken out before each nightly repeat as they were before the night ran.
+    Of the nightly build, dbt's start-up and parse are ~3 s, the participants layer ~2.5 s, then ~4 s in
+    which the night's 1.43 M payments are placed and counted (2.4 s alone) beside the upsert of the
+    participants, the persons and the counts, the marts and the award ~2.3 s.
   - 1 M: see the table above: at this scale dbt's fixed cost (start-up ~2.7 s, ~50 ms a node for 108
     nodes on four threads) is most of the nightly build.
   - After change 14: 0.196 at 10 M (17.0 s against 84.9 s); after change 13 and without the checkpoint:
     0.221 (20.9 s against 94.3 s); after changes 11-12: 0.258 and 0.672 at 1 M; before them 0.746 at
     10 M and 0.994 at 1 M.
-- Why not under 0.15 on every repeat: what is left is work on two cores, not waiting (docs/scaling.md has
-  the timeline): the models that follow the layer need ~6 CPU-s side by side, and dbt's own Python ~4 CPU-s
-  a build. This benchmark's warehouse holds two nights, so a full refresh places only twice the payments
-  the nightly places; with a month of payments kept it places thirty nights' and the ratio falls, but
-  measured here it is what it is. Left to take, measured first: the rows a night recomputes kept once for
-  the counts and the persons to read, person keys as 32 bytes.
+- What is left is work on two cores, not waiting (docs/scaling.md has the timeline): the models that
+  follow the layer need ~5 CPU-s side by side, and dbt's own Python ~4 CPU-s a build. This benchmark's
+  warehouse holds two nights, so a full refresh places only twice the payments the nightly places; with a
+  month of payments kept it places thirty nights' and the ratio falls, but measured here it is what it
+  is. Left to take, measured first: person keys as 32 bytes.
 
 ## Notes on dbt_vs_sql
 
