@@ -96,9 +96,10 @@
     select person_key from {{ ref('int_participants_rewritten') }}
 {% endmacro %}
 
-{#- Each person with an AKTIF KPJ among `participants` (a query giving int_participants_current's columns),
-    placed by their AKTIF KPJ registered last (tie: the smallest KPJ), which also decides whether the person
-    counts as a vulnerable worker (contract 5.4-5.5). -#}
+{#- Each person with an AKTIF KPJ among `participants` (a query giving at least int_participants_current's
+    person_key, kpj, village_code, is_vulnerable_worker, registered_on and status), placed by their AKTIF KPJ
+    registered last (tie: the smallest KPJ), which also decides whether the person counts as a vulnerable
+    worker (contract 5.4-5.5). -#}
 {% macro persons_placed(participants) %}
     select distinct on (person_key)
         person_key,
