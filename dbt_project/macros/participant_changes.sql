@@ -86,12 +86,16 @@
     {{ return(adapter.get_relation(database=this.database, schema=this.schema, identifier=model_name)) }}
 {% endmacro %}
 
-{#- The persons whose coverage a night's changes can move: the person of every changed KPJ before and after,
-    and of the KPJ that now holds a transferred participant (int_persons_replaced lists them for the layer). -#}
+{#- The persons whose coverage a night's changes can move: the person of every changed branch row before and
+    after, and of every KPJ int_participants_current rewrites, before and after (a KPJ added to a branch that
+    now wins the transfer rule can bring another person key) (int_persons_replaced lists them for the
+    layer). -#}
 {% macro persons_touched_by_changes() %}
     select old_person_key as person_key from {{ ref('int_participant_changes') }} where old_person_key is not null
     union
     select person_key from {{ ref('int_participant_changes') }} where person_key is not null
+    union
+    select person_key from {{ ref('int_participants_replaced') }}
     union
     select person_key from {{ ref('int_participants_rewritten') }}
 {% endmacro %}
