@@ -51,6 +51,11 @@ def test_the_psql_replay_builds_the_same_marts_as_dbt(loaded_night, conn):
     assert result["dbt_vs_sql"] > 0 and result["dbt_seconds"] > 0 and result["sql_seconds"] > 0
     # Nothing of dbt's swap is left behind, as after a night's build.
     assert not conn.execute("SELECT relname FROM pg_class WHERE relname LIKE '%%__dbt_%%'").fetchall()
+    # The replay built dbt's indexes too (a next night looks participants up by them).
+    indexed = conn.execute("SELECT indexdef FROM pg_indexes WHERE schemaname = 'intermediate' "
+                           "AND tablename = 'int_participants_current'").fetchall()
+    assert sorted(row[0].split(" USING ")[1] for row in indexed) == ["btree (branches)", "btree (kpj)",
+                                                                       "btree (person_key)"]
 
 
 def test_incremental_vs_full_times_the_nightly_build_against_its_full_refresh(loaded_night, conn):

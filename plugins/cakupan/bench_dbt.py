@@ -26,6 +26,7 @@ as usual. The warehouse must hold the night's raw data, loaded and through the r
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import re
@@ -34,6 +35,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,6 +53,11 @@ from cakupan.warehouse import WarehouseError, psql_path
 DBT_BUILD = ["build", "--full-refresh", "--exclude-resource-type", "unit_test", "--log-format-file", "json"]
 
 _QUERY_COMMENT = re.compile(r"^\s*/\*.*?\*/\s*", re.DOTALL)
+# dbt names an index by a hash and creates it `if not exists`. Replayed right after a build, the name is
+# taken (by the same index on the table the replay is about to replace), so PostgreSQL would skip it: the
+# replay would build no index, and leave the warehouse without them for the next night. Each replay gives
+# every index a name of its own (_fresh_index_names).
+_INDEX_NAME = re.compile(r'(\bindex\s+if\s+not\s+exists\s+)"([0-9a-f]{32})"', re.IGNORECASE)
 
 
 @dataclass
@@ -264,10 +271,17 @@ def _check_run_files_are_replayed(manifest: dict, order: list[str], per_node: di
             raise RuntimeError(f"{node}: its target/run statement is not among the statements dbt logged.")
 
 
+def _fresh_index_names(script: str) -> str:
+    """`script` with each of dbt's hashed index names hashed again with a salt of this replay."""
+    salt = uuid.uuid4().hex
+    return _INDEX_NAME.sub(
+        lambda m: f'{m.group(1)}"{hashlib.md5((salt + m.group(2)).encode()).hexdigest()}"', script)
+
+
 def _timed_psql_replay(settings: Settings, snapshot_date: dt.date, script: str) -> float:
     prepare_build(settings, snapshot_date)
     with tempfile.NamedTemporaryFile("w", suffix=".sql", prefix="dbt-replay-", delete=False) as handle:
-        handle.write(script)
+        handle.write(_fresh_index_names(script))
     env = {**os.environ, **_libpq_env(settings)}
     command = [_psql(), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", handle.name]
     try:
