@@ -125,24 +125,31 @@ def test_backfill_late_delivery_and_rebuild(landing, empty_warehouse, capsys):
 
     # A transfer can change hands with no row changing: KPJ ...011 is in SAWAHLUNTO and PEKANBARU, both of
     # 20 Nov, and PEKANBARU sorts first. SAWAHLUNTO then delivers 21 Nov (the same participants, no payments),
-    # PEKANBARU does not: SAWAHLUNTO's later snapshot wins, and the night recomputes just that KPJ.
+    # PEKANBARU does not: SAWAHLUNTO's later snapshot wins, and the night recomputes just that KPJ. The
+    # snapshot also adds KPJ ...017, PEKANBARU's only KPJ of Andi Harahap, under another NIK (a data error): it
+    # wins too, the KPJ is now the other person's, and Andi, whose row did not change, is no longer covered.
     following = landing / "SAWAHLUNTO" / "2026-11-21"
     following.mkdir()
-    (following / "peserta.csv").write_bytes((landing / "SAWAHLUNTO" / "2026-11-20" / "peserta.csv").read_bytes())
+    (following / "peserta.csv").write_bytes(
+        (landing / "SAWAHLUNTO" / "2026-11-20" / "peserta.csv").read_bytes()
+        + b"11000000017,1471011301780099,Andi Harahap,1978-01-13,L,BPU,JKK;JKM,13.73.01.1002,,ADHOC_PEMILU,APBN,"
+          b"2024-02-14,AKTIF,2026-10,1000000\n")
     (following / "iuran.csv").write_text("id_transaksi,kpj,periode,program,jumlah,tanggal_bayar,sumber_iuran\n")
     finish_upload(following)
     assert cakupan(["run", "--date", "2026-11-21"]) == 0, capsys.readouterr().err
     # dbt kept its parse from the 20 Nov build, yet the daily marts' tests looked at 21 Nov's rows.
     compiled = list((load_settings().home / "dbt" / "target" / "run").rglob("expression_is_true_participati*.sql"))
     assert compiled and all("snapshot_date = date '2026-11-21'" in path.read_text() for path in compiled)
-    assert conn.execute("SELECT change, kpj FROM intermediate.int_participant_changes").fetchall() == \
-        [("transferred", "11000000011")]
-    # The loader had compared SAWAHLUNTO's new snapshot with the one the layer holds (no change), so the build
-    # diffed no branch itself.
+    assert sorted(conn.execute("SELECT change, kpj FROM intermediate.int_participant_changes").fetchall()) == \
+        [("added", "11000000017"), ("transferred", "11000000011")]
+    # The loader had compared SAWAHLUNTO's new snapshot with the one the layer holds (one row added), so the
+    # build diffed no branch itself.
     built = (load_settings().home / "dbt" / "target" / "run").rglob("int_participant_changes.sql")
     assert "branches to diff here" not in next(built).read_text()
     assert conn.execute("SELECT branch_code, village_code FROM intermediate.int_participants_current "
                         "WHERE kpj = '11000000011'").fetchone() == ("SAWAHLUNTO", "13.73.01.1002")
+    assert conn.execute("SELECT count(*) FROM intermediate.int_persons_covered WHERE placing_kpj = '11000000017'"
+                        ).fetchone() == (1,)  # the new NIK's person only
     incremental_layer = read_layer()
     run_dbt(load_settings(), ["run", "--full-refresh", "--select", "int_participant_changes", *replaced, *layer],
             dt.date(2026, 11, 21), log=lambda _: None)
