@@ -86,10 +86,10 @@
     {{ return(adapter.get_relation(database=this.database, schema=this.schema, identifier=model_name)) }}
 {% endmacro %}
 
-{#- The persons whose coverage a night's changes can move: the person of every changed branch row before and
-    after, and of every KPJ int_participants_current rewrites, before and after (a KPJ added to a branch that
-    now wins the transfer rule can bring another person key) (int_persons_replaced lists them for the
-    layer). -#}
+{#- The persons whose coverage a night's changes can move (int_persons_replaced lists them for the layer):
+    the person of every changed branch row before and after, and of every KPJ int_participants_current
+    rewrites, before and after; a KPJ added to a branch that now wins the transfer rule can bring another
+    person key. -#}
 {% macro persons_touched_by_changes() %}
     select old_person_key as person_key from {{ ref('int_participant_changes') }} where old_person_key is not null
     union

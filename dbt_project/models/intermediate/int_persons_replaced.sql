@@ -6,8 +6,8 @@
 -- a time at 10 M participants). Empty on a rebuild, and on a first build.
 -- Both rows are placed from the touched persons' participants, before the night and after: their KPJs that do
 -- not change (one lookup), with the rows int_participants_current replaces (int_participants_replaced) or
--- gets (int_participants_rewritten). The row before is so int_persons_covered's row, which is
--- persons_placed of int_participants_current, without looking the persons up there too (0.5 s at 10 M).
+-- gets (int_participants_rewritten). Placed so, the row before is the one int_persons_covered holds (it is
+-- persons_placed of int_participants_current), without looking the persons up there too (0.5 s at 10 M).
 -- depends_on: {{ ref('int_participant_changes') }}
 -- depends_on: {{ ref('int_participants_replaced') }}
 -- depends_on: {{ ref('int_participants_rewritten') }}
