@@ -132,15 +132,17 @@ INCREMENTAL_NOTES = """## Notes on incremental_vs_full
   written), and adds the changed rows to the counts and takes off the ones they replace. The night's
   payments are placed by KPJ lookup and counted by export date, so only the night's are counted
   (docs/scaling.md, changes 8 and 11-14).
-- Every timed build starts after a `CHECKPOINT`, as a night does (nights are a day apart): the first change
-  to a page after a checkpoint writes the whole page to the WAL, and builds timed minutes apart met that by
-  chance (17.7 or 22.2 s for the same nightly build at 10 M). The intermediate schema is unlogged.
+- Every timed build starts after a `VACUUM` and a `CHECKPOINT`, as quiet as a night finds the warehouse
+  (nights are a day apart): the first change to a page after a checkpoint writes the whole page to the WAL,
+  and builds timed minutes apart met that by chance (17.7 or 22.2 s for the same nightly build at 10 M); and
+  autovacuum, set off by each full refresh, ran beside the builds timed after it (see below; since change 18).
+  The intermediate schema is unlogged.
 - The embedded warehouse gives PostgreSQL's shared buffers a quarter of the machine's memory (change 15):
   with 2 GB on 24 GiB, a night's index probes copied most of their pages in from the kernel's cache.
 - The rows of `int_participants_current` a night rewrites are worked out once (`int_participants_rewritten`,
   change 16), and read from there by the counts and the touched persons instead of looked up again.
 - `int_persons_replaced` places the touched persons as they were from their rows instead of looking each up
-  in `int_persons_covered` (change 17). The full run at 10 M after it (2026-11-28, this table): **0.153**,
+  in `int_persons_covered` (change 17). The full run at 10 M after it (2026-11-28, this table, before change 18): **0.153**,
   15.79 s against 103.4 s (repeats 0.135, 0.153, 0.182), above the target by less than its repeats spread.
   `bench_incremental` alone on the same warehouse straight after: 0.142, 15.04 s against 106.66 s (0.142,
   0.152, 0.134). The evening before, on another warehouse of the same data: 0.130, 12.93 s against
@@ -150,8 +152,11 @@ INCREMENTAL_NOTES = """## Notes on incremental_vs_full
 - After every full refresh, autovacuum vacuums the new 10 M-row tables (~60 s each on this machine), and the
   builds timed next ran beside it: the night before (not timed), two of the three timed nightly builds, the
   start of the next full refresh. A nightly build a day after the last night meets none of it. With it the
-  nightly builds took 15.25 and 14.29 s, without it 15.04 s: not what kept the ratio at the target. Starting
-  each timed build with autovacuum idle, as it starts after a checkpoint, would make the measure cleaner.
+  nightly builds took 15.25 and 14.29 s, without it 15.04 s: not what kept the ratio at the target. Each
+  timed build now starts after a `VACUUM` (change 18), which leaves autovacuum nothing to do in it (~6 s
+  after a full refresh, ~5 s after a nightly build: autovacuum has done most of it by then). Measured so, on
+  the warehouse of the 0.130 (2026-11-28, 3 repeats, no autovacuum seen in any nightly build): **0.140**,
+  15.23 s against 112.53 s (0.146, 0.140, 0.125).
 - Measured (2026-11-27, late, after change 16, 3 repeats each, quiet machine):
   - 10 M participants: **0.145**, 12.87 s against 89.0 s (repeats 0.145, 0.146, 0.145; 0.153 after change
     15), with the night's payments taken out before each nightly repeat as they were before the night ran.
