@@ -142,8 +142,9 @@ INCREMENTAL_NOTES = """## Notes on incremental_vs_full
 - The rows of `int_participants_current` a night rewrites are worked out once (`int_participants_rewritten`,
   change 16), and read from there by the counts and the touched persons instead of looked up again.
 - `int_persons_replaced` places the touched persons as they were from their rows instead of looking each up
-  in `int_persons_covered` (change 17). The full run at 10 M after it (2026-11-28, this table, before change 18): **0.153**,
-  15.79 s against 103.4 s (repeats 0.135, 0.153, 0.182), above the target by less than its repeats spread.
+  in `int_persons_covered` (change 17). The full run at 10 M after it (2026-11-28, this table, before
+  change 18): **0.153**, 15.79 s against 103.4 s (repeats 0.135, 0.153, 0.182), above the target by less
+  than its repeats spread.
   `bench_incremental` alone on the same warehouse straight after: 0.142, 15.04 s against 106.66 s (0.142,
   0.152, 0.134). The evening before, on another warehouse of the same data: 0.130, 12.93 s against
   104.78 s (0.130, 0.134, 0.121). That warehouse's nightly build took 14.57 s on the morning of the full run
