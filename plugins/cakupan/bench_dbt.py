@@ -185,7 +185,7 @@ def _timed_dbt_build(settings: Settings, snapshot_date: dt.date) -> DbtBuild:
     prepare_build(settings, snapshot_date)
     started = time.perf_counter()
     run_dbt(settings, DBT_BUILD, snapshot_date, log=lambda _: None,
-            extra_vars={"marts_schema": publication.CANDIDATE})
+            extra_vars={"marts_schema": publication.CANDIDATE}, file_log_level="debug")
     seconds = time.perf_counter() - started
     return _read_build(settings, seconds)
 

@@ -76,6 +76,7 @@ class Settings:
     airflow_home: Path
     dbt_threads: int = 4
     dbt_parallel_workers: int = 0
+    dbt_file_log_level: str = "info"
     alert_webhook_url: str | None = None
     alert_emails: tuple[str, ...] = ()
     alert_smtp_conn_id: str = "smtp_default"
@@ -126,6 +127,7 @@ def load_settings() -> Settings:
         airflow_home=_path("AIRFLOW_HOME", home / "airflow"),
         dbt_threads=int(os.environ.get("CAKUPAN_DBT_THREADS") or 4),
         dbt_parallel_workers=int(os.environ.get("CAKUPAN_DBT_PARALLEL_WORKERS") or 0),
+        dbt_file_log_level=os.environ.get("CAKUPAN_DBT_FILE_LOG_LEVEL") or "info",
         alert_webhook_url=os.environ.get("CAKUPAN_ALERT_WEBHOOK_URL") or None,
         alert_emails=tuple(a.strip() for a in os.environ.get("CAKUPAN_ALERT_EMAIL", "").split(",") if a.strip()),
         alert_smtp_conn_id=os.environ.get("CAKUPAN_ALERT_SMTP_CONN_ID") or "smtp_default",
