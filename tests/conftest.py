@@ -66,7 +66,7 @@ def empty_warehouse(conn):
     conn.execute("DROP SCHEMA IF EXISTS staging, intermediate, marts, marts_candidate, marts_retired CASCADE")
     conn.execute(
         "TRUNCATE raw.deliveries, raw.peserta, raw.peserta_changes, raw.iuran, audit.file_loads, audit.rejected_rows, "
-        "audit.gate_results, audit.publications, audit.marts_candidate, "
+        "audit.gate_results, audit.publications, audit.marts_candidate, audit.reference_layer_builds, "
         "reference.branches, reference.branch_districts, reference.employed_population"
     )
     conn.execute("DELETE FROM reference.sources WHERE source LIKE 'file:%'")

@@ -4,11 +4,14 @@ answers were worked out by hand (tests/fixtures/small_night/expected.py): every 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import shutil
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from cakupan import reference_layer
 from cakupan.cli import main as cakupan
 from cakupan.dag_run import run_nightly
 from cakupan.dbt_runner import DbtFailed
@@ -144,8 +147,6 @@ def test_the_night_produces_the_hand_worked_figures(night, empty_warehouse, tmp_
         assert personal not in site
 
     # Every column of every model is described in its YAML (the dbt docs reviewers read).
-    import json
-
     manifest = json.loads((night.home / "dbt" / "target" / "manifest.json").read_text())
     documented = {
         (node["schema"], node["name"], column)
@@ -159,10 +160,13 @@ def test_the_night_produces_the_hand_worked_figures(night, empty_warehouse, tmp_
 
     # Re-running the same night changes nothing.
     audit_before = conn.execute("SELECT count(*), sum(rows_read) FROM audit.file_loads").fetchone()
+    reference_built = reference_layer_built_at(conn)
     again = run_nightly(night, D)
     assert again.succeeded, again.failure_summary()
     assert marts_snapshot(conn) == marts
     assert conn.execute("SELECT count(*), sum(rows_read) FROM audit.file_loads").fetchone() == audit_before
+    # The reference is as the first run's build tested it: the second left its layer as it was.
+    assert reference_layer_built_at(conn) == reference_built
 
     # Another rubric, the same models: the night's build scores and ranks by it.
     rubric = (FIXTURE / "rubric.yml").read_text().replace("version: small-night-1", "version: small-night-2")
@@ -171,6 +175,8 @@ def test_the_night_produces_the_hand_worked_figures(night, empty_warehouse, tmp_
     (tmp_path / "rubric.yml").write_text(rubric)
     monkeypatch.setenv("CAKUPAN_AWARD_RUBRIC", str(tmp_path / "rubric.yml"))
     build_marts(load_settings(), D)
+    assert reference_layer_built_at(conn) > reference_built  # a new rubric: the layer tested again
+    assert "model.cakupan.stg_reference__award_indicators" in built_nodes(night)
     rescored = conn.execute(
         "SELECT village_code, score::text, rank_in_province, rubric_version FROM marts_candidate.award_village "
         "WHERE year = 2026 AND eligible ORDER BY 1").fetchall()
@@ -183,6 +189,32 @@ def test_the_night_produces_the_hand_worked_figures(night, empty_warehouse, tmp_
                                          .replace("indicator: covered_persons,", "indicator: covered_person,"))
     with pytest.raises(DbtFailed, match="award_rubric_names_indicator_columns"):
         build_marts(load_settings(), D)
+
+    # No build passed with the rubric stored now: the next build tests the reference layer again, as it does
+    # after a change to the dbt project's code, or with a view of the layer dropped.
+    settings = load_settings()
+    assert reference_layer.current(conn, settings.dbt_project_dir).built_at is None
+    (tmp_path / "rubric.yml").write_text(rubric)
+    build_marts(settings, D)
+    assert reference_layer.current(conn, settings.dbt_project_dir).built_at is not None
+    project = tmp_path / "dbt_project"
+    shutil.copytree(settings.dbt_project_dir, project, ignore=shutil.ignore_patterns("target", "logs"))
+    assert reference_layer.current(conn, project).built_at is not None
+    with (project / "macros" / "ensure_index.sql").open("a") as macro:
+        macro.write("\n")
+    assert reference_layer.current(conn, project).built_at is None
+    conn.execute("DROP VIEW staging.stg_reference__award_targets")
+    assert reference_layer.current(conn, settings.dbt_project_dir).built_at is None
+
+
+def reference_layer_built_at(conn) -> dt.datetime:
+    return conn.execute("SELECT built_at FROM audit.reference_layer_builds").fetchone()[0]
+
+
+def built_nodes(night) -> set[str]:
+    """The nodes the last dbt command built or tested."""
+    run_results = json.loads((night.home / "dbt" / "target" / "run_results.json").read_text())
+    return {result["unique_id"] for result in run_results["results"]}
 
 
 def award_snapshot(conn) -> tuple[list, list, list]:

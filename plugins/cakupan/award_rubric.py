@@ -73,9 +73,13 @@ def read_rubric(path: Path) -> dict:
 
 
 def store_rubric(conn: psycopg.Connection, rubric: dict) -> None:
-    """Replace the rubric the award models read (one row: the rubric now in force)."""
+    """Replace the rubric the award models read (one row: the rubric now in force). The same rubric again
+    leaves the row as it is: loaded_at says since when it is in force, and the reference layer is not
+    rebuilt for nothing (reference_layer.py)."""
     conn.execute(
-        "INSERT INTO reference.award_rubric (version, rubric) VALUES (%s, %s::jsonb) ON CONFLICT (only_row) "
-        "DO UPDATE SET version = excluded.version, rubric = excluded.rubric, loaded_at = now()",
+        "INSERT INTO reference.award_rubric AS stored (version, rubric) VALUES (%s, %s::jsonb) "
+        "ON CONFLICT (only_row) DO UPDATE SET version = excluded.version, rubric = excluded.rubric, "
+        "loaded_at = now() "
+        "WHERE (stored.version, stored.rubric) IS DISTINCT FROM (excluded.version, excluded.rubric)",
         (str(rubric["version"]), json.dumps(rubric)),
     )

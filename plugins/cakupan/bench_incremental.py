@@ -17,12 +17,10 @@ import statistics
 import time
 from collections.abc import Callable
 
-from cakupan import db, publication
+from cakupan import db
 from cakupan.bench_dbt import marts_fingerprint, prepare_build
-from cakupan.dbt_runner import run_dbt
+from cakupan.nightly import build_candidate_marts
 from cakupan.settings import Settings
-
-NIGHTLY_BUILD = ["build", "--exclude-resource-type", "unit_test"]  # nightly.build_marts
 
 
 def _mark_new(settings: Settings, snapshot_date: dt.date) -> int:
@@ -43,8 +41,7 @@ def _unplace_the_nights_payments(settings: Settings, snapshot_date: dt.date) -> 
 def _timed_build(settings: Settings, snapshot_date: dt.date, full_refresh: bool) -> float:
     prepare_build(settings, snapshot_date)
     started = time.perf_counter()
-    run_dbt(settings, NIGHTLY_BUILD + (["--full-refresh"] if full_refresh else []), snapshot_date,
-            log=lambda _: None, extra_vars={"marts_schema": publication.CANDIDATE})
+    build_candidate_marts(settings, snapshot_date, full_refresh, dbt_log=lambda _: None)
     return time.perf_counter() - started
 
 

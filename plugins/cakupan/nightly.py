@@ -10,12 +10,13 @@ import importlib
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
 import structlog
 
-from cakupan import db, landing, publication
+from cakupan import db, landing, publication, reference_layer
 from cakupan.airflow_support import TRANSIENT_ERROR_NAMES
 from cakupan.award_rubric import read_rubric, store_rubric
 from cakupan.dbt_runner import DbtFailed, run_dbt
@@ -175,10 +176,8 @@ def build_marts(settings: Settings, snapshot_date: dt.date, run_id: str | None =
     log.info("Candidate marts prepared from %d published tables.", copied)
     warnings: list[str] = []
     try:
-        # Unit tests check the logic, not the night's data: the test suite runs them (`dbt test --select test_type:unit`).
-        summary = run_dbt(settings, ["build", "--exclude-resource-type", "unit_test"], snapshot_date,
-                          log=logging.getLogger("cakupan.dbt").info,
-                          extra_vars={"marts_schema": publication.CANDIDATE}, warnings=warnings)
+        summary = build_candidate_marts(settings, snapshot_date, dbt_log=logging.getLogger("cakupan.dbt").info,
+                                        warnings=warnings)
     except DbtFailed as error:
         with db.connect(settings, "loader") as conn:
             record_gate(conn, gate="dbt", snapshot_date=snapshot_date, passed=False, run_id=run_id,
@@ -189,6 +188,29 @@ def build_marts(settings: Settings, snapshot_date: dt.date, run_id: str | None =
     for warning in warnings:
         log.warning("dbt test warned: %s", warning)
     log.info("dbt build for %s: %s", snapshot_date, summary)
+
+
+def build_candidate_marts(settings: Settings, snapshot_date: dt.date, full_refresh: bool = False,
+                          dbt_log: Callable[[str], None] = print, warnings: list[str] | None = None) -> str:
+    """The night's `dbt build` into the candidate schema (what `make bench` times as the nightly build): every
+    model and data test, but the reference layer only when it changed since a build passed with it
+    (reference_layer.py). Unit tests check the logic, not the night's data: the test suite runs them
+    (`dbt test --select test_type:unit`)."""
+    with db.connect(settings, "transformer") as conn:
+        reference = reference_layer.current(conn, settings.dbt_project_dir)
+    command = ["build", "--exclude-resource-type", "unit_test"]
+    if full_refresh:
+        command.append("--full-refresh")
+    elif reference.built_at:
+        log.info("Reference layer unchanged since the build of %s that tested it: its staging views and their "
+                 "tests are left as they are.", reference.built_at[:19])
+        command += ["--exclude", reference_layer.SELECTOR]
+    summary = run_dbt(settings, command, snapshot_date, log=dbt_log,
+                      extra_vars={"marts_schema": publication.CANDIDATE}, warnings=warnings)
+    if full_refresh or not reference.built_at:
+        with db.connect(settings, "transformer") as conn:
+            reference_layer.record_build(conn, reference)
+    return summary
 
 
 def publish_marts(settings: Settings, snapshot_date: dt.date, run_id: str | None = None) -> None:

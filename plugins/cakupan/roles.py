@@ -28,7 +28,8 @@ ADMIN_SCHEMAS = ("reference", "raw", "audit")
 TRANSFORMER_SCHEMAS = ("staging", "intermediate", "marts", "marts_candidate")
 # Bookkeeping the transformer does in the same transaction as its own work (candidate, publication, the
 # participants layer's builds).
-TRANSFORMER_WRITES_AUDIT = ("audit.marts_candidate", "audit.publications", "audit.participants_layer_builds")
+TRANSFORMER_WRITES_AUDIT = ("audit.marts_candidate", "audit.publications", "audit.participants_layer_builds",
+                            "audit.reference_layer_builds")
 # The rubric is stored by the night's dbt step, just before dbt reads it.
 TRANSFORMER_WRITES_REFERENCE = ("reference.award_rubric",)
 

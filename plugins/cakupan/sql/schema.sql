@@ -228,6 +228,15 @@ CREATE TABLE IF NOT EXISTS audit.marts_candidate (
     prepared_at timestamptz NOT NULL DEFAULT now()
 );
 
+-- The fingerprint of the reference layer (dbt's staging views of `reference` and their tests) as the last
+-- build that built and tested it left it, and passed: a night with the same fingerprint leaves the layer as
+-- it is (plugins/cakupan/reference_layer.py).
+CREATE TABLE IF NOT EXISTS audit.reference_layer_builds (
+    only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    fingerprint text NOT NULL,
+    built_at timestamptz NOT NULL DEFAULT now()
+);
+
 -- Each time checked marts were swapped in for BI tools and the docs site (plugins/cakupan/publication.py).
 CREATE TABLE IF NOT EXISTS audit.publications (
     publication_id bigserial PRIMARY KEY,
