@@ -36,6 +36,8 @@ DOCUMENTED = [
     ("CAKUPAN_DBT_PARALLEL_WORKERS", "0",
      "PostgreSQL parallel workers a dbt query may use on top of dbt's threads; raise it only on a warehouse "
      "with cores to spare beyond those"),
+    ("CAKUPAN_DBT_FILE_LOG_LEVEL", "info",
+     "what dbt writes to `<home>/dbt/logs/dbt.log`; `debug` adds every statement it sends"),
     ("CAKUPAN_TASK_RETRIES", "2", "retries of a DAG task after a transient failure (warehouse unreachable)"),
     ("CAKUPAN_ADMIN_PASSWORD", "(embedded: generated)", "password of the warehouse role cakupan_admin (schemas, reference)"),
     ("CAKUPAN_LOADER_PASSWORD", "(embedded: generated)", "password of the role cakupan_loader (writes raw and audit)"),
