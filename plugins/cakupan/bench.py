@@ -142,8 +142,8 @@ INCREMENTAL_NOTES = """## Notes on incremental_vs_full
 - The rows of `int_participants_current` a night rewrites are worked out once (`int_participants_rewritten`,
   change 16), and read from there by the counts and the touched persons instead of looked up again.
 - `int_persons_replaced` places the touched persons as they were from their rows instead of looking each up
-  in `int_persons_covered` (change 17). The full run at 10 M after it (2026-11-28, this table, before
-  change 18): **0.153**, 15.79 s against 103.4 s (repeats 0.135, 0.153, 0.182), above the target by less
+  in `int_persons_covered` (change 17). The full run at 10 M after it (2026-11-28, before change 18):
+  **0.153**, 15.79 s against 103.4 s (repeats 0.135, 0.153, 0.182), above the target by less
   than its repeats spread.
   `bench_incremental` alone on the same warehouse straight after: 0.142, 15.04 s against 106.66 s (0.142,
   0.152, 0.134). The evening before, on another warehouse of the same data: 0.130, 12.93 s against
@@ -157,9 +157,15 @@ INCREMENTAL_NOTES = """## Notes on incremental_vs_full
   timed build now starts after a `VACUUM` (change 18), which leaves autovacuum nothing to do in it (~6 s
   after a full refresh, ~5 s after a nightly build: autovacuum has done most of it by then). Measured so, on
   the warehouse of the 0.130 (2026-11-28, 3 repeats, no autovacuum seen in any nightly build): **0.140**,
-  15.23 s against 112.53 s (0.146, 0.140, 0.125); on this table's warehouse: **0.147**, 14.27 s against
+  15.23 s against 112.53 s (0.146, 0.140, 0.125); on that full run's warehouse: **0.147**, 14.27 s against
   96.75 s (0.147, 0.153, 0.133). At the target, not under it with a margin: that needs a nightly build that
   does less (docs/scaling.md, change 18).
+- The nightly build leaves the reference layer (9 staging views, 21 tests) as it is when nothing it is made
+  of changed since a build tested it, and dbt's log file is at `info`, not `debug` (change 19: dbt's own
+  CPU was a third of two cores in a nightly build). `bench_incremental` alone on that full run's warehouse:
+  **0.126**, 11.81 s against 94.17 s (0.133, 0.116, 0.126). The full run at 10 M after it (2026-11-28,
+  this table): **0.128**, 12.19 s against 94.94 s (repeats 0.118, 0.132, 0.128), under the target by more
+  than its repeats spread.
 - Measured (2026-11-27, late, after change 16, 3 repeats each, quiet machine):
   - 10 M participants: **0.145**, 12.87 s against 89.0 s (repeats 0.145, 0.146, 0.145; 0.153 after change
     15), with the night's payments taken out before each nightly repeat as they were before the night ran.
@@ -211,9 +217,10 @@ INCREMENTAL_NOTES = """## Notes on incremental_vs_full
   the table being replaced, so PostgreSQL skipped it. The psql side did less work than dbt's (the ratios
   above are high by that much), and when the replay ran last it left the next night without indexes. Each
   replay now names the indexes afresh and builds them all.
-  At 10 M after it (2026-11-28, this table): 0.957, 87.36 s against 88.32 s (repeats 1.084, 0.957, 0.912),
-  109 nodes and 318 statements: with the indexes built on both sides, still dbt's four threads against one
-  `psql -f`.
+  At 10 M after it (2026-11-28, the full run before this table's): 0.957, 87.36 s against 88.32 s (repeats
+  1.084, 0.957, 0.912), 109 nodes and 318 statements: with the indexes built on both sides, still dbt's four
+  threads against one `psql -f`. In this table's run (after change 19): 0.965, 82.17 s against 85.67 s
+  (repeats 1.005, 0.965, 0.845).
 """
 
 
