@@ -12,7 +12,6 @@ import csv
 import datetime as dt
 import hashlib
 import io
-import zipfile
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,7 +20,13 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from cakupan.file_bounds import (
+    MAX_HEADER_CHARS, MAX_HEADER_COLUMNS, MAX_HEADER_FIELD_BYTES, MAX_LINE_CHARS, xlsx_over_bounds,
+)
+
 _BLOCK = 1 << 20
+# Extra columns are recorded in audit.file_loads; a header of a thousand of them is not copied there whole.
+MAX_EXTRA_COLUMNS_KEPT = 50
 
 
 class FileRejected(Exception):
@@ -171,25 +176,61 @@ class TableStream:
     extra_columns: list[str]
     rows: Iterator[tuple[int, list[str] | None]] = field(repr=False)
     # (row_number, values) with row_number 1 = first data row; values None = wrong number of fields
+    # Why the rows stopped, when the file turned out unreadable part way. The rows are pulled through DuckDB,
+    # which turns the FileRejected raised into its own error (with the Python traceback in its text): the
+    # loader takes the rejection from here instead.
+    failure: FileRejected | None = field(default=None, repr=False)
+
+    def fail(self, rejection: FileRejected) -> FileRejected:
+        self.failure = rejection
+        return rejection
+
+
+def _listed(names: Sequence[str], most: int = 20) -> str:
+    """Header names for a reason sentence: they are file content, so each is cut short and so is the list."""
+    shown = [n if len(n) <= 40 else n[:40] + "…" for n in names[:most]]
+    more = f" dan {len(names) - most:,} lainnya" if len(names) > most else ""
+    return ", ".join(shown) + more
+
+
+def _check_header_size(path: Path, header: Sequence[str]) -> None:
+    if len(header) > MAX_HEADER_COLUMNS:
+        raise FileRejected("too_many_columns", f"{path.name}: baris judul berisi {len(header):,} kolom; "
+                           f"batasnya {MAX_HEADER_COLUMNS:,}.")
+    if any(len(name.encode("utf-8")) > MAX_HEADER_FIELD_BYTES for name in header):
+        raise FileRejected("header_field_too_long", f"{path.name}: ada judul kolom yang lebih panjang dari "
+                           f"{MAX_HEADER_FIELD_BYTES // 1024} KB; baris pertama harus berisi nama kolom.")
 
 
 def _map_header(path: Path, header: list[str], columns: Sequence[str]) -> tuple[list[int], list[str]]:
+    _check_header_size(path, header)
     names = [normalise_header(h) for h in header]
     if not any(names):
         raise FileRejected("header_missing", f"{path.name}: baris pertama kosong; baris judul kolom wajib ada.")
-    missing = [c for c in columns if c not in names]
+    position_of: dict[str, int] = {}
+    duplicated: set[str] = set()
+    for position, name in enumerate(names):
+        if name and name in position_of:
+            duplicated.add(name)
+        position_of.setdefault(name, position)
+    missing = [c for c in columns if c not in position_of]
     if missing:
-        raise FileRejected(
-            "required_columns_missing",
-            f"{path.name}: kolom wajib tidak ada: {', '.join(missing)} "
-            f"(kolom yang ditemukan: {', '.join(n for n in names if n)}).",
-        )
-    duplicated = sorted({n for n in names if n and names.count(n) > 1})
+        found = [n for n in names if n]
+        # Without most of the contract's names the first line is likely a data row (a header left out): its
+        # values may be a person's, so they are not repeated back.
+        looks_like_header = len(columns) - len(missing) >= len(columns) / 2
+        seen = (f"kolom yang ditemukan: {_listed(found)}" if looks_like_header
+                else f"baris pertama berisi {len(names):,} kolom yang tidak dikenal; apakah baris judul kolom hilang?")
+        raise FileRejected("required_columns_missing",
+                           f"{path.name}: kolom wajib tidak ada: {', '.join(missing)} ({seen}).")
     if duplicated:
-        raise FileRejected("duplicate_columns", f"{path.name}: kolom ganda: {', '.join(duplicated)}.")
-    positions = [names.index(c) for c in columns]
-    extras = [h.strip() for h, n in zip(header, names) if n and n not in columns]
-    return positions, extras
+        raise FileRejected("duplicate_columns", f"{path.name}: kolom ganda: {_listed(sorted(duplicated))}.")
+    positions = [position_of[c] for c in columns]
+    contract = set(columns)
+    extras = [h.strip() for h, n in zip(header, names) if n and n not in contract]
+    if len(extras) > MAX_EXTRA_COLUMNS_KEPT:
+        extras = [*extras[:MAX_EXTRA_COLUMNS_KEPT], f"... dan {len(extras) - MAX_EXTRA_COLUMNS_KEPT:,} lainnya"]
+    return positions, [e if len(e) <= 64 else e[:64] + "…" for e in extras]
 
 
 def _sniff_delimiter(line: str) -> str:
@@ -209,23 +250,61 @@ class CsvLayout:
     extra_columns: list[str]
 
 
+def _over_long_header(path: Path, start: str) -> FileRejected:
+    """Why a header line with no line end within MAX_HEADER_CHARS is refused, from its start."""
+    delimiter = _sniff_delimiter(start)
+    fields = "".join(start.split('"')[::2]).split(delimiter)
+    if len(fields) > MAX_HEADER_COLUMNS:
+        return FileRejected("too_many_columns", f"{path.name}: baris judul berisi lebih dari "
+                            f"{MAX_HEADER_COLUMNS:,} kolom.")
+    if max(len(f) for f in fields) > MAX_HEADER_FIELD_BYTES:
+        return FileRejected("header_field_too_long", f"{path.name}: ada judul kolom yang lebih panjang dari "
+                            f"{MAX_HEADER_FIELD_BYTES // 1024} KB; baris pertama harus berisi nama kolom.")
+    return FileRejected("header_too_long", f"{path.name}: baris judul lebih panjang dari "
+                        f"{MAX_HEADER_CHARS:,} karakter tanpa akhir baris.")
+
+
 def _read_header(path: Path, handle: io.TextIOWrapper, columns: Sequence[str]) -> CsvLayout:
     try:
-        first_line = handle.readline()
+        # Bounded: a file with no line break is not read whole to find the header's end.
+        first_line = handle.readline(MAX_HEADER_CHARS + 1)
     except UnicodeDecodeError as error:
-        raise FileRejected("encoding", f"{path.name}: bukan teks UTF-8 atau Windows-1252 ({error}).") from error
+        raise FileRejected("encoding", f"{path.name}: bukan teks UTF-8 atau Windows-1252.") from error
     first_line = first_line.replace("\x00", "\ufffd")
+    if len(first_line) > MAX_HEADER_CHARS:
+        raise _over_long_header(path, first_line)
     if not first_line.strip():
         raise FileRejected("empty_file", f"{path.name}: berkas kosong, tanpa baris judul kolom.")
     delimiter = _sniff_delimiter(first_line)
-    header = next(csv.reader([first_line], delimiter=delimiter))
+    try:
+        header = next(csv.reader([first_line], delimiter=delimiter))
+    except csv.Error as error:
+        raise _csv_problem(path, error, "baris judul") from None
     positions, extras = _map_header(path, header, columns)
     return CsvLayout(delimiter, len(header), positions, extras)
+
+
+def _csv_problem(path: Path, error: csv.Error, where: str) -> FileRejected:
+    """A csv.Error as a rejection; its text is the csv module's own, but it is described, not quoted."""
+    if "field limit" in str(error):
+        return FileRejected("header_field_too_long" if where == "baris judul" else "unreadable",
+                            f"{path.name}: {where}: ada nilai yang lebih panjang dari batas pembaca CSV.")
+    return FileRejected("unreadable", f"{path.name}: {where}: susunan CSV tidak valid (periksa tanda kutip "
+                        "dan pemisah kolom).")
 
 
 def csv_layout(path: Path, facts: FileFacts, columns: Sequence[str]) -> CsvLayout:
     with io.TextIOWrapper(path.open("rb"), encoding=facts.encoding, errors="strict", newline="") as handle:
         return _read_header(path, handle, columns)
+
+
+def _bounded_lines(path: Path, handle: io.TextIOWrapper) -> Iterator[str]:
+    """The file's lines, each read with a bound: a line of a gigabyte is refused, not held."""
+    while line := handle.readline(MAX_LINE_CHARS + 1):
+        if len(line) > MAX_LINE_CHARS:
+            raise FileRejected("line_too_long", f"{path.name}: ada baris yang lebih panjang dari "
+                               f"{MAX_LINE_CHARS:,} karakter.")
+        yield line
 
 
 def _csv_rows(path: Path, encoding: str, columns: Sequence[str], has_nul: bool) -> TableStream:
@@ -237,8 +316,10 @@ def _csv_rows(path: Path, encoding: str, columns: Sequence[str], has_nul: bool) 
         raise
     delimiter, width, positions, extras = layout.delimiter, layout.width, layout.positions, layout.extra_columns
 
-    # A NUL becomes U+FFFD: the value then breaks its row rule and is reported, instead of failing the load.
-    lines = (line.replace("\x00", "\ufffd") for line in handle) if has_nul else handle
+    lines = _bounded_lines(path, handle)
+    if has_nul:
+        # A NUL becomes U+FFFD: the value then breaks its row rule and is reported, instead of failing the load.
+        lines = (line.replace("\x00", "\ufffd") for line in lines)
 
     def rows() -> Iterator[tuple[int, list[str] | None]]:
         with handle:
@@ -252,10 +333,16 @@ def _csv_rows(path: Path, encoding: str, columns: Sequence[str], has_nul: bool) 
                         yield number, None
                     else:
                         yield number, [record[p].strip() for p in positions]
-            except (UnicodeDecodeError, csv.Error) as error:
-                raise FileRejected("unreadable", f"{path.name}: tidak dapat dibaca setelah baris {number}: {error}.") from error
+            except FileRejected as error:
+                raise stream.fail(error) from None
+            except UnicodeDecodeError:
+                raise stream.fail(FileRejected("encoding", f"{path.name}: setelah baris {number} ada byte yang "
+                                               "bukan teks UTF-8 atau Windows-1252.")) from None
+            except csv.Error as error:
+                raise stream.fail(_csv_problem(path, error, f"setelah baris {number}")) from None
 
-    return TableStream(columns, extras, rows())
+    stream = TableStream(columns, extras, rows())
+    return stream
 
 
 def _cell_text(value: object) -> str:
@@ -271,20 +358,51 @@ def _cell_text(value: object) -> str:
     return str(value).strip()
 
 
+def _unreadable_xlsx(path: Path, error: Exception, after_row: int | None = None) -> FileRejected:
+    # openpyxl's messages can quote a cell: only the kind of error is named.
+    where = "" if after_row is None else f" setelah baris {after_row}"
+    return FileRejected("unreadable", f"{path.name}: berkas XLSX rusak atau tidak lengkap{where} "
+                        f"({type(error).__name__}).")
+
+
+# Reading an XLSX is zipfile, zlib, an XML parser and openpyxl's own model of a workbook: on a damaged or
+# hostile file any of them may raise almost anything, so every exception but these is taken to be about the
+# file's content. These are the machine's: a disk that fails or fills, memory that runs out.
+_XLSX_INFRASTRUCTURE_ERRORS = (OSError, MemoryError)
+
+
 def _xlsx_rows(path: Path, columns: Sequence[str]) -> TableStream:
     import openpyxl  # only XLSX deliveries pay for the import
 
     try:
+        oversized = xlsx_over_bounds(path)
+    except _XLSX_INFRASTRUCTURE_ERRORS:
+        raise
+    except Exception as error:  # noqa: BLE001 - see _XLSX_INFRASTRUCTURE_ERRORS
+        raise _unreadable_xlsx(path, error) from None
+    if oversized:
+        raise FileRejected(oversized.rule, oversized.reason)
+    try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        sheet = workbook.worksheets[0]
-        cells = sheet.iter_rows(values_only=True)
+    except _XLSX_INFRASTRUCTURE_ERRORS:
+        raise
+    except Exception as error:  # noqa: BLE001 - see _XLSX_INFRASTRUCTURE_ERRORS
+        raise _unreadable_xlsx(path, error) from None
+    try:
+        cells = workbook.worksheets[0].iter_rows(values_only=True)
         header = [_cell_text(v) for v in next(cells, ())]
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, IndexError) as error:
-        raise FileRejected("unreadable", f"{path.name}: berkas XLSX rusak atau tidak lengkap ({error}).") from error
-    if not header:
+        if not header:
+            raise FileRejected("empty_file", f"{path.name}: lembar pertama kosong, tanpa baris judul kolom.")
+        positions, extras = _map_header(path, header, columns)
+    except FileRejected:
         workbook.close()
-        raise FileRejected("empty_file", f"{path.name}: lembar pertama kosong, tanpa baris judul kolom.")
-    positions, extras = _map_header(path, header, columns)
+        raise
+    except _XLSX_INFRASTRUCTURE_ERRORS:
+        workbook.close()
+        raise
+    except Exception as error:  # noqa: BLE001 - see _XLSX_INFRASTRUCTURE_ERRORS
+        workbook.close()
+        raise _unreadable_xlsx(path, error) from None
 
     def rows() -> Iterator[tuple[int, list[str] | None]]:
         number = 0
@@ -296,12 +414,15 @@ def _xlsx_rows(path: Path, columns: Sequence[str]) -> TableStream:
                 number += 1
                 values += [""] * (len(header) - len(values))
                 yield number, [values[p] for p in positions]
-        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
-            raise FileRejected("unreadable", f"{path.name}: XLSX rusak setelah baris {number} ({error}).") from error
+        except _XLSX_INFRASTRUCTURE_ERRORS:
+            raise
+        except Exception as error:  # noqa: BLE001 - see _XLSX_INFRASTRUCTURE_ERRORS
+            raise stream.fail(_unreadable_xlsx(path, error, number)) from None
         finally:
             workbook.close()
 
-    return TableStream(columns, extras, rows())
+    stream = TableStream(columns, extras, rows())
+    return stream
 
 
 def as_batches(stream: TableStream, batch_rows: int = 50_000) -> pa.RecordBatchReader:
