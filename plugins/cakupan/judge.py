@@ -143,6 +143,12 @@ IURAN = TableRules(
 TABLES = {"peserta": PESERTA, "iuran": IURAN}
 
 
+class StreamFailed(duckdb.Error):
+    """DuckDB stopped part way through a judged stream. Arrow hands such an error on as an OSError carrying
+    DuckDB's text, which quotes the line it failed on: only the kind of error (DuckDB's own words before
+    the first colon) is kept, and the error is a duckdb.Error again, not to be taken for the machine's disk."""
+
+
 @dataclass(frozen=True)
 class DeliveryStamp:
     """What the judge needs of the delivery: its id, which every accepted row carries, and its export date,
@@ -161,7 +167,9 @@ def judge_sql(source: str, table: TableRules, delivery: DeliveryStamp) -> str:
     """Per row of `source`, in no promised order: broken_rule, duplicate_key (set on the rows the whole-file
     rule looks at), the columns of `table.stored_schema` (filled for rows that pass) and rejected_line (for
     rows that do not: a line of COPY text for the quarantine, starting with the row number the source gave)."""
-    rejected = ("broken_rule", copy_text("left(kpj, 40)"), copy_text(table.duplicate_key),
+    # The KPJ is kept for the branch to find the row only when it is one: under a slipped column it may be a NIK.
+    rejected = ("broken_rule", copy_text("CASE WHEN regexp_full_match(kpj, '[0-9]{11}') THEN kpj END"),
+                copy_text(table.duplicate_key),
                 copy_text(row_rules.reason_sql(table.rules)))
     # The export date is written into the rules as a literal, so that date bounds fold to constants.
     export_date = f"DATE '{delivery.export_date.isoformat()}'"
@@ -245,7 +253,15 @@ class Judge:
         with self._db.cursor() as cursor:
             if rows is not None:
                 cursor.register("careful_rows", rows)
-            yield from cursor.sql(judge_sql(source, table, delivery)).to_arrow_reader(BATCH_ROWS)
+            reader = cursor.sql(judge_sql(source, table, delivery)).to_arrow_reader(BATCH_ROWS)
+            while True:
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    return
+                except OSError as error:
+                    raise StreamFailed(f"DuckDB: {str(error).split(':', 1)[0][:40]}") from None
+                yield batch
 
     def judge_csv(self, path: Path, delimiter: str, positions: Sequence[int], width: int, table: TableRules,
                   delivery: DeliveryStamp, part: LinePart | None = None, trim: bool = True) -> Iterator[pa.RecordBatch]:

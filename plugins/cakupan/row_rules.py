@@ -1,8 +1,9 @@
 """The row rules of contract sections 3-4, each with a name and a sentence in Bahasa Indonesia that a
 branch officer understands.
 
-A row breaking several rules is reported once, for the first rule in the order below. Reasons quote the
-value only for columns that are not personal data (never NIK, name or birth date).
+A row breaking several rules is reported once, for the first rule in the order below. Reasons never quote
+the value as written: in a file whose columns slipped (a header left out, a delimiter missing) a NIK, a name
+or a birth date can sit under any column (contract section 7.8). The branch finds the row by its number.
 
 Rules that look at one row at a time are DuckDB SQL, run by `judge` while the file streams past. The two
 rules that need the whole file (a KPJ or a payment seen twice) have no `broken_when`: the loader applies
@@ -32,9 +33,9 @@ def _codes_list(values: tuple[str, ...]) -> str:
     return f"{one}(;{one})*"
 
 
-def _quoted(column: str) -> str:
-    """SQL for the value as written, quoted, for a reason sentence."""
-    return f"'''' || left({column}, 60) || ''''"
+def _written(column: str) -> str:
+    """SQL describing the value as written without repeating it (its length), for a reason sentence."""
+    return f"CASE WHEN {column} = '' THEN 'kosong' ELSE length({column}) || ' karakter' END"
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class RowRule:
 def _unknown_code(column: str, values: tuple[str, ...], label: str) -> RowRule:
     return RowRule(
         f"{column}_tidak_dikenal", column, f"{column} NOT IN {_set(values)}",
-        f"'{label} ' || {_quoted(column)} || ' tidak dikenal; pilihan: {', '.join(values)}.'",
+        f"'{label} tidak dikenal (tertulis ' || {_written(column)} || '); pilihan: {', '.join(values)}.'",
     )
 
 
@@ -58,7 +59,7 @@ MALFORMED = RowRule(
 )
 KPJ_FORMAT = RowRule(
     "kpj_format", "kpj", "NOT regexp_full_match(kpj, '[0-9]{11}')",
-    f"'KPJ harus 11 digit angka; tertulis ' || {_quoted('kpj')} || '.'",
+    f"'KPJ harus 11 digit angka; tertulis ' || {_written('kpj')} || '.'",
 )
 
 PESERTA_RULES = (
@@ -78,21 +79,19 @@ PESERTA_RULES = (
             "'Tanggal lahir bukan tanggal yang valid (format YYYY-MM-DD atau DD/MM/YYYY).'"),
     RowRule("umur_di_luar_batas", "tanggal_lahir",
             "birth_date > export_date - INTERVAL 10 YEAR OR birth_date <= export_date - INTERVAL 101 YEAR",
-            "'Umur peserta pada tanggal ekspor ' || extract(year FROM age(export_date, birth_date)) "
-            "|| ' tahun; yang diterima 10 sampai 100 tahun.'"),
+            "'Umur peserta pada tanggal ekspor di luar batas; yang diterima 10 sampai 100 tahun.'"),
     _unknown_code("jenis_kelamin", ("L", "P"), "Jenis kelamin"),
     _unknown_code("segmen", SEGMENTS, "Segmen"),
     RowRule("program_tidak_dikenal", "program", f"program <> '' AND NOT regexp_full_match(program_codes, '{_codes_list(PROGRAMS)}')",
-            f"'Program ' || {_quoted('program')} || ' memuat kode yang tidak dikenal; pilihan: "
+            "'Program memuat kode yang tidak dikenal; pilihan: "
             f"{', '.join(PROGRAMS)}, dipisah titik koma.'"),
     RowRule("program_tanpa_jkk_jkm", "program",
             "NOT (contains(';' || program_codes || ';', ';JKK;') AND contains(';' || program_codes || ';', ';JKM;'))",
-            f"'Program ' || {_quoted('program')} || ' wajib memuat JKK dan JKM.'"),
+            "'Program wajib memuat JKK dan JKM.'"),
     RowRule("kode_desa_tidak_dikenal", "kode_desa", "NOT village_known",
-            f"'Kode desa ' || {_quoted('kode_desa')} || ' tidak ada dalam referensi wilayah Kemendagri "
-            "(format PP.KK.CC.DDDD).'"),
+            "'Kode desa tidak ada dalam referensi wilayah Kemendagri (format PP.KK.CC.DDDD).'"),
     RowRule("npp_format", "npp", "npp <> '' AND NOT regexp_full_match(npp, '[0-9]{8}')",
-            f"'NPP harus 8 digit angka; tertulis ' || {_quoted('npp')} || '.'"),
+            f"'NPP harus 8 digit angka; tertulis ' || {_written('npp')} || '.'"),
     RowRule("npp_wajib", "npp", "segmen IN ('PU', 'JAKON') AND npp = ''",
             "'Peserta segmen ' || segmen || ' wajib mencantumkan NPP pemberi kerja.'"),
     RowRule("npp_terlarang", "npp", "segmen = 'BPU' AND npp <> ''",
@@ -100,15 +99,14 @@ PESERTA_RULES = (
     _unknown_code("pekerjaan", OCCUPATIONS, "Pekerjaan"),
     _unknown_code("sumber_iuran", FUNDING_SOURCES, "Sumber iuran"),
     RowRule("tanggal_daftar_tidak_valid", "tanggal_daftar", "registration_date IS NULL",
-            f"'Tanggal daftar ' || {_quoted('tanggal_daftar')} || ' bukan tanggal yang valid "
-            "(format YYYY-MM-DD atau DD/MM/YYYY).'"),
+            "'Tanggal daftar bukan tanggal yang valid (format YYYY-MM-DD atau DD/MM/YYYY).'"),
     RowRule("tanggal_daftar_setelah_ekspor", "tanggal_daftar", "registration_date > export_date",
-            "'Tanggal daftar ' || registration_date || ' sesudah tanggal ekspor ' || export_date || '.'"),
+            "'Tanggal daftar sesudah tanggal ekspor ' || export_date || '.'"),
     _unknown_code("status", ("AKTIF", "NONAKTIF"), "Status"),
     RowRule("iuran_terakhir_tidak_valid", "iuran_terakhir", "iuran_terakhir <> '' AND last_paid_period IS NULL",
-            f"'Iuran terakhir ' || {_quoted('iuran_terakhir')} || ' bukan periode YYYY-MM yang valid.'"),
+            "'Iuran terakhir bukan periode YYYY-MM yang valid.'"),
     RowRule("upah_tidak_valid", "upah", "wage IS NULL",
-            f"'Upah ' || {_quoted('upah')} || ' bukan bilangan bulat rupiah >= 0 (contoh: 1500000 atau 1.500.000).'"),
+            "'Upah bukan bilangan bulat rupiah >= 0 (contoh: 1500000 atau 1.500.000).'"),
 )
 
 IURAN_RULES = (
@@ -116,18 +114,18 @@ IURAN_RULES = (
     RowRule("id_transaksi_format", "id_transaksi", "length(id_transaksi) NOT BETWEEN 1 AND 40",
             "'Kolom id_transaksi wajib diisi, 1 sampai 40 karakter.'"),
     RowRule("id_transaksi_duplikat", "id_transaksi", None,
-            "'Pembayaran ' || id_transaksi || CASE WHEN earlier_in_file THEN ' sudah ada di baris sebelumnya' "
-            "ELSE ' sudah tercatat dari ekspor sebelumnya' END || '; dicatat sebagai duplikat, tidak dihitung dua kali.'"),
+            "'id_transaksi pembayaran ini ' || CASE WHEN earlier_in_file THEN 'sudah ada di baris sebelumnya' "
+            "ELSE 'sudah tercatat dari ekspor sebelumnya' END || '; dicatat sebagai duplikat, tidak dihitung dua kali.'"),
     KPJ_FORMAT,
     RowRule("periode_tidak_valid", "periode", "period IS NULL",
-            f"'Periode ' || {_quoted('periode')} || ' bukan periode YYYY-MM yang valid.'"),
+            "'Periode bukan periode YYYY-MM yang valid.'"),
     _unknown_code("program", PROGRAMS, "Program"),
     RowRule("jumlah_tidak_valid", "jumlah", "amount IS NULL OR amount <= 0",
-            f"'Jumlah ' || {_quoted('jumlah')} || ' harus bilangan bulat rupiah lebih dari 0.'"),
+            "'Jumlah harus bilangan bulat rupiah lebih dari 0.'"),
     RowRule("tanggal_bayar_tidak_valid", "tanggal_bayar", "payment_date IS NULL",
-            f"'Tanggal bayar ' || {_quoted('tanggal_bayar')} || ' bukan tanggal yang valid.'"),
+            "'Tanggal bayar bukan tanggal yang valid.'"),
     RowRule("tanggal_bayar_bukan_tanggal_ekspor", "tanggal_bayar", "payment_date <> export_date",
-            "'Tanggal bayar ' || payment_date || ' harus sama dengan tanggal ekspor ' || export_date || '.'"),
+            "'Tanggal bayar harus sama dengan tanggal ekspor ' || export_date || '.'"),
     _unknown_code("sumber_iuran", FUNDING_SOURCES, "Sumber iuran"),
 )
 
