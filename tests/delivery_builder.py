@@ -73,3 +73,11 @@ def write_delivery(
         body.update(manifest_overrides or {})
         (folder / "_manifest.json").write_text(json.dumps(body))
     return folder
+
+
+def register_branches(conn, *codes: str) -> None:
+    """List branches in reference.branches, as kantor_cabang.csv would: the loader rejects a delivery of a
+    branch the reference does not list (contract section 7.3)."""
+    for code in codes:
+        conn.execute("INSERT INTO reference.branches (kode_cabang, nama_cabang, kanwil) VALUES (%s, %s, 'Uji') "
+                     "ON CONFLICT DO NOTHING", (code, f"Cabang {code}"))

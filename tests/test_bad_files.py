@@ -14,12 +14,13 @@ from cakupan import landing
 from cakupan.load import load_delivery
 from cakupan.pseudonymise import Pseudonymiser
 from cakupan.rejection_report import write_rejection_report
-from delivery_builder import PESERTA_HEADER, csv_bytes, iuran, peserta, write_delivery
+from delivery_builder import PESERTA_HEADER, csv_bytes, iuran, peserta, register_branches, write_delivery
 
 D = "2026-11-20"
 
 
 def load(conn, folder):
+    register_branches(conn, folder.parent.name)
     return load_delivery(conn, landing.delivery_at(folder), Pseudonymiser(os.environ["CAKUPAN_PII_KEY"]),
                          progress=lambda _: None)
 
@@ -84,7 +85,8 @@ def test_every_row_rule_has_its_reason(empty_warehouse, tmp_path):
         "tanggal_bayar_bukan_tanggal_ekspor": iuran(id_transaksi="T4", tanggal_bayar="19/11/2026"),
         "sumber_iuran_tidak_dikenal": iuran(id_transaksi="T5", sumber_iuran="?"),
     }
-    folder = write_delivery(tmp_path, "SOLOK", D, list(cases.values()), list(payments.values()))
+    # One good participant: a delivery with none is rejected whole (no_usable_rows) and its payments not read.
+    folder = write_delivery(tmp_path, "SOLOK", D, [*cases.values(), peserta(kpj="10000000099")], list(payments.values()))
     load(empty_warehouse, folder)
     found = empty_warehouse.execute(
         "SELECT file_name, row_number, rule, reason FROM audit.rejected_rows ORDER BY file_name DESC, row_number"

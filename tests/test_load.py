@@ -10,7 +10,7 @@ import pytest
 from cakupan import landing
 from cakupan.load import load_delivery
 from cakupan.pseudonymise import Pseudonymiser
-from delivery_builder import PESERTA_HEADER, csv_bytes, iuran, peserta, write_delivery
+from delivery_builder import PESERTA_HEADER, csv_bytes, iuran, peserta, register_branches, write_delivery
 
 D = "2026-11-20"
 
@@ -21,6 +21,7 @@ def pseudonymiser():
 
 
 def load(conn, folder, pseudonymiser):
+    register_branches(conn, folder.parent.name)
     return load_delivery(conn, landing.delivery_at(folder), pseudonymiser, progress=lambda _: None)
 
 
@@ -202,6 +203,7 @@ def test_the_fast_and_the_careful_reader_load_the_same(empty_warehouse, tmp_path
         folder = write_delivery(tmp_path, branch, D, [], files={"peserta.csv": data},
                                 row_counts={"peserta.csv": len(rows)})
         said: list[str] = []
+        register_branches(conn, branch)
         assert load_delivery(conn, landing.delivery_at(folder), pseudonymiser, progress=said.append).status == "loaded"
         assert not any("carefully" in line for line in said), said  # cp1252 goes careful by design, silently
         loaded = conn.execute(
@@ -229,6 +231,7 @@ def test_padded_values_load_as_if_trimmed(empty_warehouse, tmp_path, pseudonymis
     for branch, rows in (("PLAIN", plain), ("PADDED", padded)):
         folder = write_delivery(tmp_path, branch, D, rows)
         said: list[str] = []
+        register_branches(conn, branch)
         assert load_delivery(conn, landing.delivery_at(folder), pseudonymiser, progress=said.append).status == "loaded"
         assert not any("carefully" in line for line in said), said
         results.append(conn.execute(

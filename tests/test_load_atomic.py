@@ -11,7 +11,7 @@ import time
 from cakupan import landing
 from cakupan.load import load_delivery
 from cakupan.pseudonymise import Pseudonymiser
-from delivery_builder import PESERTA_HEADER, csv_bytes, peserta, write_delivery
+from delivery_builder import PESERTA_HEADER, csv_bytes, peserta, register_branches, write_delivery
 
 ROWS = 400_000
 
@@ -38,6 +38,7 @@ def test_killed_load_leaves_nothing_and_reruns_cleanly(empty_warehouse, tmp_path
     conn = empty_warehouse
     folder = write_delivery(tmp_path, "SAWAHLUNTO", "2026-11-20", [], files={"peserta.csv": big_peserta()},
                             row_counts={"peserta.csv": ROWS})
+    register_branches(conn, "SAWAHLUNTO")
     process = subprocess.Popen([sys.executable, "-c", LOADER, str(folder)], stdout=subprocess.PIPE, text=True)
     # Wait until the loader has streamed part of the file into COPY, then kill it without warning.
     first_progress = process.stdout.readline()

@@ -8,12 +8,13 @@ from cakupan import landing
 from cakupan.load import load_delivery
 from cakupan.participant_changes import record_participant_changes
 from cakupan.pseudonymise import Pseudonymiser
-from delivery_builder import peserta, write_delivery
+from delivery_builder import peserta, register_branches, write_delivery
 
 PSEUDONYMISER = Pseudonymiser(os.environ.get("CAKUPAN_PII_KEY"))
 
 
 def load(conn, root, branch, date, rows):
+    register_branches(conn, branch)
     return load_delivery(conn, landing.delivery_at(write_delivery(root, branch, date, rows)), PSEUDONYMISER,
                          progress=lambda _: None).delivery_id
 

@@ -80,6 +80,9 @@ def _plain_copy(conn: psycopg.Connection, path: Path) -> float:
 
 def _project_load(url: str, conn: psycopg.Connection, folder: Path) -> dict:
     _reset(conn)
+    # The loader rejects a branch that reference.branches does not list (contract section 7.3).
+    conn.execute("INSERT INTO reference.branches (kode_cabang, nama_cabang, kanwil) VALUES (%s, %s, 'bench') "
+                 "ON CONFLICT DO NOTHING", (folder.parent.name, folder.parent.name))
     os.utime(folder / "_manifest.json")  # a new delivery each time, not one already seen
     result = subprocess.run([sys.executable, "-c", LOADER, url, str(folder)], capture_output=True, text=True,
                             check=True)

@@ -10,6 +10,13 @@ transaction never commits.
 
 Files DuckDB's strict CSV reader takes (UTF-8, every row the header's width) go the fast path; anything
 else (Windows-1252, XLSX, NUL bytes, ragged rows) is read by the careful Python reader and judged the same.
+
+A bad delivery ends as a rejection (contract section 7): its branch unknown to the reference
+(`branch_unknown`), anything check_delivery finds, a file that cannot be read (`FileRejected`), or a
+participants file of which no row is accepted (`no_usable_rows`). Only what is not the delivery's fault
+fails: the warehouse out of reach (psycopg.OperationalError), the machine's disk (OSError), DuckDB failing
+on rows the careful reader produced. No error text that could quote a file's line reaches PostgreSQL (it
+logs what a failed COPY says) or the loader's log.
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ import pyarrow.compute as pc
 from cakupan import judge as judging
 from cakupan import row_rules
 from cakupan.judge import Judge
-from cakupan.landing import CheckedFile, Delivery, Problem, check_delivery
+from cakupan.landing import BRANCH_CODE, CheckedFile, Delivery, Problem, check_delivery
 from cakupan.pseudonymise import Pseudonymiser
 from cakupan.readers import FileRejected, as_batches, csv_layout, open_table
 
@@ -45,6 +52,26 @@ PESERTA_COLUMNS = judging.PESERTA.columns
 IURAN_COLUMNS = judging.IURAN.columns
 
 _PROGRESS_EVERY = 250_000
+
+# A delivery of a branch not (yet) in reference.branches is recorded under its fingerprint with this suffix:
+# find_exports, which skips the fingerprints audit.file_loads holds, then lists the folder again every night,
+# and it loads once the reference lists its branch (section 7.3). Until then, load_delivery sees the suffixed
+# fingerprint and records nothing more.
+BRANCH_UNKNOWN_SUFFIX = ":branch_unknown"
+
+
+class CopyAborted(Exception):
+    """Leaves a COPY block in place of the error that stopped it. psycopg ends the COPY with the text of the
+    exception leaving its block, which PostgreSQL writes to its server log; DuckDB's and the readers' errors
+    can quote a line of the file (a NIK, a name), so PostgreSQL is told only this."""
+
+    def __init__(self) -> None:
+        super().__init__("COPY stopped by the Cakupan loader (the cause is in the task log)")
+
+
+class JudgeFailed(RuntimeError):
+    """DuckDB failed on rows the careful reader had already read: not the file's fault (memory, disk or a bug).
+    Its own message can quote the rows, so only its kind is kept."""
 
 Progress = Callable[[str], None]
 
@@ -273,6 +300,20 @@ class _Copied:
     rows_per_stream: list[int]
 
 
+@contextmanager
+def _copy(cursor: psycopg.Cursor, statement: str) -> Iterator[psycopg.Copy]:
+    """cursor.copy(statement), but a failure inside ends the COPY with CopyAborted's fixed text and is then
+    raised as itself."""
+    try:
+        with cursor.copy(statement) as copy:
+            try:
+                yield copy
+            except BaseException as error:
+                raise CopyAborted() from error
+    except CopyAborted as aborted:
+        raise aborted.__cause__ from None
+
+
 def _copy_judged(
     conn: psycopg.Connection, streams: list[Iterator[pa.RecordBatch]], destination: _Destination, file_name: str,
     progress: Progress,
@@ -290,7 +331,7 @@ def _copy_judged(
     with tempfile.TemporaryFile() as spool:
         with conn.cursor() as cursor:
             columns = ", ".join(schema.names)
-            with cursor.copy(f"COPY {destination.copy_into} ({columns}) FROM STDIN (FORMAT binary)") as copy:
+            with _copy(cursor, f"COPY {destination.copy_into} ({columns}) FROM STDIN (FORMAT binary)") as copy:
                 copy.write(encoder.write_header())
                 for index, batch in _ahead(streams):
                     count = batch.num_rows
@@ -314,8 +355,8 @@ def _copy_judged(
 
 def _copy_spool(conn: psycopg.Connection, spool: IO[bytes]) -> None:
     spool.seek(0)
-    with conn.cursor() as cursor, cursor.copy(
-        "COPY quarantine (row_number, rule_index, kpj, duplicate_key, reason) FROM STDIN"
+    with conn.cursor() as cursor, _copy(
+        cursor, "COPY quarantine (row_number, rule_index, kpj, duplicate_key, reason) FROM STDIN"
     ) as copy:
         while block := spool.read(1 << 20):
             copy.write(block)
@@ -344,11 +385,17 @@ def _judge_and_copy(
                                        f"{copied.rows_per_stream} rows")
                 return layout.extra_columns, copied
         except duckdb.Error as error:
-            first_line = str(error).splitlines()[0]
-            progress(f"  {path.name}: not plain CSV for the fast reader ({first_line}); reading it carefully")
+            # DuckDB's message quotes the line it could not parse: only its kind is said.
+            progress(f"  {path.name}: not plain CSV for the fast reader (DuckDB {type(error).__name__}); "
+                     "reading it carefully")
     stream = open_table(path, facts, rules.columns)
     batches = judge.judge_rows(as_batches(stream), rules, delivery)
-    return stream.extra_columns, _copy_judged(conn, [batches], destination, path.name, progress)
+    try:
+        return stream.extra_columns, _copy_judged(conn, [batches], destination, path.name, progress)
+    except duckdb.Error as error:
+        if stream.failure:  # the reader gave up on the file; DuckDB only passed its error on
+            raise stream.failure from None
+        raise JudgeFailed(f"{path.name}: DuckDB {type(error).__name__} while judging rows already read") from None
 
 
 def _load_file(
@@ -404,7 +451,8 @@ def _villages(conn: psycopg.Connection) -> str:
     return conn.execute("SELECT coalesce(string_agg(village_code, ','), '') FROM reference.villages").fetchone()[0]
 
 
-def _record_files(conn: psycopg.Connection, delivery: Delivery, delivery_id: int, files: list[FileOutcome]) -> None:
+def _record_files(conn: psycopg.Connection, delivery: Delivery, delivery_id: int, files: list[FileOutcome],
+                  fingerprint: str | None = None) -> None:
     with conn.transaction(), conn.cursor() as cursor:
         cursor.executemany(
             """
@@ -415,7 +463,7 @@ def _record_files(conn: psycopg.Connection, delivery: Delivery, delivery_id: int
             [
                 (delivery_id, delivery.kode_cabang, delivery.export_date, f.file_name, f.sha256, f.status,
                  f.rows_read, f.rows_loaded, f.rows_rejected, f.reason,
-                 ", ".join(f.extra_columns) or None, delivery.fingerprint, f.manifest_rows)
+                 ", ".join(f.extra_columns) or None, fingerprint or delivery.fingerprint, f.manifest_rows)
                 for f in files
             ],
         )
@@ -448,6 +496,35 @@ def open_judge(conn: psycopg.Connection, pseudonymiser: Pseudonymiser) -> Iterat
             judge.close()
 
 
+def _branch_unknown(conn: psycopg.Connection, delivery: Delivery) -> bool:
+    """A well-formed branch code that reference.branches does not list (contract section 7.3)."""
+    if not BRANCH_CODE.fullmatch(delivery.kode_cabang):
+        return False  # a badly named folder: check_delivery says so
+    return conn.execute("SELECT 1 FROM reference.branches WHERE kode_cabang = %s",
+                        (delivery.kode_cabang,)).fetchone() is None
+
+
+def _seen(conn: psycopg.Connection, fingerprint: str) -> bool:
+    return conn.execute("SELECT 1 FROM audit.file_loads WHERE delivery_fingerprint = %s LIMIT 1",
+                        (fingerprint,)).fetchone() is not None
+
+
+def _no_usable_rows(delivery: Delivery, peserta: FileOutcome, checked: list[CheckedFile]) -> list[FileOutcome]:
+    """A participants file of which no row was accepted rejects the delivery (contract section 7.2); its rows
+    stay in audit.rejected_rows, so the branch sees why, and rows_read = rows_rejected still holds."""
+    if peserta.rows_read == 0:
+        why = f"{peserta.file_name} tidak berisi satu baris data pun"
+    else:
+        why = (f"tidak ada satu baris pun dari {peserta.file_name} yang diterima ({peserta.rows_rejected:,} baris "
+               "ditolak; alasannya per baris ada di laporan ini)")
+    problem = Problem(peserta.file_name, "no_usable_rows",
+                      f"{why}. Ekspor ini ditolak seluruhnya; data cabang yang dipakai tetap ekspor sebelumnya.")
+    files = _rejected(delivery, [problem], checked)
+    files[0].rows_read, files[0].rows_rejected = peserta.rows_read, peserta.rows_rejected
+    files[0].manifest_rows = peserta.manifest_rows
+    return files
+
+
 def load_delivery(
     conn: psycopg.Connection, delivery: Delivery, pseudonymiser: Pseudonymiser, progress: Progress = print,
     judge: Judge | None = None,
@@ -456,10 +533,18 @@ def load_delivery(
     batch) or a judge of its own. Safe to call again for the same delivery: it is then `already_seen` and
     changes nothing."""
     outcome = DeliveryOutcome(delivery.label, delivery.kode_cabang, delivery.export_date, "already_seen")
-    seen = conn.execute(
-        "SELECT 1 FROM audit.file_loads WHERE delivery_fingerprint = %s LIMIT 1", (delivery.fingerprint,)
-    ).fetchone()
-    if seen:
+    if _seen(conn, delivery.fingerprint):
+        return outcome
+    if _branch_unknown(conn, delivery):
+        waiting = delivery.fingerprint + BRANCH_UNKNOWN_SUFFIX
+        if _seen(conn, waiting):
+            return outcome  # recorded on an earlier night; still waiting for the reference
+        outcome.delivery_id = conn.execute("SELECT nextval('audit.delivery_id_seq')").fetchone()[0]
+        problem = Problem(delivery.kode_cabang, "branch_unknown",
+                          f"Kode cabang {delivery.kode_cabang} tidak ada di referensi kantor_cabang.csv. Ekspor ini "
+                          "dimuat otomatis setelah referensi mencantumkan cabang ini.")
+        outcome.status, outcome.files = "rejected", _rejected(delivery, [problem], [])
+        _record_files(conn, delivery, outcome.delivery_id, outcome.files, fingerprint=waiting)
         return outcome
 
     delivery_id = conn.execute("SELECT nextval('audit.delivery_id_seq')").fetchone()[0]
@@ -484,12 +569,20 @@ def load_delivery(
         return outcome
 
     params = {"delivery_id": delivery_id, "kode_cabang": delivery.kode_cabang, "export_date": delivery.export_date}
+    peserta, *others = sorted(checked, key=lambda c: c.table != "peserta")
     try:
         with conn.transaction():
-            if live:
-                _retire(conn, live[0])
             with nullcontext(judge) if judge else open_judge(conn, pseudonymiser) as active:
-                outcome.files = [_load_file(conn, active, c, params, progress) for c in checked]
+                # Participants first: when none is usable nothing else is read, and the delivery this one
+                # would replace stays.
+                peserta_outcome = _load_file(conn, active, peserta, params, progress)
+                if peserta_outcome.rows_loaded == 0:
+                    outcome.status, outcome.files = "rejected", _no_usable_rows(delivery, peserta_outcome, checked)
+                    _record_files(conn, delivery, delivery_id, outcome.files)
+                    return outcome
+                if live:
+                    _retire(conn, live[0])
+                outcome.files = [peserta_outcome, *(_load_file(conn, active, c, params, progress) for c in others)]
             conn.execute(
                 "INSERT INTO raw.deliveries (delivery_id, kode_cabang, export_date, content_sha256) VALUES (%s, %s, %s, %s)",
                 (delivery_id, delivery.kode_cabang, delivery.export_date, key),
