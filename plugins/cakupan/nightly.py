@@ -24,8 +24,9 @@ from cakupan.gate_log import record_gate
 from cakupan.load import load_delivery, open_judge
 from cakupan.participant_changes import record_participant_changes
 from cakupan.pseudonymise import Pseudonymiser
-from cakupan.rejection_report import write_rejection_report
+from cakupan.rejection_report import remake_missing_reports, write_rejection_report
 from cakupan.settings import Settings
+from cakupan.termination import stop_cleanly_on_sigterm
 
 # A structlog logger under Airflow's task-operator namespace (as operators log), so `cakupan run` shows
 # these progress lines while it hides Airflow's own; outside Airflow structlog prints them plainly.
@@ -112,11 +113,17 @@ def batch_exports(folders: list[str], batches: int) -> list[list[str]]:
 def load_exports(settings: Settings, folders: list[str]) -> list[dict]:
     """Load a batch of deliveries one after another, each in its own transaction, on one connection with one
     judge. A delivery that fails (rather than being rejected) does not stop the others; the batch then
-    fails naming every one."""
+    fails naming every one. SIGTERM stops it cleanly: the delivery being loaded is rolled back. First, the
+    reports a full disk kept an earlier night from writing are re-made."""
     outcomes: list[dict] = []
     failures: list[tuple[str, BaseException]] = []
     pseudonymiser = Pseudonymiser(pii_key(settings))
-    with db.connect(settings, "loader") as conn, open_judge(conn, pseudonymiser) as judge:
+    with stop_cleanly_on_sigterm(), db.connect(settings, "loader") as conn, open_judge(conn, pseudonymiser) as judge:
+        try:
+            for path in remake_missing_reports(conn, settings.reports_root):
+                log.info("Rejection report re-made (its night could not write it): %s", path)
+        except OSError as error:
+            log.warning("Missing rejection reports not re-made (%s); the next load task tries again.", error.strerror)
         for number, folder in enumerate(folders, start=1):
             log.info("Delivery %d of %d: %s", number, len(folders), folder)
             try:
@@ -133,7 +140,7 @@ def load_exports(settings: Settings, folders: list[str]) -> list[dict]:
 
 def load_export(settings: Settings, folder: str) -> dict:
     """Load (or reject, or recognise as duplicate) one delivery and write its rejection report."""
-    with db.connect(settings, "loader") as conn:
+    with stop_cleanly_on_sigterm(), db.connect(settings, "loader") as conn:
         outcome = _load_one(settings, conn, folder, Pseudonymiser(pii_key(settings)))
         _record_changes(conn, [outcome])
         return outcome
@@ -153,7 +160,12 @@ def _load_one(settings: Settings, conn, folder: str, pseudonymiser: Pseudonymise
     outcome = load_delivery(conn, delivery, pseudonymiser, progress=log.info, judge=judge)
     report = None
     if outcome.delivery_id is not None and outcome.status in ("loaded", "rejected"):
-        report = write_rejection_report(conn, settings.reports_root, outcome.delivery_id)
+        try:
+            report = write_rejection_report(conn, settings.reports_root, outcome.delivery_id)
+        except OSError as error:
+            # The delivery is committed; its report is re-made by a later load task (load_exports).
+            log.warning("%s: rejection report not written (%s); a later load task writes it.", delivery.label,
+                        error.strerror)
     for file in outcome.files:
         log.info("%s %s: %s, read %d, loaded %d, rejected %d%s", outcome.label, file.file_name, file.status,
                  file.rows_read, file.rows_loaded, file.rows_rejected, f" ({file.reason})" if file.reason else "")
