@@ -3,6 +3,8 @@
 find_exports -> load_exports (a batch of deliveries a core) -> validate_raw (GX) -> dbt_build
     -> validate_marts (GX) -> publish_marts -> night_checked
 
+Only one night runs at a time: find_exports waits while another night (a scheduled run, `cakupan run`)
+holds the night lease, and night_checked gives it back (plugins/cakupan/night_lease.py).
 dbt_build and validate_marts work on a candidate copy of the marts; publish_marts swaps it in only when
 every gate before it passed, so BI tools never see numbers that failed a check. publish_marts updates the
 asset `cakupan_published_marts`; night_checked, which runs whatever the gates said, updates
@@ -62,19 +64,24 @@ TRANSIENT_FAILURES = ExceptionRetryPolicy(
 def cakupan_nightly():
     @task
     def find_exports(**context) -> list[list[str]]:
-        """The new deliveries, in one batch per core (nightly.batch_exports says why not one task each)."""
+        """The new deliveries, in one batch per core (nightly.batch_exports says why not one task each).
+        Waits first while another night holds the night lease."""
         import os
 
-        from cakupan import nightly
+        from cakupan import night_lease, nightly
 
-        folders = nightly.find_exports(load_settings(), snapshot_date_of(context))
-        return nightly.batch_exports(folders, batches=os.cpu_count() or 1)
+        settings = load_settings()
+        with night_lease.taken_for_night(settings, context):
+            folders = nightly.find_exports(settings, snapshot_date_of(context))
+            return nightly.batch_exports(folders, batches=os.cpu_count() or 1)
 
     @task(map_index_template="{{ task.op_kwargs['folders'] | length }} deliveries")
-    def load_exports(folders: list[str]) -> list[dict]:
-        from cakupan import nightly
+    def load_exports(folders: list[str], **context) -> list[dict]:
+        from cakupan import night_lease, nightly
 
-        return nightly.load_exports(load_settings(), folders)
+        settings = load_settings()
+        with night_lease.held_for_night(settings, context):
+            return nightly.load_exports(settings, folders)
 
     @task(trigger_rule="none_failed")
     def loaded_deliveries(batches: list[list[dict]] | None = None) -> list[int]:
@@ -84,21 +91,29 @@ def cakupan_nightly():
 
     @task
     def dbt_build(**context) -> None:
-        from cakupan import nightly
+        from cakupan import night_lease, nightly
 
-        nightly.build_marts(load_settings(), snapshot_date_of(context), context["run_id"])
+        settings = load_settings()
+        with night_lease.held_for_night(settings, context):
+            nightly.build_marts(settings, snapshot_date_of(context), context["run_id"])
 
     @task(outlets=[PUBLISHED_MARTS])
     def publish_marts(outlet_events=None, **context) -> None:
-        from cakupan import nightly
+        from cakupan import night_lease, nightly
 
+        settings = load_settings()
         snapshot_date = snapshot_date_of(context)
-        nightly.publish_marts(load_settings(), snapshot_date, context["run_id"])
+        with night_lease.held_for_night(settings, context) as lease_id:
+            nightly.publish_marts(settings, snapshot_date, context["run_id"], lease_id=lease_id)
         outlet_events[PUBLISHED_MARTS].extra = night_extra(snapshot_date)
 
-    # Runs whatever happened before it: when a gate fails, the docs site must say so (and keep the old figures).
+    # Runs whatever happened before it, once every task of the night has ended: when a gate fails, the docs
+    # site must say so (and keep the old figures), and the night lease goes back for the next night.
     @task(trigger_rule="all_done", outlets=[NIGHT_CHECKED])
     def night_checked(outlet_events=None, **context) -> None:
+        from cakupan import night_lease
+
+        night_lease.release_for_night(load_settings(), context)
         outlet_events[NIGHT_CHECKED].extra = night_extra(snapshot_date_of(context), run_id=context["run_id"])
 
     # night_checked succeeding would otherwise mark a night with a failed gate as a success. Each failed task
@@ -116,6 +131,9 @@ def cakupan_nightly():
     published = publish_marts()
     checked = night_checked()
     delivery_ids >> validate_raw >> built >> validate_marts >> published >> checked
+    # A failed task fails the tasks after it at once, while a load of another batch may still run: night_checked
+    # waits for them all before it gives the lease back.
+    [exports, loads, delivery_ids, validate_raw, built, validate_marts] >> checked
     [exports, loads, delivery_ids, validate_raw, built, validate_marts, published, checked] >> night_failed()
 
 

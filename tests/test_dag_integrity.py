@@ -66,8 +66,12 @@ def test_dag_shape_schedule_and_retries():
     assert parsed["timezone"] == "Asia/Jakarta"
     assert parsed["catchup"] is False
     # Every task also feeds night_failed, which fails the run when any of them failed.
-    downstream = {task: [d for d in after if d != "night_failed"] for task, after in parsed["downstream"].items()}
+    # night_checked waits for every task of the night too, then gives the night lease back.
     assert all("night_failed" in parsed["downstream"][t] for t in parsed["tasks"] if t != "night_failed")
+    assert all("night_checked" in parsed["downstream"][t] for t in parsed["tasks"]
+               if t not in ("night_failed", "night_checked"))
+    downstream = {task: [d for d in after if d != "night_failed" and (d != "night_checked" or task == "publish_marts")]
+                  for task, after in parsed["downstream"].items()}
     assert downstream["find_exports"] == ["load_exports"]
     assert downstream["load_exports"] == ["loaded_deliveries"]
     assert downstream["loaded_deliveries"] == ["validate_raw"]

@@ -184,7 +184,7 @@ def build_marts(settings: Settings, snapshot_date: dt.date, run_id: str | None =
     rubric = read_rubric(settings.award_rubric)  # a rubric that cannot be scored stops the night here
     with db.connect(settings, "transformer") as conn:
         store_rubric(conn, rubric)
-        copied = publication.prepare_candidate(conn, snapshot_date)
+        copied = publication.prepare_candidate(conn, snapshot_date, run_id)
     log.info("Candidate marts prepared from %d published tables.", copied)
     warnings: list[str] = []
     try:
@@ -225,8 +225,10 @@ def build_candidate_marts(settings: Settings, snapshot_date: dt.date, full_refre
     return summary
 
 
-def publish_marts(settings: Settings, snapshot_date: dt.date, run_id: str | None = None) -> None:
-    """Every gate passed: the candidate marts become the published ones, in one transaction."""
+def publish_marts(settings: Settings, snapshot_date: dt.date, run_id: str | None = None,
+                 lease_id: str | None = None) -> None:
+    """Every gate passed: the candidate marts become the published ones, in one transaction (only this run's
+    candidate, while the run holds the night lease `lease_id`)."""
     with db.connect(settings, "transformer") as conn:
-        publication.publish(conn, snapshot_date, run_id)
+        publication.publish(conn, snapshot_date, run_id, lease_id=lease_id)
     log.info("Marts for %s published.", snapshot_date)

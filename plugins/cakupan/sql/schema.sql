@@ -227,6 +227,28 @@ CREATE TABLE IF NOT EXISTS audit.marts_candidate (
     snapshot_date date NOT NULL,
     prepared_at timestamptz NOT NULL DEFAULT now()
 );
+-- The run that prepared it: publication.publish swaps in only its own run's candidate.
+ALTER TABLE audit.marts_candidate ADD COLUMN IF NOT EXISTS run_id text;
+
+-- The night lease (plugins/cakupan/night_lease.py): the one night that may write, from finding its exports to
+-- publishing (contract branch-export-v1 section 7.7). A row while a night runs; the night's tasks keep
+-- heartbeat_at fresh, and a row silent for longer than the module's bound is an abandoned night (a killed
+-- process, a rebooted machine) that the next night takes over.
+CREATE TABLE IF NOT EXISTS audit.night_lease (
+    only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    lease_id uuid NOT NULL,
+    run_id text NOT NULL,
+    snapshot_date date NOT NULL,
+    holder text NOT NULL,
+    taken_at timestamptz NOT NULL DEFAULT now(),
+    heartbeat_at timestamptz NOT NULL DEFAULT now()
+);
+DO $$ BEGIN
+    IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'cakupan_transformer') THEN  -- roles.py's transformer role
+        -- publish_marts confirms the lease inside the swap's transaction, keeping the row locked until it commits.
+        GRANT SELECT, UPDATE (heartbeat_at) ON audit.night_lease TO cakupan_transformer;
+    END IF;
+END $$;
 
 -- The fingerprint of the reference layer (dbt's staging views of `reference` and their tests) as the last
 -- build that built and tested it left it, and passed: a night with the same fingerprint leaves the layer as
