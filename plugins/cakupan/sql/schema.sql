@@ -69,8 +69,20 @@ ALTER TABLE raw.deliveries ADD COLUMN IF NOT EXISTS raw_gate_passed_at timestamp
 -- The branch's previous delivery that the loader compared this one's participants with (raw.peserta_changes);
 -- NULL for a branch's first delivery, and for deliveries loaded before the comparison existed.
 ALTER TABLE raw.deliveries ADD COLUMN IF NOT EXISTS participants_compared_with bigint;
+-- The night whose raw gate is running, a row only while it runs (gate_log.raw_gate_of_night): night D gates
+-- only the deliveries dated D or earlier (contract branch-export-v1 section 7.6); a later one waits for its own
+-- night instead of failing every earlier one. Without a row (a checkpoint run by hand, the benchmarks) every
+-- delivery awaiting the gate is checked.
+CREATE TABLE IF NOT EXISTS audit.raw_gate_night (
+    only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    snapshot_date date NOT NULL,
+    run_id text,
+    opened_at timestamptz NOT NULL DEFAULT now()
+);
 CREATE OR REPLACE VIEW raw.deliveries_awaiting_raw_gate AS
-SELECT delivery_id, kode_cabang, export_date FROM raw.deliveries WHERE raw_gate_passed_at IS NULL;
+SELECT delivery_id, kode_cabang, export_date FROM raw.deliveries
+WHERE raw_gate_passed_at IS NULL
+  AND export_date <= coalesce((SELECT snapshot_date FROM audit.raw_gate_night), 'infinity'::date);
 
 -- Accepted participant rows, typed. No name and no birth date; NIK only as a keyed hash.
 CREATE TABLE IF NOT EXISTS raw.peserta (
