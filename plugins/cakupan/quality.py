@@ -8,9 +8,13 @@ README). Each expectation has a severity: `critical` (an error) stops the night,
 
 from __future__ import annotations
 
+import logging
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 CHECKPOINTS = {"raw": "raw_checkpoint", "marts": "marts_checkpoint"}
 DATA_DOCS_SITE = "cakupan"
@@ -84,22 +88,44 @@ def run_checkpoint(
     stage: str, *, warehouse_url: str, expectations_dir: Path, results_dir: Path, data_docs_dir: Path,
 ) -> CheckpointOutcome:
     """Run the stage's checkpoint of the GX project in `expectations_dir`: `raw` checks the deliveries
-    awaiting the raw gate, `marts` the candidate marts of the night (`publication.prepare_candidate`)."""
+    awaiting the raw gate, `marts` the candidate marts of the night (`publication.prepare_candidate`).
+
+    What it writes beside the verdict (validation results, Data Docs) may fail on a full or broken disk
+    without failing the gate: the docs follow the publication, never the other way round. Only an OSError
+    about those folders is forgiven; a check that fails or cannot run fails the gate as before."""
     import great_expectations as gx
 
     from cakupan.warehouse import with_driver
 
+    problems: list[str] = []
+    results_dir = _writable_or_scratch(results_dir, "validation results", problems)
     os.environ[URL_VARIABLE] = with_driver(warehouse_url, "psycopg")
     os.environ[RESULTS_VARIABLE] = str(results_dir)
     os.environ[DATA_DOCS_VARIABLE] = str(data_docs_dir)
     context = gx.get_context(mode="file", context_root_dir=expectations_dir)
-    result = context.checkpoints.get(CHECKPOINTS[stage]).run()
+    try:
+        result = context.checkpoints.get(CHECKPOINTS[stage]).run()
+    except OSError as error:
+        if not _about(error, results_dir):
+            raise
+        # The disk filled up while the results were stored: check again, keeping them in a scratch folder.
+        problems.append(f"validation results not kept in {results_dir}: {error}")
+        os.environ[RESULTS_VARIABLE] = tempfile.mkdtemp(prefix="cakupan-gx-results-")
+        context = gx.get_context(mode="file", context_root_dir=expectations_dir)
+        result = context.checkpoints.get(CHECKPOINTS[stage]).run()
     # One Data Docs build for the whole checkpoint: GX's UpdateDataDocsAction rebuilds the site's index once
     # per suite (7 of 10 seconds of the marts gate, measured).
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
     built = list(result.run_results) + [ExpectationSuiteIdentifier(run.suite_name) for run in result.run_results.values()]
-    context.build_data_docs(site_names=[DATA_DOCS_SITE], resource_identifiers=built)
+    try:
+        context.build_data_docs(site_names=[DATA_DOCS_SITE], resource_identifiers=built)
+    except OSError as error:
+        if not _about(error, data_docs_dir):
+            raise
+        problems.append(f"Data Docs not written to {data_docs_dir}: {error}")
+    for problem in problems:
+        log.warning("The %s gate's verdict stands, but %s", stage, problem)
 
     errors: list[str] = []
     warnings: list[str] = []
@@ -112,4 +138,31 @@ def run_checkpoint(
             severity = getattr(expectation_result.expectation_config.severity, "value", "critical")
             failures = warnings if severity != "critical" else errors
             failures.append(_describe(run_result.suite_name, expectation_result))
-    return CheckpointOutcome(stage, not errors, evaluated, errors, warnings, data_docs_dir / "index.html")
+    return CheckpointOutcome(stage, not errors, evaluated, errors, warnings, data_docs_dir / "index.html",
+                             note="; ".join(problems))
+
+
+def _about(error: OSError, folder: Path) -> bool:
+    """Whether the error arose writing under `folder`: it names `folder`, a path in it, or a folder above it
+    (making the folder failed); or, with no name (a full disk), it came from a GX store writing there."""
+    names = [Path(os.fsdecode(name)) for name in (error.filename, error.filename2) if name]
+    traceback = error.__traceback__
+    while traceback is not None:
+        store = traceback.tb_frame.f_locals.get("self")
+        base = getattr(store, "full_base_directory", None) if store is not None else None
+        if isinstance(base, (str, os.PathLike)):
+            names.append(Path(base))
+        traceback = traceback.tb_next
+    return any(path == folder or folder in path.parents or path in folder.parents for path in names)
+
+
+def _writable_or_scratch(folder: Path, what: str, problems: list[str]) -> Path:
+    """`folder`, made if missing and written to once; else a scratch folder for this run, and a note why."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".cakupan-probe-"):
+            pass
+        return folder
+    except OSError as error:
+        problems.append(f"{what} not kept in {folder}: {error}")
+        return Path(tempfile.mkdtemp(prefix="cakupan-gx-results-"))
