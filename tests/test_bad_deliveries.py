@@ -478,15 +478,24 @@ def _marked_deliveries(root: Path) -> list[Path]:
         row_counts={"peserta.csv": 1})
     add("WIDEHEADER", [], files={"peserta.csv": _header_file(",".join([NIK, NAME, BIRTH] * 400))},
         row_counts={"peserta.csv": 1})
-    # A branch the reference does not list; a manifest quoting the person.
+    # A branch the reference does not list; manifests quoting the person.
     add("UNKNOWN", [marked()])
     folders.append(write_delivery(root, "MANIFEST", D, [marked()], manifest_overrides={"kode_cabang": NAME * 3}))
+    add("SHAPE", [marked()])
+    rewrite_manifest(folders[-1], _files(manifest_of(folders[-1]), name=NAME, rows=NIK))
+    # A link to the person's file outside the landing root; a date before 2000.
+    outside = root.parent / "outside.csv"
+    outside.write_bytes(csv_bytes(PESERTA_HEADER, [marked()]))
+    add("LINKED", [marked()])
+    (folders[-1] / "peserta.csv").unlink()
+    (folders[-1] / "peserta.csv").symlink_to(outside)
+    folders.append(write_delivery(root, "OLD", "1999-12-31", [marked()]))
     return folders
 
 
 def test_no_personal_data_reaches_any_log_the_audit_or_a_report(night, settings, monkeypatch, capfd):
     branches = ("RAGGED", "NOHEADER", "SLIPPED", "SLIPPED_PAYMENTS", "CP1252", "LONGLINE", "XLSXBAD", "XLSXBOMB",
-                "WIDEFIELD", "WIDEHEADER", "MANIFEST")
+                "WIDEFIELD", "WIDEHEADER", "MANIFEST", "SHAPE", "LINKED", "OLD")
     register_branches(night.conn, *branches)
     folders = _marked_deliveries(night.landing)
     server_log = settings.home / "warehouse" / "postgresql.log"

@@ -168,16 +168,18 @@ def _regular_file(path: Path) -> bool:
         return False
 
 
-_PLAIN_TEXT = re.compile(r"[A-Za-z0-9_.:-]{1,40}")
+# Manifest text quoted back as written: a code of letters (as branch codes are) or a version number. Anything
+# else is only described: a date or a run of digits there could be a birth date or a NIK pasted by mistake.
+_QUOTABLE_TEXT = re.compile(r"[A-Z_]{2,20}|[0-9]{1,3}(\.[0-9]{1,3}){0,2}")
 
 
 def _quoted(value: object) -> str:
-    """A manifest value for a reason sentence: short plain values as written, anything else described, so
-    that whatever a branch's tool put there is not copied into the audit and the report."""
+    """A manifest value for a reason sentence: quotable values as written, anything else described, so that
+    whatever a branch's tool put there is not copied into the audit and the report."""
     if value is None or isinstance(value, (bool, int, float)):
         return repr(value)[:40]
     if isinstance(value, str):
-        return repr(value) if _PLAIN_TEXT.fullmatch(value) else f"teks {len(value):,} karakter"
+        return repr(value) if _QUOTABLE_TEXT.fullmatch(value) else f"teks {len(value):,} karakter"
     return "daftar" if isinstance(value, list) else "objek"
 
 
@@ -243,10 +245,10 @@ def check_delivery(delivery: Delivery) -> tuple[list[CheckedFile], list[Problem]
     problems: list[Problem] = []
     if not BRANCH_CODE.fullmatch(delivery.kode_cabang):
         problems.append(Problem(delivery.kode_cabang, "folder_name",
-            f"Nama folder cabang {_quoted(delivery.kode_cabang)} tidak sesuai format [A-Z0-9_]{{2,20}}."))
+            f"Nama folder cabang '{delivery.kode_cabang[:40]}' tidak sesuai format [A-Z0-9_]{{2,20}}."))
     if delivery.export_date is None:
         problems.append(Problem(delivery.folder.name, "folder_name",
-            f"Nama folder tanggal {_quoted(delivery.folder.name)} bukan tanggal YYYY-MM-DD yang valid."))
+            f"Nama folder tanggal '{delivery.folder.name[:40]}' bukan tanggal YYYY-MM-DD yang valid."))
     elif delivery.export_date < EARLIEST_EXPORT_DATE:
         problems.append(Problem(delivery.folder.name, "implausible_date",
             f"Tanggal ekspor {delivery.export_date} sebelum {EARLIEST_EXPORT_DATE}: tidak masuk akal; "
@@ -257,11 +259,13 @@ def check_delivery(delivery: Delivery) -> tuple[list[CheckedFile], list[Problem]
     if manifest["kode_cabang"] != delivery.kode_cabang:
         problems.append(Problem(MANIFEST, "manifest_branch_mismatch",
             f"kode_cabang di manifest ({_quoted(manifest['kode_cabang'])}) berbeda dengan folder "
-            f"({_quoted(delivery.kode_cabang)})."))
-    if delivery.export_date and manifest["export_date"] != delivery.export_date.isoformat():
+            f"('{delivery.kode_cabang}')."))
+    written_date = manifest["export_date"]
+    if delivery.export_date and written_date != delivery.export_date.isoformat():
+        # A date in the export_date field is the branch's claim of its export date, quoted as written.
+        shown = repr(written_date) if EXPORT_DATE.fullmatch(written_date) else _quoted(written_date)
         problems.append(Problem(MANIFEST, "manifest_date_mismatch",
-            f"export_date di manifest ({_quoted(manifest['export_date'])}) berbeda dengan folder "
-            f"({delivery.folder.name})."))
+            f"export_date di manifest ({shown}) berbeda dengan folder ({delivery.folder.name})."))
 
     listed = {entry["name"]: entry for entry in manifest["files"]}
     checked: list[CheckedFile] = []
