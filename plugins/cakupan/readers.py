@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -54,10 +55,14 @@ class FileFacts:
     padded_values: bool = True
 
 
-def sha256_of(path: Path) -> str:
+def sha256_of(path: Path, stop: threading.Event | None = None) -> str:
+    """The file's checksum; given up (returning "") once `stop` is set, so that a reader that has stopped
+    (a rejection, SIGTERM) does not wait for the rest of a large file to be hashed."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(_BLOCK), b""):
+            if stop is not None and stop.is_set():
+                return ""
             digest.update(block)
     return digest.hexdigest()
 
@@ -120,30 +125,35 @@ def inspect_file(path: Path) -> FileFacts:
     has_nul = has_quote = False
     lines = _LineCounter()
     last_byte = b""
+    stop = threading.Event()
     with ThreadPoolExecutor(1, thread_name_prefix="cakupan-checksum") as pool, path.open("rb") as handle:
         # hashlib lets go of the GIL while it hashes a block, so the two passes run side by side.
-        checksum = pool.submit(sha256_of, path)
-        first = handle.read(_BLOCK)
-        has_bom = first.startswith(codecs.BOM_UTF8)
-        # The header's names are trimmed on their own: only what follows its line end counts.
-        header_end = first.find(b"\n")
-        padding = _PaddingFinder()
-        padding.see(first[header_end:] if header_end >= 0 else b"")
-        block = first
-        while block:
-            has_nul = has_nul or b"\x00" in block
-            has_quote = has_quote or b'"' in block
-            lines.see(block)
-            if block is not first:
-                padding.see(block)
-            last_byte = block[-1:]
-            # ASCII is UTF-8 as it stands: only blocks with other bytes (or a character begun before) decode.
-            if is_utf8 and not (block.isascii() and utf8.getstate()[0] == b""):
-                try:
-                    utf8.decode(block)
-                except UnicodeDecodeError:
-                    is_utf8 = False
-            block = handle.read(_BLOCK)
+        checksum = pool.submit(sha256_of, path, stop)
+        try:
+            first = handle.read(_BLOCK)
+            has_bom = first.startswith(codecs.BOM_UTF8)
+            # The header's names are trimmed on their own: only what follows its line end counts.
+            header_end = first.find(b"\n")
+            padding = _PaddingFinder()
+            padding.see(first[header_end:] if header_end >= 0 else b"")
+            block = first
+            while block:
+                has_nul = has_nul or b"\x00" in block
+                has_quote = has_quote or b'"' in block
+                lines.see(block)
+                if block is not first:
+                    padding.see(block)
+                last_byte = block[-1:]
+                # ASCII is UTF-8 as it stands: only blocks with other bytes (or a character begun before) decode.
+                if is_utf8 and not (block.isascii() and utf8.getstate()[0] == b""):
+                    try:
+                        utf8.decode(block)
+                    except UnicodeDecodeError:
+                        is_utf8 = False
+                block = handle.read(_BLOCK)
+        except BaseException:
+            stop.set()  # the checksum thread gives up too, instead of reading the rest of the file
+            raise
         sha256 = checksum.result()
     padded = header_end < 0 or padding.finish()
     if is_utf8:
