@@ -63,13 +63,21 @@ class Night:
         return load_delivery(self.conn, landing.delivery_at(folder), PSEUDONYMISER, progress=self.said.append,
                              judge=self.judge)
 
-    def raw(self) -> list[tuple]:
-        """Every accepted delivery and its rows: what must not change when a delivery is rejected."""
-        return self.conn.execute(
+    def raw(self) -> tuple[list[tuple], list[tuple]]:
+        """Every accepted delivery with its rows, and what the audit says of each delivery seen: what must
+        not change when a delivery is rejected."""
+        accepted = self.conn.execute(
             """SELECT d.delivery_id, d.kode_cabang, d.export_date::text,
                       (SELECT count(*) FROM raw.peserta p WHERE p.delivery_id = d.delivery_id),
-                      (SELECT count(*) FROM raw.iuran i WHERE i.delivery_id = d.delivery_id)
+                      (SELECT count(*) FROM raw.iuran i WHERE i.delivery_id = d.delivery_id),
+                      (SELECT count(*) FROM raw.peserta_changes c WHERE c.delivery_id = d.delivery_id)
                FROM raw.deliveries d ORDER BY d.delivery_id""").fetchall()
+        audited = self.conn.execute(
+            """SELECT f.delivery_id, file_name, status, rows_read, rows_loaded, rows_rejected,
+                      (SELECT count(*) FROM audit.rejected_rows r WHERE r.delivery_id = f.delivery_id
+                       AND r.file_name = f.file_name)
+               FROM audit.file_loads f ORDER BY file_load_id""").fetchall()
+        return accepted, audited
 
     def file_loads(self, delivery_id: int) -> list[tuple]:
         return self.conn.execute(
@@ -112,7 +120,10 @@ def assert_rejected(night: Night, folder: Path, rule: str) -> tuple[list[tuple],
     assert any(reason.startswith(f"{rule}: ") for *_, reason in loads), loads
     report = night.report(outcome.delivery_id)
     assert rule in {line["aturan"] for line in report}, report
-    assert night.raw() == before
+    accepted, audited = night.raw()
+    assert accepted == before[0]
+    assert audited[:len(before[1])] == before[1]
+    assert {row[0] for row in audited[len(before[1]):]} == {outcome.delivery_id}
     good_padang_loads(night)
     return loads, report
 
@@ -333,7 +344,7 @@ def test_a_correction_without_usable_rows_leaves_the_loaded_delivery_of_that_dat
     correction = write_delivery(night.landing, "SOLOK", D, [peserta(nik="1")], [iuran()])
     os.utime(correction / "_manifest.json", ns=(1, 1))  # a new delivery of the same folder
     assert_rejected(night, correction, "no_usable_rows")
-    assert night.raw()[:len(loaded)] == loaded
+    assert set(loaded[0]) <= set(night.raw()[0])  # the first delivery of that date stays, not superseded
     assert night.conn.execute("SELECT count(*) FROM audit.file_loads WHERE status = 'superseded'").fetchone()[0] == 0
 
 
