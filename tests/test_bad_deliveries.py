@@ -251,6 +251,13 @@ def _declare_size(archive: bytes, name: str, size: int) -> bytes:
     raise AssertionError(f"{name} not in the zip")
 
 
+def _declare_directory(archive: bytes, members: int, directory_bytes: int) -> bytes:
+    """The zip with its end record declaring `members` and a central directory of `directory_bytes`."""
+    data = bytearray(archive)
+    struct.pack_into("<HHI", data, data.rfind(b"PK\x05\x06") + 8, members, members, directory_bytes)
+    return bytes(data)
+
+
 SHEET = "xl/worksheets/sheet1.xml"
 
 
@@ -270,15 +277,19 @@ def test_zipfile_never_inflates_past_a_members_declared_size():
     assert 0 < inflated <= 1 << 20  # the last block read is the one whose CRC fails: it is not handed out
 
 
-@pytest.mark.parametrize("bomb", ["declared", "ratio", "shared_strings"])
+@pytest.mark.parametrize("bomb", ["declared", "ratio", "shared_strings", "members", "directory"])
 def test_an_xlsx_that_would_inflate_beyond_its_bounds_is_rejected_unopened(night, bomb):
     good = _xlsx([peserta()])
     if bomb == "declared":
         data = _declare_size(good, SHEET, MAX_XLSX_WORKSHEET_BYTES + 1)
     elif bomb == "ratio":  # 24 MB of sheet XML from ~25 KB: a thousand times
         data = _with_member(good, SHEET, b'<worksheet><sheetData>' + b" " * (24 << 20) + b"</sheetData></worksheet>")
-    else:
+    elif bomb == "shared_strings":
         data = _declare_size(_with_member(good, "xl/sharedStrings.xml", b"<sst/>"), "xl/sharedStrings.xml", 1 << 30)
+    elif bomb == "members":  # zipfile would hold a record per member in memory before anything else
+        data = _declare_directory(good, 60_000, 1_000)
+    else:
+        data = _declare_directory(good, 10, 1 << 30)
     assert len(data) < 100_000
     folder = write_delivery(night.landing, "SOLOK", D, [], files={"peserta.xlsx": data},
                             row_counts={"peserta.xlsx": 1})

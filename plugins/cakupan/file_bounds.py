@@ -8,6 +8,7 @@ itself stops at 1,048,576 rows.
 
 from __future__ import annotations
 
+import struct
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,9 @@ MAX_XLSX_WORKSHEET_BYTES = 1 << 30
 MAX_XLSX_SHARED_STRINGS_BYTES = 256 << 20
 MAX_XLSX_TOTAL_BYTES = 3 << 29  # 1.5 GiB
 MAX_XLSX_MEMBERS = 1_000
+# zipfile reads the whole central directory (a record per member) before anything else: a workbook's is a
+# few kilobytes.
+MAX_XLSX_DIRECTORY_BYTES = 1 << 20
 # Spreadsheet XML deflates 5 to 30 times; a bomb (one value repeated) hundreds of times. Members under
 # RATIO_FLOOR_BYTES are too small to matter whatever their ratio.
 MAX_XLSX_RATIO = 100
@@ -52,14 +56,45 @@ def _mib(size: int) -> str:
     return f"{size / (1 << 20):,.0f} MiB"
 
 
+def _directory_extent(path: Path) -> tuple[int, int] | None:
+    """(members, bytes) of the zip's central directory as its end record declares them, zip64 included;
+    None when there is no end record (zipfile then says the file is no zip)."""
+    with path.open("rb") as handle:
+        size = handle.seek(0, 2)
+        handle.seek(max(0, size - (1 << 16) - 22))
+        tail = handle.read()
+        end = tail.rfind(b"PK\x05\x06")
+        if end < 0 or len(tail) < end + 22:
+            return None
+        members, directory_bytes = struct.unpack_from("<HI", tail, end + 10)
+        locator = end - 20
+        if (members == 0xFFFF or directory_bytes == 0xFFFFFFFF) and locator >= 0 \
+                and tail[locator:locator + 4] == b"PK\x06\x07":
+            handle.seek(struct.unpack_from("<Q", tail, locator + 8)[0])
+            record = handle.read(56)
+            if len(record) == 56 and record[:4] == b"PK\x06\x06":
+                members, directory_bytes = struct.unpack_from("<QQ", record, 32)
+    return members, directory_bytes
+
+
+def _too_many_members(path: Path, members: int) -> Oversized:
+    return Oversized("xlsx_too_large", f"{path.name}: berisi {members:,} bagian; batasnya "
+                     f"{MAX_XLSX_MEMBERS:,}. Simpan ulang dari Excel atau kirim sebagai CSV.")
+
+
 def xlsx_over_bounds(path: Path) -> Oversized | None:
-    """The first bound the zip's central directory says `path` breaks, without inflating anything.
-    Raises zipfile.BadZipFile when it is no zip at all."""
+    """The first bound the zip's central directory says `path` breaks, without inflating anything (and
+    without reading a directory larger than a workbook's). Raises zipfile.BadZipFile when it is no zip."""
+    extent = _directory_extent(path)
+    if extent and extent[0] > MAX_XLSX_MEMBERS:
+        return _too_many_members(path, extent[0])
+    if extent and extent[1] > MAX_XLSX_DIRECTORY_BYTES:
+        return Oversized("xlsx_too_large", f"{path.name}: daftar isi zip-nya {_mib(extent[1])}; batasnya "
+                         f"{_mib(MAX_XLSX_DIRECTORY_BYTES)}. Simpan ulang dari Excel atau kirim sebagai CSV.")
     with zipfile.ZipFile(path) as archive:
         members = archive.infolist()
     if len(members) > MAX_XLSX_MEMBERS:
-        return Oversized("xlsx_too_large", f"{path.name}: berisi {len(members):,} bagian; batasnya "
-                         f"{MAX_XLSX_MEMBERS:,}. Simpan ulang dari Excel atau kirim sebagai CSV.")
+        return _too_many_members(path, len(members))
     total = 0
     for member in members:
         name = member.filename.lower()
