@@ -2,7 +2,8 @@
 
 The embedded server listens on 127.0.0.1 only, keeps its data under `$CAKUPAN_HOME/warehouse`, and
 authenticates with generated passwords so the URLs work in psql and any BI tool. PostgreSQL refuses
-to run as root, so when started by root it runs as the system user `cakupan`.
+to run as root, so when started by root it runs as the system user `cakupan` (`state_folder` says how it
+still reaches its files in a home nobody else may enter).
 
 Every step connects as one of the project's roles (marts-v1: `cakupan_admin`, `cakupan_loader`,
 `cakupan_transformer`, `cakupan_bi`; `roles.py` creates them). Only setting the warehouse up uses the
@@ -16,7 +17,6 @@ import json
 import os
 import pwd
 import secrets
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +24,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from cakupan.local_ports import free_port, port_is_free
 from cakupan.settings import Settings
+from cakupan.state_folder import make_private, make_private_file
 
 SYSTEM_USER = "cakupan"
 SUPERUSER = "cakupan"
@@ -101,6 +102,15 @@ def _ensure_system_user() -> pwd.struct_passwd:
         return pwd.getpwnam(SYSTEM_USER)
 
 
+def masked(url: str) -> str:
+    """`url` with its password replaced by ***: what a command prints unless asked for the secret."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
 def with_database(url: str, database: str) -> str:
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
@@ -162,20 +172,33 @@ class EmbeddedWarehouse:
             return False
         return self._run("pg_ctl", "status", "-D", str(self.pgdata), check=False).returncode == 0
 
+    def _make_private(self) -> None:
+        """The home and this folder 0700 and the server's log 0600, each the server account's under root
+        (state_folder); the server must still reach its binaries and the home through every folder above."""
+        owner = _ensure_system_user().pw_uid if _running_as_root() else None
+        home = make_private(self.state_dir.parent, owner)
+        make_private(self.state_dir, owner)
+        make_private_file(self.log_file, owner)
+        if owner is None:
+            return
+        above = [*home.parents, *_bin_dir().parents]
+        if home.stat().st_uid != owner:  # someone else's home, left as its owner made it: it must let us through
+            above.append(home)
+        for parent in above:
+            if parent.is_dir() and parent.stat().st_mode & 0o001 == 0:
+                parent.chmod(parent.stat().st_mode | 0o001)
+
     def _initialise(self) -> None:
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self._make_private()
         password = secrets.token_urlsafe(18)
         password_file = self.state_dir / "initdb.pw"
         password_file.write_text(password + "\n")
+        password_file.chmod(0o600)
         if _running_as_root():
             account = _ensure_system_user()
             self.pgdata.mkdir(mode=0o700, exist_ok=True)
             for path in (self.pgdata, password_file):
                 os.chown(path, account.pw_uid, account.pw_gid)
-            # The server must reach its binaries and data through every parent folder.
-            for parent in [*self.state_dir.parents, *_bin_dir().parents]:
-                if parent.is_dir() and parent.stat().st_mode & 0o001 == 0:
-                    parent.chmod(parent.stat().st_mode | 0o001)
         try:
             result = self._run(
                 "initdb", "-D", str(self.pgdata), "-U", SUPERUSER, "--pwfile", str(password_file),
@@ -211,9 +234,7 @@ class EmbeddedWarehouse:
                 port = free_port()
             if port != state["port"]:
                 self._write_state({**state, "port": port})
-            if _running_as_root():
-                self.log_file.touch()
-                shutil.chown(self.log_file, user=SYSTEM_USER)
+            self._make_private()
             result = self._run(
                 "pg_ctl", "start", "-D", str(self.pgdata), "-l", str(self.log_file), "-w", "-t", "60",
                 "-o", f"-p {port} -c shared_buffers={shared_buffers_mib()}MB", check=False,
@@ -241,6 +262,13 @@ def ensure_databases(admin_url: str, extra: tuple[str, ...] = ()) -> None:
         for name in (DATABASE, AIRFLOW_DATABASE, *extra):
             if name not in existing:
                 conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def make_home_private(settings: Settings) -> None:
+    """CAKUPAN_HOME 0700: under root, the embedded server's account owns it, so the server can walk through it
+    to its own folder (state_folder)."""
+    owner = _ensure_system_user().pw_uid if settings.embedded and _running_as_root() else None
+    make_private(settings.home, owner)
 
 
 def embedded(settings: Settings) -> EmbeddedWarehouse:
