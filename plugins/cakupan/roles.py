@@ -6,14 +6,19 @@
 - `cakupan_transformer` reads `reference`, `raw` and `audit`, owns the schemas dbt builds (`staging`,
   `intermediate`, the candidate marts and, once published, `marts`) and records the candidate and the
   publication in `audit`.
-- `cakupan_bi` (BI tools and reviewers) reads `marts` only, and its sessions are read-only.
+- `cakupan_bi` (BI tools and reviewers) reads `marts` only, and its sessions are read-only. It may hold at
+  most `bi_connection_limit` connections, so that BI tools left open can never take the slots a night needs.
 
 Nobody but these may connect, and only the loader, the transformer and the admin may create temporary
-tables. `setup` is idempotent: every `cakupan warehouse start` and `cakupan warehouse setup` runs it, so a
+tables, in the warehouse's database only: PUBLIC loses TEMPORARY on every database of the server. BI's
+sessions start read-only, but a session may turn that off for itself, and then only the privilege stops it
+filling a disk with temporary tables (from the `postgres` database, say). `setup` is idempotent: every `cakupan warehouse start` and `cakupan warehouse setup` runs it, so a
 warehouse made by an older version is brought in line (objects the setup account owned are handed over).
 """
 
 from __future__ import annotations
+
+import os
 
 import psycopg
 from psycopg import sql
@@ -35,22 +40,51 @@ TRANSFORMER_WRITES_REFERENCE = ("reference.award_rubric",)
 
 _RELATION_KINDS = {"r": "TABLE", "p": "TABLE", "v": "VIEW", "m": "MATERIALIZED VIEW", "S": "SEQUENCE"}
 
+# Connections of Airflow's metadata database when it is on the warehouse's server (the embedded one): its four
+# services (api-server, scheduler, dag-processor, triggerer), each with SQLAlchemy's pool of 5.
+AIRFLOW_CONNECTIONS = 4 * 5
+# What else a night holds at once besides dbt's threads and a loader per core: the gates, the night lease's
+# heartbeat, the publication, the CLI's own.
+NIGHT_BOOKKEEPING_CONNECTIONS = 5
 
-def setup(settings: Settings) -> None:
-    """Everything the roles need, on the embedded server Airflow's metadata database too."""
+
+def night_connections(settings: Settings) -> int:
+    """The most connections a night (with Airflow's services) holds on the warehouse's server at once."""
+    dbt = settings.dbt_threads + 1
+    loaders = os.cpu_count() or 1
+    return AIRFLOW_CONNECTIONS + dbt + loaders + NIGHT_BOOKKEEPING_CONNECTIONS
+
+
+def bi_connection_limit(conn: psycopg.Connection, settings: Settings) -> int:
+    """The connections cakupan_bi may hold: the server's slots less those kept for superusers and less a
+    night's, so that however many BI sessions are open, the night can start."""
+    slots, reserved = conn.execute(
+        "SELECT current_setting('max_connections')::int, current_setting('superuser_reserved_connections')::int"
+        " + coalesce(current_setting('reserved_connections', true)::int, 0)").fetchone()
+    return max(1, slots - reserved - night_connections(settings))
+
+
+def setup(settings: Settings) -> list[str]:
+    """Everything the roles need, on the embedded server Airflow's metadata database too. Returns the databases
+    where PUBLIC keeps TEMPORARY (setup_warehouse)."""
     if settings.embedded:
         server = embedded(settings)
         setup_airflow_database(server.url(AIRFLOW_DATABASE), server.role_password(AIRFLOW_ROLE))
-    setup_warehouse(settings)
+    return setup_warehouse(settings)
 
 
-def setup_warehouse(settings: Settings) -> None:
-    """Create or update the four roles, the project's schemas and tables, and every grant."""
+def setup_warehouse(settings: Settings) -> list[str]:
+    """Create or update the four roles, the project's schemas and tables, and every grant. Returns the databases
+    of the server on which PUBLIC keeps TEMPORARY because the setup account may not change them (a DBA must:
+    README, "Warehouse roles")."""
     with psycopg.connect(warehouse_url(settings, "setup"), autocommit=True) as conn, conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(hashtext('cakupan.roles'))")
         for role in ROLES:
             _ensure_login_role(conn, role_user(role), role_password(settings, role))
         conn.execute(sql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(sql.Identifier(BI)))
+        conn.execute(sql.SQL("ALTER ROLE {} CONNECTION LIMIT {}").format(
+            sql.Identifier(BI), sql.Literal(bi_connection_limit(conn, settings))))
+        temporary_left_to_public = _revoke_public_temporary(conn)
         conn.execute(sql.SQL("GRANT {}, {}, {} TO {}").format(*map(sql.Identifier, (LOADER, TRANSFORMER, BI, ADMIN))))
         database = sql.Identifier(conn.info.dbname)
         conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(database))
@@ -69,6 +103,24 @@ def setup_warehouse(settings: Settings) -> None:
         apply_schema(conn)
         conn.execute(_grants())
         conn.execute("RESET ROLE")
+    return temporary_left_to_public
+
+
+def _revoke_public_temporary(conn: psycopg.Connection) -> list[str]:
+    """PUBLIC may not create temporary tables in any database of the server (PostgreSQL grants it by default,
+    and a session may turn off its read-only default); the warehouse's database grants it back to the roles that
+    need it. The databases the setup account may not change (a server by URL) are returned, left as they were."""
+    refused = []
+    for (name,) in conn.execute("SELECT datname FROM pg_database WHERE datallowconn ORDER BY 1").fetchall():
+        try:
+            with conn.transaction():
+                conn.execute(sql.SQL("REVOKE TEMPORARY ON DATABASE {} FROM PUBLIC").format(sql.Identifier(name)))
+                # Without the privilege the statement only warns; whether PUBLIC still has it is what counts.
+                if conn.execute("SELECT has_database_privilege('public', %s, 'TEMPORARY')", (name,)).fetchone()[0]:
+                    refused.append(name)
+        except psycopg.errors.InsufficientPrivilege:
+            refused.append(name)
+    return refused
 
 
 def _grants() -> str:
