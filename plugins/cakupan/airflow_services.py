@@ -27,6 +27,11 @@ from cakupan.airflow_env import configure_airflow, migrate_metadata_database
 from cakupan.settings import Settings
 
 SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer")
+# The scheduler and the triggerer would each start a log server for the api-server to fetch task logs from,
+# on every interface (Airflow 3.3 binds it to host "" with no setting to change that: airflow/utils/serve_logs/
+# core.py) at ports 8793 and 8794. Here every service shares one machine and one log folder, and the api-server
+# reads the task logs from that folder itself, so the log servers are not started at all.
+SERVICE_ARGUMENTS = {"scheduler": ("--skip-serve-logs",), "triggerer": ("--skip-serve-logs",)}
 LOGIN = "admin"
 STARTUP_TIMEOUT_S = 240
 
@@ -133,7 +138,7 @@ def up(settings: Settings, progress=print) -> RunningStack:
     airflow_cli = str(Path(sys.executable).parent / "airflow")
     processes: dict[str, subprocess.Popen] = {}
     for service in SERVICES:
-        arguments = [airflow_cli, service]
+        arguments = [airflow_cli, service, *SERVICE_ARGUMENTS.get(service, ())]
         if service == "api-server":
             arguments += ["--host", "127.0.0.1", "--port", str(settings.airflow_port)]
         with (log_dir / f"{service}.log").open("ab") as log:
