@@ -21,9 +21,14 @@ TRANSIENT_ERROR_NAMES = ("psycopg.OperationalError", "builtins.ConnectionError",
 
 def common_dag_arguments() -> dict:
     """What every Cakupan DAG shares: WIB dates, no catch-up (a backfill is explicit), one run at a time (nights
-    build on each other), and a `snapshot_date` param to run a chosen business date."""
+    build on each other), and a `snapshot_date` param to run a chosen business date.
+
+    Airflow skips a run whose logical date is before start_date, so this is also the first business date
+    `cakupan run` and `backfill` accept: the night of 2000-01-01, the earliest export date the contract finds
+    plausible (branch-export-v1 §7.6), runs at 01:00 WIB the next day. With catchup off, an early start_date
+    makes the scheduler create no past runs; it only lets backfills of real past years run."""
     return {
-        "start_date": pendulum.datetime(2026, 1, 1, tz=WIB),
+        "start_date": pendulum.datetime(2000, 1, 2, tz=WIB),
         "catchup": False,
         "max_active_runs": 1,
         "tags": ["cakupan", "bpjs-ketenagakerjaan"],

@@ -1,6 +1,6 @@
 """Run the nightly DAG once for a date through Airflow itself (`dag.test()`: the same DAG object and
 task code the scheduler runs), then the docs site DAG the scheduler would start from the night's asset,
-and report which task failed and why."""
+and report which task failed and why; what dates it refuses, and what to say when a night was cut short."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import pendulum
 
 from cakupan.airflow_env import configure_airflow, migrate_metadata_database
+from cakupan.airflow_support import WIB, common_dag_arguments
 from cakupan.settings import Settings
 
 DAG_ID = "cakupan_nightly"
@@ -73,6 +74,34 @@ def logical_date_for(snapshot_date: dt.date) -> pendulum.DateTime:
     return pendulum.datetime(snapshot_date.year, snapshot_date.month, snapshot_date.day, 1, tz="Asia/Jakarta").add(days=1)
 
 
+def first_runnable_date() -> dt.date:
+    """The first business date whose night Airflow runs: a run whose logical date is before the DAG's
+    start_date is skipped (reported as a success with no task run)."""
+    start = pendulum.instance(common_dag_arguments()["start_date"])
+    day = start.in_timezone(WIB).date() - dt.timedelta(days=1)
+    while logical_date_for(day) < start:
+        day += dt.timedelta(days=1)
+    return day
+
+
+def last_runnable_date(now: dt.datetime | None = None) -> dt.date:
+    """Tomorrow in WIB: a night for a date more than one day after today is refused (branch-export-v1 §7.6)."""
+    today = pendulum.instance(now or dt.datetime.now(dt.timezone.utc)).in_timezone(WIB).date()
+    return today + dt.timedelta(days=1)
+
+
+def refusal(snapshot_date: dt.date, option: str = "--date", now: dt.datetime | None = None) -> str | None:
+    """Why a night for `snapshot_date` must not run (one line that says which dates may), or None."""
+    first, last = first_runnable_date(), last_runnable_date(now)
+    if snapshot_date < first:
+        return (f"{option} {snapshot_date} is before {first}, the first night of {DAG_ID} (its start_date): "
+                f"Airflow would skip the run and publish nothing. Give a date from {first} on.")
+    if snapshot_date > last:
+        return (f"{option} {snapshot_date} is more than one day after today ({last - dt.timedelta(days=1)} in "
+                f"{WIB}): no branch can have exported it yet (branch-export-v1 §7.6). Give a date up to {last}.")
+    return None
+
+
 def run_nightly(settings: Settings, snapshot_date: dt.date, *, docs: bool = True) -> NightlyRun:
     """The night of `snapshot_date`, then (`docs`) its docs site: a backfill builds the site once, at its end."""
     configure_airflow(settings)
@@ -103,3 +132,49 @@ def run_nightly(settings: Settings, snapshot_date: dt.date, *, docs: bool = True
 
 def _state(dag_run) -> str:
     return str(getattr(dag_run.state, "value", dag_run.state))
+
+
+def warehouse_answers(settings: Settings) -> bool:
+    import psycopg
+
+    from cakupan.warehouse import WarehouseError, warehouse_url
+
+    try:
+        with psycopg.connect(warehouse_url(settings, "admin"), connect_timeout=5):
+            return True
+    except (psycopg.OperationalError, WarehouseError):
+        return False
+
+
+def where_it_stopped(settings: Settings, since: float) -> str:
+    """`task X` when a task recorded its failure since `since`, else `after task X` (the last that succeeded)."""
+    runs = settings.home / "runs"
+    latest: dict[str, tuple[float, str]] = {}
+    for kind in ("failures", "usage"):
+        for path in runs.glob(f"*.{kind}.jsonl") if runs.is_dir() else ():
+            if path.stat().st_mtime < since:
+                continue
+            for line in path.read_text().splitlines():
+                entry = json.loads(line)
+                if entry["at"] >= since and entry["at"] >= latest.get(kind, (0.0, ""))[0]:
+                    latest[kind] = (entry["at"], entry["task_id"])
+    if "failures" in latest:
+        return f"task {latest['failures'][1]}"
+    if "usage" in latest:
+        return f"the task after {latest['usage'][1]}"
+    return "its first task"
+
+
+def cut_short(settings: Settings, snapshot_date: dt.date, since: float, error: BaseException | None,
+              log_path=None) -> str:
+    """One line for a night that did not finish (the warehouse or Airflow went away): what happened, what to do."""
+    again = f"run `cakupan run --date {snapshot_date}` again: a night re-run gives the same result"
+    where = where_it_stopped(settings, since)
+    log = f" (Airflow's log of the night: {log_path})" if log_path else ""
+    if not warehouse_answers(settings):
+        start = "start it with `cakupan warehouse start`" if settings.embedded else \
+            "check the server at CAKUPAN_WAREHOUSE_URL"
+        return f"the warehouse stopped answering during {where} of the night of {snapshot_date}; {start} and {again}{log}."
+    cause = f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}" if error else ""
+    return (f"Airflow stopped during {where} of the night of {snapshot_date}" + (f" ({cause})" if cause else "")
+            + f"; {again}{log}.")
