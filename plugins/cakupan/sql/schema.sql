@@ -180,7 +180,7 @@ CREATE TABLE IF NOT EXISTS audit.file_loads (
     export_date date,
     file_name text NOT NULL,
     sha256 text,
-    status text NOT NULL CHECK (status IN ('loaded', 'rejected', 'duplicate', 'superseded')),
+    status text NOT NULL CHECK (status IN ('loaded', 'rejected', 'duplicate', 'superseded', 'withdrawn')),
     rows_read bigint NOT NULL DEFAULT 0,
     rows_loaded bigint NOT NULL DEFAULT 0,
     rows_rejected bigint NOT NULL DEFAULT 0,
@@ -194,6 +194,28 @@ CREATE TABLE IF NOT EXISTS audit.file_loads (
 ALTER TABLE audit.file_loads ADD COLUMN IF NOT EXISTS manifest_rows bigint;
 CREATE INDEX IF NOT EXISTS file_loads_branch_date_idx ON audit.file_loads (kode_cabang, export_date);
 CREATE INDEX IF NOT EXISTS file_loads_fingerprint_idx ON audit.file_loads (delivery_fingerprint);
+-- 'withdrawn': an accepted delivery taken back by `cakupan delivery withdraw` (plugins/cakupan/withdrawal.py);
+-- a warehouse made before that status existed gets it here.
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT FROM pg_constraint WHERE conrelid = 'audit.file_loads'::regclass
+                   AND conname = 'file_loads_status_check' AND pg_get_constraintdef(oid) LIKE '%withdrawn%') THEN
+        ALTER TABLE audit.file_loads DROP CONSTRAINT IF EXISTS file_loads_status_check;
+        ALTER TABLE audit.file_loads ADD CONSTRAINT file_loads_status_check
+            CHECK (status IN ('loaded', 'rejected', 'duplicate', 'superseded', 'withdrawn'));
+    END IF;
+END $$;
+-- Every withdrawal: which delivery, who took it back, when and why. Its file_loads rows stay, 'withdrawn'.
+CREATE TABLE IF NOT EXISTS audit.withdrawals (
+    withdrawal_id bigserial PRIMARY KEY,
+    delivery_id bigint NOT NULL,
+    kode_cabang text NOT NULL,
+    export_date date NOT NULL,
+    files text[] NOT NULL DEFAULT '{}',
+    reason text,
+    withdrawn_by text NOT NULL,
+    database_user text NOT NULL DEFAULT current_user,
+    withdrawn_at timestamptz NOT NULL DEFAULT now()
+);
 
 -- One row per rejected row (marts contract: audit.rejected_rows). Keeps what the branch needs to
 -- find the row (row number, KPJ as written), never the person's name, NIK or birth date.
