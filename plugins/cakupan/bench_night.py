@@ -75,7 +75,7 @@ class BenchHome:
         return json.loads(result.stdout.strip().splitlines()[-1])
 
     def reset(self) -> None:
-        url = self.cakupan("warehouse", "url", "--role", "setup").strip()
+        url = self.cakupan("warehouse", "url", "--role", "setup", "--show-password").strip()
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(_RESET_SQL)
 

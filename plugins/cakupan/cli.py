@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import secrets
@@ -11,8 +12,11 @@ import time
 from pathlib import Path
 
 from cakupan.settings import Settings, load_settings
+from cakupan.state_folder import make_private_file
 
 DEMO_DATE = dt.date(2026, 11, 20)
+# The pseudonymisation key `make run` makes, under CAKUPAN_HOME; `run` and `backfill` use it when no key is set.
+DEMO_KEY_FILE = "demo_pii_key"
 
 
 def _date(text: str) -> dt.date:
@@ -27,37 +31,48 @@ def _fail(message: str) -> int:
     return 1
 
 
+def _shown(url: str, args: argparse.Namespace) -> str:
+    """A URL as a command prints it: its password masked unless --show-password asked for it."""
+    from cakupan.warehouse import masked
+
+    return url if getattr(args, "show_password", False) else masked(url)
+
+
 def cmd_warehouse(settings: Settings, args: argparse.Namespace) -> int:
     from cakupan import roles, warehouse
 
     if args.action == "setup":
         if settings.embedded:
             warehouse.embedded(settings).start()
-        roles.setup(settings)
+        temporary_left_to_public = roles.setup(settings)
         print(f"Roles {', '.join(warehouse.role_user(r) for r in warehouse.ROLES)} and their grants are in place.")
+        if temporary_left_to_public:
+            print(f"Warning: PUBLIC may still create temporary tables in {', '.join(temporary_left_to_public)}, "
+                  "cakupan_bi included: the setup account may not change that. Ask the server's DBA to run "
+                  "`REVOKE TEMPORARY ON DATABASE <name> FROM PUBLIC` on each (README, \"Warehouse roles\").")
         return 0
     if settings.warehouse_url:
         if args.action in ("start", "stop"):
             print(f"CAKUPAN_WAREHOUSE_URL is set: using that server, nothing to {args.action}.")
         if args.action == "status":
-            print(settings.warehouse_url)
+            print(_shown(settings.warehouse_url, args))
         if args.action == "url":
-            print(warehouse.warehouse_url(settings, args.role))
+            print(_shown(warehouse.warehouse_url(settings, args.role), args))
         return 0
     server = warehouse.embedded(settings)
     if args.action == "start":
         _ensure_warehouse(settings)
-        print(warehouse.warehouse_url(settings, args.role))
+        print(_shown(warehouse.warehouse_url(settings, args.role), args))
     elif args.action == "stop":
         print("stopped" if server.stop() else "not running")
     elif args.action == "status":
         if server.is_running():
-            print(f"running: {warehouse.warehouse_url(settings, args.role)}")
+            print(f"running: {_shown(warehouse.warehouse_url(settings, args.role), args)}")
         else:
             print(f"not running (data in {server.pgdata})")
             return 3
     elif args.action == "url":
-        print(warehouse.warehouse_url(settings, args.role))
+        print(_shown(warehouse.warehouse_url(settings, args.role), args))
     return 0
 
 
@@ -120,42 +135,88 @@ def _quiet_airflow(verbose: bool) -> None:
         )
 
 
-def _report_run(settings: Settings, snapshot_date: dt.date, *, docs: bool = True) -> int:
+def _pii_key_or_demo_key(settings: Settings) -> Settings | None:
+    """The settings with a pseudonymisation key: CAKUPAN_PII_KEY or the Airflow connection, else the key
+    `make run` made (said in one line, so nobody mistakes a demo warehouse for a real one); None without any."""
     from cakupan import nightly
-    from cakupan.dag_run import run_nightly
 
-    if not nightly.pii_key(settings):
-        return _fail(
-            "no pseudonymisation key: set CAKUPAN_PII_KEY (a long random secret, kept out of git) "
-            "or the Airflow connection `cakupan_pii_key`. `make run` makes a demo key for you."
-        )
+    if nightly.pii_key(settings):
+        return settings
+    demo_key = settings.home / DEMO_KEY_FILE
+    if not demo_key.is_file():
+        return None
+    os.environ["CAKUPAN_PII_KEY"] = demo_key.read_text().strip()
+    print(f"CAKUPAN_PII_KEY is unset: using the demo's pseudonymisation key in {demo_key}.", flush=True)
+    return load_settings()
+
+
+def _no_key_message(settings: Settings) -> str:
+    return ("no pseudonymisation key: set CAKUPAN_PII_KEY (a long random secret, kept out of git, e.g. "
+            "`export CAKUPAN_PII_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')`; keep it: "
+            "every later night needs the same key) or the Airflow connection `cakupan_pii_key`. "
+            f"`make run` makes a demo key in {settings.home / DEMO_KEY_FILE}, which later runs then use.")
+
+
+def _report_run(settings: Settings, snapshot_date: dt.date, *, verbose: bool, docs: bool = True) -> int:
+    from cakupan.dag_run import cut_short, run_nightly
+    from cakupan.night_output import progress_only
+
     print(f"Running cakupan_nightly for {snapshot_date} through Airflow ...", flush=True)
-    run = run_nightly(settings, snapshot_date, docs=docs)
+    started = time.time()
+    log_path = None if verbose else settings.home / "runs" / f"cakupan-run-{snapshot_date}-{int(started)}.log"
+    try:
+        with contextlib.nullcontext() if verbose else progress_only(log_path):
+            run = run_nightly(settings, snapshot_date, docs=docs)
+    except Exception as error:  # noqa: BLE001 - a night cut short by the warehouse or Airflow going away
+        return _fail(cut_short(settings, snapshot_date, started, error, log_path))
     print(run.task_summary())
     if not run.succeeded:
-        return _fail(f"the nightly run for {snapshot_date} ended {run.state}.\n{run.failure_summary()}")
+        from cakupan.dag_run import warehouse_answers
+
+        if not warehouse_answers(settings):
+            return _fail(cut_short(settings, snapshot_date, started, None, log_path))
+        where = f" (Airflow's log of the night: {log_path})" if log_path else ""
+        return _fail(f"the nightly run for {snapshot_date} ended {run.state}{where}.\n{run.failure_summary()}")
     return 0
 
 
-def _print_summary(settings: Settings, snapshot_date: dt.date) -> None:
+def _print_summary(settings: Settings, snapshot_date: dt.date, args: argparse.Namespace) -> None:
     from cakupan import db
     from cakupan.summary import coverage_summary
     from cakupan.warehouse import warehouse_url
 
     with db.connect(settings, "bi") as conn:
         print("\n" + coverage_summary(conn, snapshot_date))
-    print(f"\nWarehouse for BI tools (psql, Metabase, Superset, Power BI; read-only role cakupan_bi):\n"
-          f"  {warehouse_url(settings, 'bi')}")
+    reveal = "" if args.show_password else " (password: `cakupan warehouse url --role bi --show-password`)"
+    print(f"\nWarehouse for BI tools (psql, Metabase, Superset, Power BI; read-only role cakupan_bi){reveal}:\n"
+          f"  {_shown(warehouse_url(settings, 'bi'), args)}")
     print(f"Docs site:  {settings.docs_dir / 'index.html'}")
     print(f"Rejection reports for branches: {settings.reports_root}")
 
 
-def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+def _prepare_nights(settings: Settings, args: argparse.Namespace, first: dt.date, last: dt.date,
+                    options: tuple[str, str]) -> Settings | int:
+    """Before anything is read: the dates refused, the key found, Airflow quiet, the warehouse up."""
+    from cakupan.dag_run import refusal
+
+    for day, option in ((first, options[0]), (last, options[1])):
+        if reason := refusal(day, option):
+            return _fail(reason)
+    keyed = _pii_key_or_demo_key(settings)
+    if keyed is None:
+        return _fail(_no_key_message(settings))
     _quiet_airflow(args.verbose)
-    _ensure_warehouse(settings)
-    status = _report_run(settings, args.date)
+    _ensure_warehouse(keyed)
+    return keyed
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    prepared = _prepare_nights(settings, args, args.date, args.date, ("--date", "--date"))
+    if isinstance(prepared, int):
+        return prepared
+    status = _report_run(prepared, args.date, verbose=args.verbose)
     if status == 0:
-        _print_summary(settings, args.date)
+        _print_summary(prepared, args.date, args)
     return status
 
 
@@ -163,17 +224,34 @@ def cmd_backfill(settings: Settings, args: argparse.Namespace) -> int:
     """Rebuild a range of dates in order, each through Airflow like a scheduled night."""
     if args.end < args.start:
         return _fail(f"--end {args.end} is before --start {args.start}")
-    _quiet_airflow(args.verbose)
-    _ensure_warehouse(settings)
+    prepared = _prepare_nights(settings, args, args.start, args.end, ("--start", "--end"))
+    if isinstance(prepared, int):
+        return prepared
     day = args.start
     while day <= args.end:
         print(f"Backfill: {day}", flush=True)
         # The docs site shows the last night; building it for every date of the range would be overwritten.
-        status = _report_run(settings, day, docs=day == args.end)
+        status = _report_run(prepared, day, verbose=args.verbose, docs=day == args.end)
         if status != 0:
             return status
         day += dt.timedelta(days=1)
-    _print_summary(settings, args.end)
+    _print_summary(prepared, args.end, args)
+    return 0
+
+
+def cmd_delivery(settings: Settings, args: argparse.Namespace) -> int:
+    """Withdraw an accepted delivery: kept in the audit trail, no longer counted (plugins/cakupan/withdrawal.py)."""
+    from cakupan import db
+    from cakupan.withdrawal import WithdrawalError, describe, withdraw
+
+    _ensure_warehouse(settings)
+    with db.connect(settings, "admin") as conn:
+        db.apply_schema(conn)
+        try:
+            done = withdraw(conn, args.kode_cabang, args.export_date, args.reason)
+        except WithdrawalError as error:
+            return _fail(str(error))
+    print(describe(done))
     return 0
 
 
@@ -186,7 +264,8 @@ def cmd_airflow(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     _ensure_warehouse(settings)
     stack = airflow_services.up(settings)
-    print(f"Airflow is up: {stack.url}\n  login: {stack.username} / {stack.password}\n"
+    password = stack.password if args.show_password else "*** (`cakupan airflow up --show-password` prints it)"
+    print(f"Airflow is up: {stack.url}\n  login: {stack.username} / {password}\n"
           f"  REST API: {stack.url}/api/v2 (token: POST {stack.url}/auth/token with that login)\n"
           f"  logs: {settings.airflow_home / 'logs'}\n  stop it with `cakupan airflow down`.")
     return 0
@@ -239,11 +318,11 @@ def _serve(root: Path, port: int) -> int:
 
 
 def _demo_key(settings: Settings) -> str:
-    path = settings.home / "demo_pii_key"
+    path = settings.home / DEMO_KEY_FILE
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_file(path)
         path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
     return path.read_text().strip()
 
 
@@ -274,6 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help="setup: create the roles and grants (another server: as CAKUPAN_WAREHOUSE_SETUP_URL)")
     warehouse.add_argument("--role", choices=["admin", "loader", "transformer", "bi", "setup"], default="admin",
                            help="url/start: whose URL to print (default admin; BI tools use bi)")
+    _show_password_option(warehouse, "url/status/start: print the password in the URL (default: ***)")
     warehouse.set_defaults(handler=cmd_warehouse)
 
     reference = commands.add_parser("reference", help="region, branch and employed-population reference")
@@ -297,16 +377,26 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the nightly DAG once for a date, through Airflow")
     run.add_argument("--date", type=_date, required=True)
     run.add_argument("--verbose", action="store_true", help="show Airflow's full task logs")
+    _show_password_option(run, "print the BI role's password in the summary's URL (default: ***)")
     run.set_defaults(handler=cmd_run)
 
     backfill = commands.add_parser("backfill", help="run the nightly DAG for every date of a range, in order")
     backfill.add_argument("--start", type=_date, required=True)
     backfill.add_argument("--end", type=_date, required=True)
     backfill.add_argument("--verbose", action="store_true", help="show Airflow's full task logs")
+    _show_password_option(backfill, "print the BI role's password in the summary's URL (default: ***)")
     backfill.set_defaults(handler=cmd_backfill)
+
+    delivery = commands.add_parser("delivery", help="a branch's delivery: withdraw one that should not count")
+    delivery.add_argument("action", choices=["withdraw"])
+    delivery.add_argument("kode_cabang", metavar="KODE", help="the branch code, as in the landing folder")
+    delivery.add_argument("export_date", metavar="DATE", type=_date, help="the delivery's export date YYYY-MM-DD")
+    delivery.add_argument("--reason", help="why (kept in audit.withdrawals)")
+    delivery.set_defaults(handler=cmd_delivery)
 
     airflow = commands.add_parser("airflow", help="Airflow's services on this machine: up (and wait until healthy) or down")
     airflow.add_argument("action", choices=["up", "down"])
+    _show_password_option(airflow, "up: print the UI login's password (default: ***)")
     airflow.set_defaults(handler=cmd_airflow)
 
     bench = commands.add_parser("bench", help="measure speed and memory ratios (docs/benchmarks.json)")
@@ -323,14 +413,23 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="what `make run` does: from nothing to coverage marts")
     demo.add_argument("--date", type=_date, default=DEMO_DATE)
     demo.add_argument("--verbose", action="store_true", help="show Airflow's full task logs")
+    _show_password_option(demo, "print the BI role's password in the summary's URL (default: ***)")
     demo.set_defaults(handler=cmd_demo)
     return parser
+
+
+def _show_password_option(command: argparse.ArgumentParser, help_text: str) -> None:
+    command.add_argument("--show-password", action="store_true", help=help_text)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.handler(load_settings(), args)
+        settings = load_settings()
+        from cakupan.warehouse import make_home_private
+
+        make_home_private(settings)
+        return args.handler(settings, args)
     except KeyboardInterrupt:
         return 130
     except _user_errors() as error:
