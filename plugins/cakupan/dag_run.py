@@ -56,7 +56,7 @@ class NightlyRun:
                 for f in self.failures
             )
         failed = [t for t, s in self.task_states.items() if s not in ("success", "skipped")]
-        return f"tasks not successful: {', '.join(failed) or 'none'} (see the Airflow log above)"
+        return f"tasks not successful: {', '.join(failed) or 'none'} (see Airflow's log of the night)"
 
 
 def load_dags() -> dict:
