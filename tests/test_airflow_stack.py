@@ -57,6 +57,18 @@ def _cakupan(*arguments: str, timeout: float = 360) -> str:
     return result.stdout
 
 
+def _listening_ports() -> set[int]:
+    """The TCP ports something on this machine listens on, any address (/proc/net/tcp and tcp6)."""
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as handle:
+            for line in handle.readlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                if state == "0A":  # LISTEN
+                    ports.add(int(local.rsplit(":", 1)[1], 16))
+    return ports
+
+
 def _branch_rows(settings, branch: str, date: str) -> list[dict[str, str]]:
     with (settings.landing_root / branch / date / "peserta.csv").open(encoding="utf-8-sig", newline="") as handle:
         return list(csv.DictReader(handle))
@@ -71,9 +83,14 @@ def test_the_nightly_dag_under_a_real_scheduler_through_the_rest_api(small_night
     monkeypatch.setenv("CAKUPAN_ALERT_WEBHOOK_URL", webhook.url)
     settings = load_settings()
     try:
-        printed = _cakupan("airflow", "up")
+        printed = _cakupan("airflow", "up", "--show-password")
         base_url = re.search(r"Airflow is up: (\S+)", printed).group(1)
         username, password = re.search(r"login: (\S+) / (\S+)", printed).groups()
+        # Without --show-password (the stack already runs: `up` only reports it) the login's password is masked.
+        again = _cakupan("airflow", "up")
+        assert password not in again and "login: admin / ***" in again
+        # No log server (Airflow's would listen on every interface at 8793 and 8794): none is started.
+        assert not {8793, 8794} & _listening_ports()
         client = AirflowClient(base_url, username, password)
         for dag_id in (DAG_ID, DOCS_DAG_ID):
             client.wait_for_dag(dag_id)
@@ -85,6 +102,9 @@ def test_the_nightly_dag_under_a_real_scheduler_through_the_rest_api(small_night
         assert conn.execute("SELECT count(*), sum(covered_persons) FROM marts.coverage_province "
                             "WHERE snapshot_date = %s", (first_date,)).fetchone() == (38, 12)
         published = fingerprint(conn)
+        # The api-server reads the task logs from the shared log folder, without a log server to ask.
+        log = client.get(f"/dags/{DAG_ID}/dagRuns/{first}/taskInstances/find_exports/logs/1?full_content=true")
+        assert "complete deliveries up to 2026-11-20" in json.dumps(log)
         # The night's asset event starts the docs site DAG: the scheduler's data-aware scheduling, not a trigger.
         docs_run = client.wait_for_asset_triggered_run(DOCS_DAG_ID)
         assert client.wait_for_run(DOCS_DAG_ID, docs_run) == "success"

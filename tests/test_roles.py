@@ -66,7 +66,7 @@ def test_public_may_not_connect(settings):
 
 def test_cakupan_warehouse_url_prints_each_role():
     for role in ("admin", "loader", "transformer", "bi"):
-        url = subprocess.run([sys.executable, "-m", "cakupan.cli", "warehouse", "url", "--role", role],
-                             capture_output=True, text=True, check=True).stdout.strip()
+        url = subprocess.run([sys.executable, "-m", "cakupan.cli", "warehouse", "url", "--role", role,
+                              "--show-password"], capture_output=True, text=True, check=True).stdout.strip()
         with psycopg.connect(url) as conn:
             assert conn.execute("SELECT current_user").fetchone()[0] == f"cakupan_{role}"

@@ -14,8 +14,8 @@ def test_status_and_url_give_a_url_psql_can_use(settings, capsys):
     if not settings.embedded:
         return
     assert cakupan(["warehouse", "status"]) == 0
-    assert capsys.readouterr().out.startswith("running: postgresql://cakupan_admin:")
-    assert cakupan(["warehouse", "url"]) == 0
+    assert capsys.readouterr().out.startswith("running: postgresql://cakupan_admin:***@127.0.0.1:")
+    assert cakupan(["warehouse", "url", "--show-password"]) == 0
     url = capsys.readouterr().out.strip()
     assert "@127.0.0.1:" in url
     result = subprocess.run([str(psql_path()), url, "-Atc", "SELECT count(*) FROM reference.provinces"],
@@ -36,8 +36,10 @@ def test_a_configured_url_starts_nothing(monkeypatch, capsys):
     assert "nothing to start" in capsys.readouterr().out
     # Every step connects as its role, at the configured server, with that role's password from the environment.
     monkeypatch.setenv("CAKUPAN_BI_PASSWORD", "s3cret/pass")
-    assert cakupan(["warehouse", "url", "--role", "bi"]) == 0
+    assert cakupan(["warehouse", "url", "--role", "bi", "--show-password"]) == 0
     assert capsys.readouterr().out.strip() == "postgresql://cakupan_bi:s3cret%2Fpass@db.example:5432/cakupan"
+    assert cakupan(["warehouse", "url", "--role", "bi"]) == 0
+    assert capsys.readouterr().out.strip() == "postgresql://cakupan_bi:***@db.example:5432/cakupan"
     assert cakupan(["warehouse", "url", "--role", "loader"]) == 1
     assert "set CAKUPAN_LOADER_PASSWORD" in capsys.readouterr().err
 
