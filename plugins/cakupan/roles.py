@@ -12,8 +12,9 @@
 Nobody but these may connect, and only the loader, the transformer and the admin may create temporary
 tables, in the warehouse's database only: PUBLIC loses TEMPORARY on every database of the server. BI's
 sessions start read-only, but a session may turn that off for itself, and then only the privilege stops it
-filling a disk with temporary tables (from the `postgres` database, say). `setup` is idempotent: every `cakupan warehouse start` and `cakupan warehouse setup` runs it, so a
-warehouse made by an older version is brought in line (objects the setup account owned are handed over).
+filling a disk with temporary tables (from the `postgres` database, say). `setup` is idempotent: every
+`cakupan warehouse start` and `cakupan warehouse setup` runs it, so a warehouse made by an older version is
+brought in line (objects the setup account owned are handed over).
 """
 
 from __future__ import annotations
