@@ -101,6 +101,7 @@ def test_the_night_produces_the_hand_worked_figures(night, empty_warehouse, tmp_
     run = run_nightly(night, D)
     assert run.succeeded, run.failure_summary()
     assert_the_hand_worked_figures(conn)
+    marts = marts_snapshot(conn)
 
     counts = conn.execute(
         """SELECT (SELECT count(*) FROM marts.coverage_village WHERE snapshot_date = %(d)s),
