@@ -133,14 +133,18 @@ def take(conn: psycopg.Connection, *, run_id: str, snapshot_date: dt.date, holde
         if waited >= wait_at_most.total_seconds():
             raise NightLeaseBusy(
                 f"Another night is running: {other.describe() if other else 'another run'}. This run for "
-                f"{snapshot_date} waited {waited / 60:.0f} min for it and stops without writing anything; "
+                f"{snapshot_date} waited {_span(waited)} for it and stops without writing anything; "
                 "run it again once that night has ended (docs/runbook.md, 'Two nights at once').")
         if reported_at is None or time.monotonic() - reported_at >= REPORT_WAITING_EVERY.total_seconds():
             log.warning("Waiting for another night to end: %s holds the night lease. This run for %s has waited "
-                        "%.0f s (at most %.0f min).", other.describe() if other else "another run",
-                        snapshot_date, waited, wait_at_most.total_seconds() / 60)
+                        "%s (at most %s).", other.describe() if other else "another run",
+                        snapshot_date, _span(waited), _span(wait_at_most.total_seconds()))
             reported_at = time.monotonic()
         sleep(_POLL_EVERY.total_seconds())
+
+
+def _span(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
 def beat(conn: psycopg.Connection, lease_id: str) -> None:
