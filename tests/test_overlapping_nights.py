@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -121,6 +122,23 @@ def test_a_held_lease_makes_the_next_night_wait_and_a_silent_one_is_taken_over(l
     assert not night_lease.release(loader, scheduled.lease_id)
     assert night_lease.current(loader).lease_id == taken.lease_id
     assert night_lease.release(loader, taken.lease_id)
+    assert night_lease.current(loader) is None
+
+
+def test_the_lease_of_a_cakupan_run_whose_process_ended_is_taken_over_at_once(loader):
+    """`cakupan run` runs every task in its own process: once that process is gone (killed with the warehouse,
+    say), its night is over, and the next one need not wait for the lease to go silent."""
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    gone = f"{socket.gethostname()} pid {int(ended.stdout)} (in-process)"
+    alive = f"{socket.gethostname()} pid {os.getpid()} (in-process)"
+    elsewhere = f"another-host pid {int(ended.stdout)} (in-process)"
+    scheduler_task = f"{socket.gethostname()} pid {int(ended.stdout)} (task)"  # its night goes on in other tasks
+    for holder, abandoned in ((gone, True), (alive, False), (elsewhere, False), (scheduler_task, False)):
+        held, _ = night_lease.try_take(loader, run_id="manual__killed", snapshot_date=NINETEENTH, holder=holder)
+        assert night_lease.current(loader).abandoned is abandoned, holder
+        taken, before = night_lease.try_take(loader, run_id="manual__next", snapshot_date=TWENTIETH, holder="next")
+        assert (taken is not None) is abandoned, holder
+        night_lease.release(loader, (taken or held).lease_id)
     assert night_lease.current(loader) is None
 
 

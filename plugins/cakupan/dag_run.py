@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -107,12 +108,17 @@ def run_nightly(settings: Settings, snapshot_date: dt.date, *, docs: bool = True
     configure_airflow(settings)
     migrate_metadata_database(settings)
     from cakupan.airflow_support import failures_file
+    from cakupan.night_lease import IN_PROCESS_VARIABLE
 
     dags = load_dags()
     logical_date = logical_date_for(snapshot_date)
     conf = {"snapshot_date": snapshot_date.isoformat()}
     started = time.time()
-    night = dags[DAG_ID].test(logical_date=logical_date, run_conf=conf)
+    os.environ[IN_PROCESS_VARIABLE] = "1"  # dag.test() runs every task in this process
+    try:
+        night = dags[DAG_ID].test(logical_date=logical_date, run_conf=conf)
+    finally:
+        os.environ.pop(IN_PROCESS_VARIABLE, None)  # a scheduler started later from this process must not inherit it
     runs = [night] + ([dags[DOCS_DAG_ID].test(logical_date=logical_date, run_conf=conf)] if docs else [])
     states: dict[str, str] = {}
     seconds: dict[str, float] = {}

@@ -9,8 +9,8 @@ advisory lock cannot span the night's tasks, each of which is a process of its o
 So the night holds a row in `audit.night_lease`: taken by its first task (find_exports, which waits while
 another night holds it), confirmed by every task that writes, released by night_checked when every task of
 the night has ended. While one of its tasks runs, a thread refreshes the row's heartbeat. A row silent for
-longer than STALE_AFTER belongs to a night that was killed (or a machine that rebooted): the next night takes
-it over, and if that night was only stalled, its next task finds the lease gone and fails, and it never
+longer than STALE_AFTER belongs to a night that was killed (or a machine that rebooted), and so does one held by
+a `cakupan run` on this machine whose process has ended: the next night takes it over, and if that night was only stalled, its next task finds the lease gone and fails, and it never
 publishes (publication.publish confirms the lease in the swap's own transaction).
 
 The CLI asks `current(conn)` who holds the lease, to refuse at once instead of waiting.
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import socket
 import threading
 import time
@@ -72,7 +73,7 @@ class Lease:
 
     @property
     def abandoned(self) -> bool:
-        return self.silent_for > STALE_AFTER
+        return self.silent_for > STALE_AFTER or _in_process_holder_is_gone(self.holder)
 
     def describe(self) -> str:
         return (f"run {self.run_id} for {self.snapshot_date} ({self.holder}, last heartbeat "
@@ -164,8 +165,30 @@ def release(conn: psycopg.Connection, lease_id: str) -> bool:
     return bool(conn.execute("DELETE FROM audit.night_lease WHERE lease_id = %s", (lease_id,)).rowcount)
 
 
+# Set by `cakupan run`/`backfill` (dag_run.run_nightly), whose nights run every task in the command's own process:
+# when that process is gone, so is the night, and its lease need not go stale first.
+IN_PROCESS_VARIABLE = "CAKUPAN_NIGHT_IN_PROCESS"
+_IN_PROCESS = re.compile(r"(?P<host>\S+) pid (?P<pid>\d+) \(in-process\)")
+
+
 def holder_name() -> str:
-    return f"{socket.gethostname()} pid {os.getpid()}"
+    kind = "in-process" if os.environ.get(IN_PROCESS_VARIABLE) else "task"
+    return f"{socket.gethostname()} pid {os.getpid()} ({kind})"
+
+
+def _in_process_holder_is_gone(holder: str) -> bool:
+    """The holder was a `cakupan run` on this machine whose process has ended (killed, or the machine restarted):
+    a scheduler's night moves from process to process, so only an in-process night can be judged by its pid."""
+    match = _IN_PROCESS.fullmatch(holder)
+    if not match or match["host"] != socket.gethostname():
+        return False
+    try:
+        os.kill(int(match["pid"]), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, as another user
+        return False
+    return False
 
 
 class _Heartbeat:

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import psycopg
 
+from cakupan import night_lease
+
 # The counts of payments by export date (dbt: int_contributions_by_export_date), unlogged and made again from
 # raw by the next build when empty.
 PAYMENT_COUNTS = "intermediate.int_contributions_by_export_date"
@@ -86,13 +88,9 @@ def withdraw(conn: psycopg.Connection, kode_cabang: str, export_date: dt.date, r
 def _refuse_during_a_night(conn: psycopg.Connection) -> None:
     """A night holds the night lease (audit.night_lease) from finding its exports to publishing: taking a
     delivery away under it would leave its gates and its build reading different deliveries."""
-    if not conn.execute("SELECT to_regclass('audit.night_lease')").fetchone()[0]:
-        return
-    night = conn.execute("SELECT run_id, snapshot_date, date_trunc('second', now() - heartbeat_at) "
-                         "FROM audit.night_lease").fetchone()
-    if night:
-        raise WithdrawalError(f"a night is running (run {night[0]} for {night[1]}, last heard of {night[2]} ago): "
-                              "withdraw the delivery once it has ended.")
+    night = night_lease.current(conn)
+    if night and not night.abandoned:
+        raise WithdrawalError(f"a night is running ({night.describe()}): withdraw the delivery once it has ended.")
 
 
 def _nothing_to_withdraw(conn: psycopg.Connection, kode_cabang: str, export_date: dt.date) -> str:
