@@ -67,7 +67,7 @@ def empty_warehouse(conn):
     conn.execute(
         "TRUNCATE raw.deliveries, raw.peserta, raw.peserta_changes, raw.iuran, audit.file_loads, audit.rejected_rows, "
         "audit.gate_results, audit.publications, audit.marts_candidate, audit.reference_layer_builds, "
-        "audit.night_lease, audit.raw_gate_night, "
+        "audit.night_lease, audit.raw_gate_night, audit.withdrawals, "
         "reference.branches, reference.branch_districts, reference.employed_population"
     )
     conn.execute("DELETE FROM reference.sources WHERE source LIKE 'file:%'")

@@ -37,7 +37,8 @@ DEADLINE_DAG_ID = "cakupan_publication_deadline"
 # What a night leaves behind, emptied before each measured night (as the setup role).
 _RESET_SQL = """
     TRUNCATE raw.deliveries, raw.peserta, raw.peserta_changes, raw.iuran, audit.file_loads, audit.rejected_rows,
-             audit.gate_results, audit.marts_candidate, audit.publications;
+             audit.gate_results, audit.marts_candidate, audit.publications, audit.night_lease, audit.raw_gate_night,
+             audit.withdrawals;
     DROP SCHEMA IF EXISTS staging, intermediate, marts, marts_candidate CASCADE;
 """
 NIGHT_TIMEOUT_S = 3 * 3600
