@@ -79,7 +79,7 @@ def _banner(published: dt.date | None, snapshot_date: dt.date) -> str:
     if published == snapshot_date:
         return ""
     shown = f"Angka di sini adalah posisi {published}." if published else "Belum ada angka yang diterbitkan."
-    return (f'<p class="banner">' + t(f"<strong>Data {snapshot_date} tidak diterbitkan</strong>: pemeriksaan mutu gagal "
+    return ('<p class="banner">' + t(f"<strong>Data {snapshot_date} tidak diterbitkan</strong>: pemeriksaan mutu gagal "
             f"(lihat pemeriksaan mutu di halaman nasional). {shown}",
             f"<strong>Data of {snapshot_date} was not published</strong>: a quality gate failed (see the quality "
             f"gates on the national page). Figures shown are the last published ones.") + "</p>")
