@@ -39,7 +39,11 @@ def test_killed_load_leaves_nothing_and_reruns_cleanly(empty_warehouse, tmp_path
     folder = write_delivery(tmp_path, "SAWAHLUNTO", "2026-11-20", [], files={"peserta.csv": big_peserta()},
                             row_counts={"peserta.csv": ROWS})
     register_branches(conn, "SAWAHLUNTO")
-    process = subprocess.Popen([sys.executable, "-c", LOADER, str(folder)], stdout=subprocess.PIPE, text=True)
+    # A process killed without warning cannot clear its scratch folder: keep it in the test's own.
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    process = subprocess.Popen([sys.executable, "-c", LOADER, str(folder)], stdout=subprocess.PIPE, text=True,
+                               env={**os.environ, "TMPDIR": str(scratch)})
     # Wait until the loader has streamed part of the file into COPY, then kill it without warning.
     first_progress = process.stdout.readline()
     assert "rows read" in first_progress

@@ -93,12 +93,20 @@ def run_checkpoint(
     What it writes beside the verdict (validation results, Data Docs) may fail on a full or broken disk
     without failing the gate: the docs follow the publication, never the other way round. Only an OSError
     about those folders is forgiven; a check that fails or cannot run fails the gate as before."""
+    with tempfile.TemporaryDirectory(prefix="cakupan-gx-results-") as scratch:
+        return _run_checkpoint(stage, warehouse_url=warehouse_url, expectations_dir=expectations_dir,
+                               results_dir=results_dir, data_docs_dir=data_docs_dir, scratch=Path(scratch))
+
+
+def _run_checkpoint(stage: str, *, warehouse_url: str, expectations_dir: Path, results_dir: Path,
+                    data_docs_dir: Path, scratch: Path) -> CheckpointOutcome:
+    """run_checkpoint, with `scratch` for the validation results when they cannot be kept where they belong."""
     import great_expectations as gx
 
     from cakupan.warehouse import with_driver
 
     problems: list[str] = []
-    results_dir = _writable_or_scratch(results_dir, "validation results", problems)
+    results_dir = _writable_or_scratch(results_dir, "validation results", problems, scratch)
     os.environ[URL_VARIABLE] = with_driver(warehouse_url, "psycopg")
     os.environ[RESULTS_VARIABLE] = str(results_dir)
     os.environ[DATA_DOCS_VARIABLE] = str(data_docs_dir)
@@ -110,7 +118,7 @@ def run_checkpoint(
             raise
         # The disk filled up while the results were stored: check again, keeping them in a scratch folder.
         problems.append(f"validation results not kept in {results_dir}: {error}")
-        os.environ[RESULTS_VARIABLE] = tempfile.mkdtemp(prefix="cakupan-gx-results-")
+        os.environ[RESULTS_VARIABLE] = str(scratch)
         context = gx.get_context(mode="file", context_root_dir=expectations_dir)
         result = context.checkpoints.get(CHECKPOINTS[stage]).run()
     # One Data Docs build for the whole checkpoint: GX's UpdateDataDocsAction rebuilds the site's index once
@@ -156,7 +164,7 @@ def _about(error: OSError, folder: Path) -> bool:
     return any(path == folder or folder in path.parents or path in folder.parents for path in names)
 
 
-def _writable_or_scratch(folder: Path, what: str, problems: list[str]) -> Path:
+def _writable_or_scratch(folder: Path, what: str, problems: list[str], scratch: Path) -> Path:
     """`folder`, made if missing and written to once; else a scratch folder for this run, and a note why."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -165,4 +173,4 @@ def _writable_or_scratch(folder: Path, what: str, problems: list[str]) -> Path:
         return folder
     except OSError as error:
         problems.append(f"{what} not kept in {folder}: {error}")
-        return Path(tempfile.mkdtemp(prefix="cakupan-gx-results-"))
+        return scratch
