@@ -26,6 +26,7 @@ RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -r requireme
 # The project: the `cakupan` package (installed editable, so its settings find dags/, dbt_project/,
 # expectations/ and award/ beside it under /opt/cakupan) and its `cakupan` command.
 COPY --chown=airflow:0 pyproject.toml README.md ./
+COPY --chown=airflow:0 src src
 COPY --chown=airflow:0 plugins plugins
 COPY --chown=airflow:0 dags dags
 COPY --chown=airflow:0 dbt_project dbt_project

@@ -3,7 +3,7 @@ from the published marts whenever a night has been checked (asset `cakupan_night
 `cakupan_nightly` whether its gates passed or not, so the site also says when a night was stopped).
 
 Trigger it with `{"snapshot_date": "YYYY-MM-DD"}` to rebuild the site for another night.
-Logic: plugins/cakupan/docs_site.py.
+Logic: src/cakupan/docs_site.py.
 """
 
 from __future__ import annotations

@@ -4,15 +4,15 @@ find_exports -> load_exports (a batch of deliveries a core) -> validate_raw (GX)
     -> validate_marts (GX) -> publish_marts -> night_checked
 
 Only one night runs at a time: find_exports waits while another night (a scheduled run, `cakupan run`)
-holds the night lease, and night_checked gives it back (plugins/cakupan/night_lease.py).
+holds the night lease, and night_checked gives it back (src/cakupan/night_lease.py).
 dbt_build and validate_marts work on a candidate copy of the marts; publish_marts swaps it in only when
 every gate before it passed, so BI tools never see numbers that failed a check. publish_marts updates the
 asset `cakupan_published_marts`; night_checked, which runs whatever the gates said, updates
 `cakupan_night_checked`, on which the docs site (dags/cakupan_docs_site.py) is rebuilt.
 
 The run for 01:00 WIB covers the previous business day; `cakupan run --date D` passes D as
-`snapshot_date` in the run's conf. Logic lives in `plugins/cakupan`; this file only wires it.
-Settings come from CAKUPAN_* environment variables (see plugins/cakupan/settings.py).
+`snapshot_date` in the run's conf. Logic lives in `src/cakupan`; this file only wires it.
+Settings come from CAKUPAN_* environment variables (see src/cakupan/settings.py).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ The run at that time on day D+1 checks business date D (the date `cakupan_nightl
 covers); pass `snapshot_date` in the run's conf to check another date. Published: the task succeeds
 quietly. Not published: an alert (CAKUPAN_ALERT_WEBHOOK_URL / CAKUPAN_ALERT_EMAIL) says which date, the last
 published one, the failed gates and the late branches, and the task fails.
-Logic: plugins/cakupan/publication_deadline.py.
+Logic: src/cakupan/publication_deadline.py.
 
 Airflow's Deadline Alerts are not used: they watch whether a DAG run finished in time, not whether it
 published, and they are evaluated by the scheduler and triggerer, which `dag.test()` and `cakupan run` skip.

@@ -57,7 +57,7 @@ def _environment(service: dict) -> dict[str, str]:
 
 
 def _code_reads() -> set[str]:
-    """CAKUPAN_* names the code reads from the environment (plugins/ and dags/)."""
+    """CAKUPAN_* names the code reads from the environment (src/, plugins/ and dags/)."""
     patterns = [
         r"environ\.get\(\s*[\"'](CAKUPAN_\w+)[\"']",
         r"environ\[\s*[\"'](CAKUPAN_\w+)[\"']\s*\](?!\s*=[^=])",
@@ -65,7 +65,7 @@ def _code_reads() -> set[str]:
         r"_path\(\s*[\"'](CAKUPAN_\w+)[\"']",
     ]
     names: set[str] = set()
-    for folder in ("plugins", "dags"):
+    for folder in ("src", "plugins", "dags"):
         for path in (ROOT / folder).rglob("*.py"):
             text = path.read_text()
             for pattern in patterns:
@@ -271,7 +271,7 @@ def test_dockerfile_extends_the_official_image_at_the_locked_airflow_version():
             assert user == "root" and "nodejs" in line and "npm" in line
     assert any("-r requirements.lock" in line and "apache-airflow==${AIRFLOW_VERSION}" in line for line in installs)
     assert any("--no-deps -e ." in line for line in installs)
-    for folder in ("plugins", "dags", "dbt_project", "expectations", "award", "pyproject.toml", "requirements.lock"):
+    for folder in ("src", "plugins", "dags", "dbt_project", "expectations", "award", "pyproject.toml", "requirements.lock"):
         assert re.search(rf"^COPY .*\b{re.escape(folder)}\b", DOCKERFILE, re.M), folder
         assert (ROOT / folder).exists()
     for setting in ("AIRFLOW__CORE__DAGS_FOLDER=/opt/cakupan/dags", "AIRFLOW__CORE__PLUGINS_FOLDER=/opt/cakupan/plugins",

@@ -194,7 +194,7 @@ CREATE TABLE IF NOT EXISTS audit.file_loads (
 ALTER TABLE audit.file_loads ADD COLUMN IF NOT EXISTS manifest_rows bigint;
 CREATE INDEX IF NOT EXISTS file_loads_branch_date_idx ON audit.file_loads (kode_cabang, export_date);
 CREATE INDEX IF NOT EXISTS file_loads_fingerprint_idx ON audit.file_loads (delivery_fingerprint);
--- 'withdrawn': an accepted delivery taken back by `cakupan delivery withdraw` (plugins/cakupan/withdrawal.py);
+-- 'withdrawn': an accepted delivery taken back by `cakupan delivery withdraw` (src/cakupan/withdrawal.py);
 -- a warehouse made before that status existed gets it here.
 DO $$ BEGIN
     IF NOT EXISTS (SELECT FROM pg_constraint WHERE conrelid = 'audit.file_loads'::regclass
@@ -264,7 +264,7 @@ CREATE TABLE IF NOT EXISTS audit.marts_candidate (
 -- The run that prepared it: publication.publish swaps in only its own run's candidate.
 ALTER TABLE audit.marts_candidate ADD COLUMN IF NOT EXISTS run_id text;
 
--- The night lease (plugins/cakupan/night_lease.py): the one night that may write, from finding its exports to
+-- The night lease (src/cakupan/night_lease.py): the one night that may write, from finding its exports to
 -- publishing (contract branch-export-v1 section 7.7). A row while a night runs; the night's tasks keep
 -- heartbeat_at fresh, and a row silent for longer than the module's bound is an abandoned night (a killed
 -- process, a rebooted machine) that the next night takes over.
@@ -286,14 +286,14 @@ END $$;
 
 -- The fingerprint of the reference layer (dbt's staging views of `reference` and their tests) as the last
 -- build that built and tested it left it, and passed: a night with the same fingerprint leaves the layer as
--- it is (plugins/cakupan/reference_layer.py).
+-- it is (src/cakupan/reference_layer.py).
 CREATE TABLE IF NOT EXISTS audit.reference_layer_builds (
     only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
     fingerprint text NOT NULL,
     built_at timestamptz NOT NULL DEFAULT now()
 );
 
--- Each time checked marts were swapped in for BI tools and the docs site (plugins/cakupan/publication.py).
+-- Each time checked marts were swapped in for BI tools and the docs site (src/cakupan/publication.py).
 CREATE TABLE IF NOT EXISTS audit.publications (
     publication_id bigserial PRIMARY KEY,
     snapshot_date date NOT NULL,

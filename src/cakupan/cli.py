@@ -240,7 +240,7 @@ def cmd_backfill(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_delivery(settings: Settings, args: argparse.Namespace) -> int:
-    """Withdraw an accepted delivery: kept in the audit trail, no longer counted (plugins/cakupan/withdrawal.py)."""
+    """Withdraw an accepted delivery: kept in the audit trail, no longer counted (src/cakupan/withdrawal.py)."""
     from cakupan import db
     from cakupan.withdrawal import WithdrawalError, describe, withdraw
 

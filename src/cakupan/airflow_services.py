@@ -2,7 +2,7 @@
 without Docker.
 
 api-server (UI and REST API on 127.0.0.1), scheduler with the LocalExecutor, dag-processor and triggerer each
-run as their own process group, with the project's `dags/` and `plugins/`, its metadata in the `airflow`
+run as their own process group, with the project's `dags/` and `plugins/` (the Cakupan plugin), its metadata in the `airflow`
 database of the embedded PostgreSQL (or wherever AIRFLOW__DATABASE__SQL_ALCHEMY_CONN points). Everything else
 comes from the environment (`AIRFLOW_CONN_*`, `AIRFLOW__*`, `CAKUPAN_*`), read when the services start.
 Secrets the services must share (JWT, API secret key, the UI login) are generated once and kept, readable by
