@@ -26,10 +26,10 @@ def pytest_configure(config: pytest.Config) -> None:
                      "AIRFLOW_HOME", "CAKUPAN_VULNERABLE_TARGET"):
         os.environ.pop(variable, None)
 
-    from cakupan import roles
-    from cakupan.airflow_env import configure_airflow, migrate_metadata_database
+    from cakupan.platform import roles
+    from cakupan.platform.airflow_env import configure_airflow, migrate_metadata_database
     from cakupan.settings import load_settings
-    from cakupan.warehouse import embedded
+    from cakupan.platform.warehouse import embedded
 
     settings = load_settings()
     if settings.embedded:
@@ -42,7 +42,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def settings():
-    from cakupan import db
+    from cakupan.platform import db
     from cakupan.reference import load_regions
     from cakupan.settings import load_settings
 
@@ -54,7 +54,7 @@ def settings():
 
 @pytest.fixture
 def conn(settings):
-    from cakupan import db
+    from cakupan.platform import db
 
     with db.connect(settings, "setup") as connection:
         yield connection

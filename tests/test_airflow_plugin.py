@@ -16,7 +16,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "cakupan"
 
 LOAD_PLUGINS = """
 import json, sys
-from cakupan.airflow_env import configure_airflow
+from cakupan.platform.airflow_env import configure_airflow
 from cakupan.settings import load_settings
 configure_airflow(load_settings())
 from airflow import plugins_manager

@@ -16,9 +16,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from cakupan import nightly
-from cakupan.airflow_client import AirflowClient
+from cakupan.platform.airflow_client import AirflowClient
 from cakupan.dag_run import DAG_ID, DOCS_DAG_ID
-from cakupan.local_ports import free_port
+from cakupan.platform.local_ports import free_port
 from cakupan.settings import load_settings
 from delivery_builder import write_delivery
 from published_marts import fingerprint

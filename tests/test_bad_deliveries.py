@@ -29,7 +29,8 @@ import openpyxl
 import psycopg
 import pytest
 
-from cakupan import db, landing, nightly
+from cakupan.platform import db
+from cakupan import landing, nightly
 from cakupan.file_bounds import MAX_HEADER_COLUMNS, MAX_HEADER_FIELD_BYTES, MAX_XLSX_WORKSHEET_BYTES, xlsx_over_bounds
 from cakupan.load import PESERTA_COLUMNS, load_delivery, open_judge
 from cakupan.pseudonymise import Pseudonymiser

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from cakupan import db, publication
+from cakupan.platform import db
+from cakupan import publication
 from cakupan.bench_dbt import measure_dbt_build
 from cakupan.bench_incremental import measure_incremental_vs_full
 from cakupan.gate_log import deliveries_awaiting_raw_gate, mark_raw_gate_passed

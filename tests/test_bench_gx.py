@@ -15,7 +15,7 @@ from cakupan.bench_gx import (
     Expectation, HandWrittenPassDisagrees, UnsupportedExpectation, Verdict, check_agreement, checkpoint_suites,
     hand_written_verdicts, measure_raw_gate, run_gx_gate, suite_statement,
 )
-from cakupan import db
+from cakupan.platform import db
 
 D = dt.date(2026, 11, 20)
 BRANCH = "SAWAHLUNTO"

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from cakupan import db
+from cakupan.platform import db
 from cakupan.cli import main as cakupan
 from cakupan.dbt_runner import run_dbt
 from cakupan.settings import load_settings
-from cakupan.warehouse import embedded
+from cakupan.platform.warehouse import embedded
 
 pytestmark = pytest.mark.slow
 

@@ -18,7 +18,8 @@ ROWS = 400_000
 LOADER = """
 import sys
 from pathlib import Path
-from cakupan import db, landing
+from cakupan.platform import db
+from cakupan import landing
 from cakupan.load import load_delivery
 from cakupan.pseudonymise import Pseudonymiser
 from cakupan.settings import load_settings

@@ -10,7 +10,8 @@ import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
-from cakupan import db, publication
+from cakupan.platform import db
+from cakupan import publication
 from warehouse_access import assert_bi_reads_the_marts_and_nothing_else, refused
 
 ROLES = ("cakupan_admin", "cakupan_loader", "cakupan_transformer", "cakupan_bi")
@@ -50,7 +51,7 @@ def test_each_role_writes_only_where_it_should(settings, empty_warehouse):
 
 
 def test_public_may_not_connect(settings):
-    from cakupan.warehouse import warehouse_url
+    from cakupan.platform.warehouse import warehouse_url
 
     with db.connect(settings, "setup") as conn:
         conn.execute("DROP ROLE IF EXISTS cakupan_stranger")

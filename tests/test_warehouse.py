@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from cakupan.cli import main as cakupan
-from cakupan.warehouse import psql_path, shared_buffers_mib
+from cakupan.platform.warehouse import psql_path, shared_buffers_mib
 
 
 def test_status_and_url_give_a_url_psql_can_use(settings, capsys):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-from cakupan import db
+from cakupan.platform import db
 
 # Columns that would carry a participant's identity, pseudonymised or not.
 IDENTIFYING_COLUMNS = {"nik", "nik_hash", "kpj", "nama", "tanggal_lahir", "birth_date", "person_key", "person_id"}

@@ -203,7 +203,7 @@ def _is_gate_failure(error) -> bool:
 def _failed_gates(context, settings: Settings) -> dict[str, list[str]]:
     """The checks this try of the task recorded as failed in audit.gate_results (gate_log.record_gate).
     Only rows since the try started: a re-run keeps its run_id, and an earlier try's verdict is not this one's."""
-    from cakupan import db
+    from cakupan.platform import db
 
     ti = context["ti"]
     try:

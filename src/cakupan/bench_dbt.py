@@ -43,11 +43,12 @@ from pathlib import Path
 
 import psycopg
 
-from cakupan import db, publication
+from cakupan.platform import db
+from cakupan import publication
 from cakupan.award_rubric import read_rubric, store_rubric
 from cakupan.dbt_runner import dbt_env, run_dbt
 from cakupan.settings import Settings
-from cakupan.warehouse import WarehouseError, psql_path
+from cakupan.platform.warehouse import WarehouseError, psql_path
 
 # The nightly's build (nightly.build_marts), rebuilding every model, and logging each statement as JSON.
 DBT_BUILD = ["build", "--full-refresh", "--exclude-resource-type", "unit_test", "--log-format-file", "json"]

@@ -25,7 +25,7 @@ from psycopg import sql
 
 from cakupan.quality import CHECKPOINTS, run_checkpoint
 from cakupan.settings import Settings
-from cakupan.warehouse import warehouse_url
+from cakupan.platform.warehouse import warehouse_url
 
 STAGE = "raw"
 

@@ -17,7 +17,7 @@ import statistics
 import time
 from collections.abc import Callable
 
-from cakupan import db
+from cakupan.platform import db
 from cakupan.bench_dbt import marts_fingerprint, prepare_build
 from cakupan.nightly import build_candidate_marts
 from cakupan.settings import Settings

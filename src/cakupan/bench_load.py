@@ -19,12 +19,12 @@ from pathlib import Path
 
 import psycopg
 
-from cakupan import db
+from cakupan.platform import db
 from cakupan.generate import generate
 from cakupan.landing import find_deliveries
 from cakupan.reference import load_regions
 from cakupan.settings import Settings
-from cakupan.warehouse import ensure_databases, warehouse_url, with_database
+from cakupan.platform.warehouse import ensure_databases, warehouse_url, with_database
 
 BENCH_DATABASE = "cakupan_bench"
 BENCH_DATE = dt.date(2026, 11, 20)  # the export date of every generated bench file

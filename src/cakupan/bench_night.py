@@ -27,10 +27,10 @@ from pathlib import Path
 
 import psycopg
 
-from cakupan.airflow_client import AirflowClient
+from cakupan.platform.airflow_client import AirflowClient
 from cakupan.airflow_support import run_file
 from cakupan.dag_run import DAG_ID, DOCS_DAG_ID
-from cakupan.local_ports import free_port
+from cakupan.platform.local_ports import free_port
 
 DEADLINE_DAG_ID = "cakupan_publication_deadline"
 
@@ -136,7 +136,7 @@ _GX_VS_SQL = """
 import datetime as dt, json, psycopg
 from cakupan.bench_gx import measure_raw_gate
 from cakupan.settings import load_settings
-from cakupan.warehouse import warehouse_url
+from cakupan.platform.warehouse import warehouse_url
 settings = load_settings()
 with psycopg.connect(warehouse_url(settings, "setup"), autocommit=True) as conn:
     passed = conn.execute("UPDATE raw.deliveries SET raw_gate_passed_at = NULL WHERE export_date = %s "

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from cakupan.settings import Settings, load_settings
-from cakupan.state_folder import make_private_file
+from cakupan.platform.state_folder import make_private_file
 
 DEMO_DATE = dt.date(2026, 11, 20)
 # The pseudonymisation key `make run` makes, under CAKUPAN_HOME; `run` and `backfill` use it when no key is set.
@@ -33,13 +33,13 @@ def _fail(message: str) -> int:
 
 def _shown(url: str, args: argparse.Namespace) -> str:
     """A URL as a command prints it: its password masked unless --show-password asked for it."""
-    from cakupan.warehouse import masked
+    from cakupan.platform.warehouse import masked
 
     return url if getattr(args, "show_password", False) else masked(url)
 
 
 def cmd_warehouse(settings: Settings, args: argparse.Namespace) -> int:
-    from cakupan import roles, warehouse
+    from cakupan.platform import roles, warehouse
 
     if args.action == "setup":
         if settings.embedded:
@@ -79,7 +79,7 @@ def cmd_warehouse(settings: Settings, args: argparse.Namespace) -> int:
 def _ensure_warehouse(settings: Settings) -> None:
     """The embedded server running, with its roles and grants in place. Another server was set up once by
     `cakupan warehouse setup` (the deployment's init job), which needs an account that may create roles."""
-    from cakupan import roles, warehouse
+    from cakupan.platform import roles, warehouse
 
     if settings.embedded:
         warehouse.embedded(settings).start()
@@ -87,7 +87,7 @@ def _ensure_warehouse(settings: Settings) -> None:
 
 
 def cmd_reference(settings: Settings, args: argparse.Namespace) -> int:
-    from cakupan import db
+    from cakupan.platform import db
     from cakupan.reference import load_reference
 
     _ensure_warehouse(settings)
@@ -181,9 +181,9 @@ def _report_run(settings: Settings, snapshot_date: dt.date, *, verbose: bool, do
 
 
 def _print_summary(settings: Settings, snapshot_date: dt.date, args: argparse.Namespace) -> None:
-    from cakupan import db
+    from cakupan.platform import db
     from cakupan.summary import coverage_summary
-    from cakupan.warehouse import warehouse_url
+    from cakupan.platform.warehouse import warehouse_url
 
     with db.connect(settings, "bi") as conn:
         print("\n" + coverage_summary(conn, snapshot_date))
@@ -241,7 +241,7 @@ def cmd_backfill(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_delivery(settings: Settings, args: argparse.Namespace) -> int:
     """Withdraw an accepted delivery: kept in the audit trail, no longer counted (src/cakupan/withdrawal.py)."""
-    from cakupan import db
+    from cakupan.platform import db
     from cakupan.withdrawal import WithdrawalError, describe, withdraw
 
     _ensure_warehouse(settings)
@@ -257,7 +257,7 @@ def cmd_delivery(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_airflow(settings: Settings, args: argparse.Namespace) -> int:
     """Airflow's services on this machine (api-server, scheduler, dag-processor, triggerer)."""
-    from cakupan import airflow_services
+    from cakupan.platform import airflow_services
 
     if args.action == "down":
         airflow_services.down(settings)
@@ -290,7 +290,7 @@ def cmd_docs(settings: Settings, args: argparse.Namespace) -> int:
 
     from cakupan.docs_site import build_docs_site
 
-    from cakupan.warehouse import warehouse_url
+    from cakupan.platform.warehouse import warehouse_url
 
     _ensure_warehouse(settings)
     day = args.date
@@ -426,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
-        from cakupan.warehouse import make_home_private
+        from cakupan.platform.warehouse import make_home_private
 
         make_home_private(settings)
         return args.handler(settings, args)
@@ -442,8 +442,8 @@ def _user_errors() -> tuple[type[Exception], ...]:
     from cakupan.pseudonymise import MissingKeyError
     from cakupan.reference import ReferenceError
     from cakupan.region_package import RegionPackageError
-    from cakupan.airflow_services import AirflowServicesError
-    from cakupan.warehouse import WarehouseError
+    from cakupan.platform.airflow_services import AirflowServicesError
+    from cakupan.platform.warehouse import WarehouseError
 
     return (WarehouseError, AirflowServicesError, RegionPackageError, ReferenceError, MissingKeyError, FileNotFoundError, RubricError)
 

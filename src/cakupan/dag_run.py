@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pendulum
 
-from cakupan.airflow_env import configure_airflow, migrate_metadata_database
+from cakupan.platform.airflow_env import configure_airflow, migrate_metadata_database
 from cakupan.airflow_support import WIB, common_dag_arguments
 from cakupan.settings import Settings
 
@@ -143,7 +143,7 @@ def _state(dag_run) -> str:
 def warehouse_answers(settings: Settings) -> bool:
     import psycopg
 
-    from cakupan.warehouse import WarehouseError, warehouse_url
+    from cakupan.platform.warehouse import WarehouseError, warehouse_url
 
     try:
         with psycopg.connect(warehouse_url(settings, "admin"), connect_timeout=5):

@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from cakupan.settings import Settings
-from cakupan.warehouse import warehouse_url
+from cakupan.platform.warehouse import warehouse_url
 
 
 class DbtFailed(RuntimeError):

@@ -18,7 +18,7 @@ import psycopg
 from cakupan.dbt_runner import run_dbt
 from cakupan.review_site import SiteContext, build_review_pages, latest_data_docs_pages, t
 from cakupan.settings import Settings
-from cakupan.warehouse import warehouse_url
+from cakupan.platform.warehouse import warehouse_url
 
 GATE_NAMES = {"gx_raw": "Data mentah (GX)", "dbt": "Model & uji dbt", "gx_marts": "Mart (GX)"}
 

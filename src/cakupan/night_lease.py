@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import psycopg
 import structlog
 
-from cakupan import db
+from cakupan.platform import db
 from cakupan.settings import Settings
 
 # Under Airflow's task-operator namespace, as cakupan.nightly logs: `cakupan run` shows these lines.

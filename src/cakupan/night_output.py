@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from cakupan.state_folder import make_private_file
+from cakupan.platform.state_folder import make_private_file
 
 # A progress line of Cakupan's task code (nightly, operators), at info or warning: structlog's console format
 # with the logger in brackets. Errors are left to the log file: `cakupan run` says in one line what failed.

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import structlog
 
-from cakupan import db, landing, publication, reference_layer
+from cakupan.platform import db
+from cakupan import landing, publication, reference_layer
 from cakupan.airflow_support import TRANSIENT_ERROR_NAMES
 from cakupan.award_rubric import read_rubric, store_rubric
 from cakupan.dbt_runner import DbtFailed, run_dbt

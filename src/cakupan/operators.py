@@ -22,7 +22,8 @@ class GXCheckpointOperator(BaseOperator):
         self.stage = stage
 
     def execute(self, context) -> dict:
-        from cakupan import db, night_lease
+        from cakupan.platform import db
+        from cakupan import night_lease
         from cakupan.airflow_support import snapshot_date_of
         from cakupan.gate_log import mark_raw_gate_passed, raw_gate_of_night, record_gate
         from cakupan.settings import load_settings
@@ -53,7 +54,7 @@ class GXCheckpointOperator(BaseOperator):
     def _check(self, settings, delivery_ids: list[int] | None):
         """The stage's checkpoint; the raw stage with no delivery awaiting it has nothing to check."""
         from cakupan.quality import CheckpointOutcome, run_checkpoint
-        from cakupan.warehouse import warehouse_url
+        from cakupan.platform.warehouse import warehouse_url
 
         if delivery_ids == []:
             return CheckpointOutcome(self.stage, True, 0, note="no new deliveries for this night: nothing to check")

@@ -19,7 +19,7 @@ import datetime as dt
 import psycopg
 
 from cakupan import night_lease
-from cakupan.roles import grant_published_marts
+from cakupan.platform.roles import grant_published_marts
 
 PUBLISHED = "marts"
 CANDIDATE = "marts_candidate"

@@ -91,7 +91,7 @@ def late_branches(conn: psycopg.Connection, snapshot_date: dt.date) -> list[Late
 
 def check_publication(settings: Settings, snapshot_date: dt.date, *, dag_id: str, run_id: str) -> PublicationStatus:
     """Quiet when D's marts are published; otherwise alert and raise PublicationMissed."""
-    from cakupan import db
+    from cakupan.platform import db
 
     with db.connect(settings, "transformer") as conn:
         status = publication_status(conn, snapshot_date)

@@ -103,7 +103,7 @@ def _run_checkpoint(stage: str, *, warehouse_url: str, expectations_dir: Path, r
     """run_checkpoint, with `scratch` for the validation results when they cannot be kept where they belong."""
     import great_expectations as gx
 
-    from cakupan.warehouse import with_driver
+    from cakupan.platform.warehouse import with_driver
 
     problems: list[str] = []
     results_dir = _writable_or_scratch(results_dir, "validation results", problems, scratch)

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from cakupan.local_ports import free_port, port_is_free
+from cakupan.platform.local_ports import free_port, port_is_free
 from cakupan.settings import Settings
-from cakupan.state_folder import make_private, make_private_file
+from cakupan.platform.state_folder import make_private, make_private_file
 
 SYSTEM_USER = "cakupan"
 SUPERUSER = "cakupan"

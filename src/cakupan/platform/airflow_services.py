@@ -23,7 +23,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from cakupan.airflow_env import configure_airflow, migrate_metadata_database
+from cakupan.platform.airflow_env import configure_airflow, migrate_metadata_database
 from cakupan.settings import Settings
 
 SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer")

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from cakupan.settings import Settings
-from cakupan.warehouse import airflow_metadata_url
+from cakupan.platform.warehouse import airflow_metadata_url
 
 
 def airflow_environment(settings: Settings) -> dict[str, str]:

@@ -7,7 +7,7 @@ from importlib import resources
 import psycopg
 
 from cakupan.settings import Settings
-from cakupan.warehouse import warehouse_url
+from cakupan.platform.warehouse import warehouse_url
 
 
 def connect(settings: Settings, role: str, *, autocommit: bool = True) -> psycopg.Connection:
@@ -17,7 +17,7 @@ def connect(settings: Settings, role: str, *, autocommit: bool = True) -> psycop
 
 def apply_schema(conn: psycopg.Connection) -> None:
     """Create the reference, raw and audit tables if missing (idempotent)."""
-    ddl = resources.files("cakupan").joinpath("sql/schema.sql").read_text()
+    ddl = resources.files("cakupan.platform").joinpath("sql/schema.sql").read_text()
     with conn.transaction():
         # One loader at a time may create objects; concurrent CREATE ... IF NOT EXISTS can still collide.
         conn.execute("SELECT pg_advisory_xact_lock(hashtext('cakupan.schema'))")

@@ -24,9 +24,9 @@ import os
 import psycopg
 from psycopg import sql
 
-from cakupan.db import apply_schema
+from cakupan.platform.db import apply_schema
 from cakupan.settings import Settings
-from cakupan.warehouse import (AIRFLOW_DATABASE, AIRFLOW_ROLE, ROLES, embedded, role_password, role_user,
+from cakupan.platform.warehouse import (AIRFLOW_DATABASE, AIRFLOW_ROLE, ROLES, embedded, role_password, role_user,
                                warehouse_url)
 
 ADMIN, LOADER, TRANSFORMER, BI = (role_user(role) for role in ROLES)
@@ -79,7 +79,7 @@ def setup_warehouse(settings: Settings) -> list[str]:
     of the server on which PUBLIC keeps TEMPORARY because the setup account may not change them (a DBA must:
     README, "Warehouse roles")."""
     with psycopg.connect(warehouse_url(settings, "setup"), autocommit=True) as conn, conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext('cakupan.roles'))")
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('cakupan.platform.roles'))")
         for role in ROLES:
             _ensure_login_role(conn, role_user(role), role_password(settings, role))
         conn.execute(sql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(sql.Identifier(BI)))
