@@ -10,10 +10,10 @@ import os
 import pytest
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
-from cakupan import landing
-from cakupan.load import load_delivery
-from cakupan.pseudonymise import Pseudonymiser
-from cakupan.rejection_report import write_rejection_report
+from cakupan.ingest import landing
+from cakupan.ingest.load import load_delivery
+from cakupan.ingest.pseudonymise import Pseudonymiser
+from cakupan.ingest.rejection_report import write_rejection_report
 from delivery_builder import PESERTA_HEADER, csv_bytes, iuran, peserta, register_branches, write_delivery
 
 D = "2026-11-20"

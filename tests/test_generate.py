@@ -10,10 +10,10 @@ from collections import Counter
 
 import pytest
 
-from cakupan import landing
+from cakupan.ingest import landing
 from cakupan.generate import generate, generate_next_night
-from cakupan.load import load_delivery
-from cakupan.pseudonymise import Pseudonymiser
+from cakupan.ingest.load import load_delivery
+from cakupan.ingest.pseudonymise import Pseudonymiser
 from cakupan.reference import load_reference
 
 D = dt.date(2026, 11, 20)

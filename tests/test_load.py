@@ -7,9 +7,9 @@ import os
 
 import pytest
 
-from cakupan import landing
-from cakupan.load import load_delivery
-from cakupan.pseudonymise import Pseudonymiser
+from cakupan.ingest import landing
+from cakupan.ingest.load import load_delivery
+from cakupan.ingest.pseudonymise import Pseudonymiser
 from delivery_builder import PESERTA_HEADER, csv_bytes, iuran, peserta, register_branches, write_delivery
 
 D = "2026-11-20"

@@ -8,9 +8,9 @@ import subprocess
 import sys
 import time
 
-from cakupan import landing
-from cakupan.load import load_delivery
-from cakupan.pseudonymise import Pseudonymiser
+from cakupan.ingest import landing
+from cakupan.ingest.load import load_delivery
+from cakupan.ingest.pseudonymise import Pseudonymiser
 from delivery_builder import PESERTA_HEADER, csv_bytes, peserta, register_branches, write_delivery
 
 ROWS = 400_000
@@ -19,9 +19,9 @@ LOADER = """
 import sys
 from pathlib import Path
 from cakupan.platform import db
-from cakupan import landing
-from cakupan.load import load_delivery
-from cakupan.pseudonymise import Pseudonymiser
+from cakupan.ingest import landing
+from cakupan.ingest.load import load_delivery
+from cakupan.ingest.pseudonymise import Pseudonymiser
 from cakupan.settings import load_settings
 settings = load_settings()
 with db.connect(settings, "loader") as conn:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 
-from cakupan import landing
-from cakupan.load import load_delivery
+from cakupan.ingest import landing
+from cakupan.ingest.load import load_delivery
 from cakupan.participant_changes import record_participant_changes
-from cakupan.pseudonymise import Pseudonymiser
+from cakupan.ingest.pseudonymise import Pseudonymiser
 from delivery_builder import peserta, register_branches, write_delivery
 
 PSEUDONYMISER = Pseudonymiser(os.environ.get("CAKUPAN_PII_KEY"))

@@ -7,8 +7,8 @@ import datetime as dt
 import openpyxl
 import pytest
 
-from cakupan.load import PESERTA_COLUMNS
-from cakupan.readers import FileRejected, inspect_file, open_table
+from cakupan.ingest.load import PESERTA_COLUMNS
+from cakupan.ingest.readers import FileRejected, inspect_file, open_table
 from delivery_builder import PESERTA_HEADER, csv_bytes, peserta
 
 ROWS = [peserta(nama="Ngadimin Sastrowardoyo"), peserta(kpj="10000000002", nama="José d’Almeida")]

@@ -21,7 +21,7 @@ import psycopg
 
 from cakupan.platform import db
 from cakupan.generate import generate
-from cakupan.landing import find_deliveries
+from cakupan.ingest.landing import find_deliveries
 from cakupan.reference import load_regions
 from cakupan.settings import Settings
 from cakupan.platform.warehouse import ensure_databases, warehouse_url, with_database
@@ -34,9 +34,9 @@ LOADER = """
 import json, os, resource, sys, time
 from pathlib import Path
 import psycopg
-from cakupan import landing
-from cakupan.load import load_delivery
-from cakupan.pseudonymise import Pseudonymiser
+from cakupan.ingest import landing
+from cakupan.ingest.load import load_delivery
+from cakupan.ingest.pseudonymise import Pseudonymiser
 with psycopg.connect(sys.argv[1], autocommit=True) as conn:
     started = time.perf_counter()
     outcome = load_delivery(conn, landing.delivery_at(Path(sys.argv[2])), Pseudonymiser("bench-key"),

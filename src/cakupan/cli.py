@@ -240,9 +240,9 @@ def cmd_backfill(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_delivery(settings: Settings, args: argparse.Namespace) -> int:
-    """Withdraw an accepted delivery: kept in the audit trail, no longer counted (src/cakupan/withdrawal.py)."""
+    """Withdraw an accepted delivery: kept in the audit trail, no longer counted (src/cakupan/ingest/withdrawal.py)."""
     from cakupan.platform import db
-    from cakupan.withdrawal import WithdrawalError, describe, withdraw
+    from cakupan.ingest.withdrawal import WithdrawalError, describe, withdraw
 
     _ensure_warehouse(settings)
     with db.connect(settings, "admin") as conn:
@@ -439,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
 def _user_errors() -> tuple[type[Exception], ...]:
     """Errors a user can fix from the message alone: printed as one line, without a traceback."""
     from cakupan.award_rubric import RubricError
-    from cakupan.pseudonymise import MissingKeyError
+    from cakupan.ingest.pseudonymise import MissingKeyError
     from cakupan.reference import ReferenceError
     from cakupan.region_package import RegionPackageError
     from cakupan.platform.airflow_services import AirflowServicesError

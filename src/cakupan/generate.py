@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cakupan import region_package
-from cakupan.readers import sha256_of
+from cakupan.ingest.readers import sha256_of
 
 PESERTA_HEADER = ("kpj", "nik", "nama", "tanggal_lahir", "jenis_kelamin", "segmen", "program", "kode_desa", "npp",
                   "pekerjaan", "sumber_iuran", "tanggal_daftar", "status", "iuran_terakhir", "upah")

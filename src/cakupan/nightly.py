@@ -17,17 +17,18 @@ from pathlib import Path
 import structlog
 
 from cakupan.platform import db
-from cakupan import landing, publication, reference_layer
+from cakupan.ingest import landing
+from cakupan import publication, reference_layer
 from cakupan.airflow_support import TRANSIENT_ERROR_NAMES
 from cakupan.award_rubric import read_rubric, store_rubric
 from cakupan.dbt_runner import DbtFailed, run_dbt
 from cakupan.gate_log import record_gate
-from cakupan.load import load_delivery, open_judge
+from cakupan.ingest.load import load_delivery, open_judge
 from cakupan.participant_changes import record_participant_changes
-from cakupan.pseudonymise import Pseudonymiser
-from cakupan.rejection_report import remake_missing_reports, write_rejection_report
+from cakupan.ingest.pseudonymise import Pseudonymiser
+from cakupan.ingest.rejection_report import remake_missing_reports, write_rejection_report
 from cakupan.settings import Settings
-from cakupan.termination import stop_cleanly_on_sigterm
+from cakupan.ingest.termination import stop_cleanly_on_sigterm
 
 # A structlog logger under Airflow's task-operator namespace (as operators log), so `cakupan run` shows
 # these progress lines while it hides Airflow's own; outside Airflow structlog prints them plainly.

@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg
 
 from cakupan import region_package
-from cakupan.readers import sha256_of
+from cakupan.ingest.readers import sha256_of
 from cakupan.settings import Settings
 
 Progress = Callable[[str], None]

@@ -15,7 +15,7 @@ import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from cakupan.readers import sha256_of
+from cakupan.ingest.readers import sha256_of
 
 PACKAGE = "idn-area-data"
 VERSION = "4.0.1"

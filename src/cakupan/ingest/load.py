@@ -41,12 +41,12 @@ import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cakupan import judge as judging
-from cakupan import row_rules
-from cakupan.judge import Judge
-from cakupan.landing import BRANCH_CODE, CheckedFile, Delivery, Problem, check_delivery
-from cakupan.pseudonymise import Pseudonymiser
-from cakupan.readers import FileRejected, as_batches, csv_layout, open_table
+from cakupan.ingest import judge as judging
+from cakupan.ingest import row_rules
+from cakupan.ingest.judge import Judge
+from cakupan.ingest.landing import BRANCH_CODE, CheckedFile, Delivery, Problem, check_delivery
+from cakupan.ingest.pseudonymise import Pseudonymiser
+from cakupan.ingest.readers import FileRejected, as_batches, csv_layout, open_table
 
 PESERTA_COLUMNS = judging.PESERTA.columns
 IURAN_COLUMNS = judging.IURAN.columns

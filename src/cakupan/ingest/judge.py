@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from cakupan import row_rules
+from cakupan.ingest import row_rules
 
 BATCH_ROWS = 16_384  # ~3 MB to COPY: small enough to keep judge and COPY both busy
 # DuckDB's buffer pool fills up to this cap as a file streams past, then stays there (docs/benchmarks.md):

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from cakupan.file_bounds import (
+from cakupan.ingest.file_bounds import (
     MAX_HEADER_CHARS, MAX_HEADER_COLUMNS, MAX_HEADER_FIELD_BYTES, MAX_LINE_CHARS, xlsx_over_bounds,
 )
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import structlog
 
-from cakupan.file_bounds import MAX_FILE_BYTES, MAX_MANIFEST_BYTES
-from cakupan.readers import FileFacts, FileRejected, inspect_file
+from cakupan.ingest.file_bounds import MAX_FILE_BYTES, MAX_MANIFEST_BYTES
+from cakupan.ingest.readers import FileFacts, FileRejected, inspect_file
 
 log = structlog.get_logger("airflow.task.operators.cakupan.landing")
 
