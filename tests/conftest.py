@@ -43,7 +43,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def settings():
     from cakupan.platform import db
-    from cakupan.reference import load_regions
+    from cakupan.reference.loader import load_regions
     from cakupan.settings import load_settings
 
     settings = load_settings()  # the schema is in place: pytest_configure ran roles.setup
@@ -82,7 +82,7 @@ def small_night(empty_warehouse, tmp_path, monkeypatch):
     """The hand-built night (tests/fixtures/small_night) in a scratch landing folder, its reference loaded."""
     import shutil
 
-    from cakupan.reference import load_reference
+    from cakupan.reference.loader import load_reference
     from cakupan.settings import load_settings
 
     landing = tmp_path / "landing"

@@ -14,7 +14,7 @@ from cakupan.ingest import landing
 from cakupan.generate import generate, generate_next_night
 from cakupan.ingest.load import load_delivery
 from cakupan.ingest.pseudonymise import Pseudonymiser
-from cakupan.reference import load_reference
+from cakupan.reference.loader import load_reference
 
 D = dt.date(2026, 11, 20)
 

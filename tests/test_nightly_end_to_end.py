@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cakupan import reference_layer
+from cakupan.reference import reference_layer
 from cakupan.cli import main as cakupan
 from cakupan.dag_run import run_nightly
 from cakupan.dbt_runner import DbtFailed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cakupan.reference import ReferenceError, load_branches, load_employed_population
+from cakupan.reference.loader import ReferenceError, load_branches, load_employed_population
 
 
 def test_all_regions_of_idn_area_data_are_loaded(settings, conn):

@@ -22,7 +22,7 @@ import psycopg
 from cakupan.platform import db
 from cakupan.generate import generate
 from cakupan.ingest.landing import find_deliveries
-from cakupan.reference import load_regions
+from cakupan.reference.loader import load_regions
 from cakupan.settings import Settings
 from cakupan.platform.warehouse import ensure_databases, warehouse_url, with_database
 

@@ -88,7 +88,7 @@ def _ensure_warehouse(settings: Settings) -> None:
 
 def cmd_reference(settings: Settings, args: argparse.Namespace) -> int:
     from cakupan.platform import db
-    from cakupan.reference import load_reference
+    from cakupan.reference.loader import load_reference
 
     _ensure_warehouse(settings)
     with db.connect(settings, "admin") as conn:
@@ -440,8 +440,8 @@ def _user_errors() -> tuple[type[Exception], ...]:
     """Errors a user can fix from the message alone: printed as one line, without a traceback."""
     from cakupan.award_rubric import RubricError
     from cakupan.ingest.pseudonymise import MissingKeyError
-    from cakupan.reference import ReferenceError
-    from cakupan.region_package import RegionPackageError
+    from cakupan.reference.loader import ReferenceError
+    from cakupan.reference.region_package import RegionPackageError
     from cakupan.platform.airflow_services import AirflowServicesError
     from cakupan.platform.warehouse import WarehouseError
 

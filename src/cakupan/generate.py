@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from cakupan import region_package
+from cakupan.reference import region_package
 from cakupan.ingest.readers import sha256_of
 
 PESERTA_HEADER = ("kpj", "nik", "nama", "tanggal_lahir", "jenis_kelamin", "segmen", "program", "kode_desa", "npp",

@@ -18,7 +18,8 @@ import structlog
 
 from cakupan.platform import db
 from cakupan.ingest import landing
-from cakupan import publication, reference_layer
+from cakupan import publication
+from cakupan.reference import reference_layer
 from cakupan.airflow_support import TRANSIENT_ERROR_NAMES
 from cakupan.award_rubric import read_rubric, store_rubric
 from cakupan.dbt_runner import DbtFailed, run_dbt

@@ -20,7 +20,7 @@ from pathlib import Path
 import psycopg
 
 from cakupan import site_format as fmt
-from cakupan.region_package import ATTRIBUTION
+from cakupan.reference.region_package import ATTRIBUTION
 from cakupan.svg_charts import bar_chart, line_chart
 
 STYLE = """

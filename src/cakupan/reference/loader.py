@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psycopg
 
-from cakupan import region_package
+from cakupan.reference import region_package
 from cakupan.ingest.readers import sha256_of
 from cakupan.settings import Settings
 
