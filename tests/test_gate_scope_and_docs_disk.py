@@ -12,8 +12,8 @@ import pytest
 
 from cakupan.platform import db
 from cakupan.dag_run import run_nightly
-from cakupan.gate_log import deliveries_awaiting_raw_gate, mark_raw_gate_passed, raw_gate_of_night
-from cakupan.quality import run_checkpoint
+from cakupan.gates.gate_log import deliveries_awaiting_raw_gate, mark_raw_gate_passed, raw_gate_of_night
+from cakupan.gates.quality import run_checkpoint
 from cakupan.settings import load_settings
 from cakupan.platform.warehouse import warehouse_url
 from test_quality import insert_peserta

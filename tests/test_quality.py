@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from cakupan.quality import QualityGateFailed, run_checkpoint
+from cakupan.gates.quality import QualityGateFailed, run_checkpoint
 from cakupan.platform.warehouse import warehouse_url
 
 D = dt.date(2026, 11, 20)

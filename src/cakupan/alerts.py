@@ -195,7 +195,7 @@ def _delivery(context) -> dict:
 
 def _is_gate_failure(error) -> bool:
     from cakupan.dbt_runner import DbtFailed
-    from cakupan.quality import QualityGateFailed
+    from cakupan.gates.quality import QualityGateFailed
 
     return isinstance(error, (QualityGateFailed, DbtFailed))
 

@@ -23,7 +23,7 @@ import psycopg
 import yaml
 from psycopg import sql
 
-from cakupan.quality import CHECKPOINTS, run_checkpoint
+from cakupan.gates.quality import CHECKPOINTS, run_checkpoint
 from cakupan.settings import Settings
 from cakupan.platform.warehouse import warehouse_url
 

@@ -23,7 +23,7 @@ from cakupan.reference import reference_layer
 from cakupan.airflow_support import TRANSIENT_ERROR_NAMES
 from cakupan.award_rubric import read_rubric, store_rubric
 from cakupan.dbt_runner import DbtFailed, run_dbt
-from cakupan.gate_log import record_gate
+from cakupan.gates.gate_log import record_dbt_gate
 from cakupan.ingest.load import load_delivery, open_judge
 from cakupan.participant_changes import record_participant_changes
 from cakupan.ingest.pseudonymise import Pseudonymiser
@@ -194,12 +194,9 @@ def build_marts(settings: Settings, snapshot_date: dt.date, run_id: str | None =
         summary = build_candidate_marts(settings, snapshot_date, dbt_log=logging.getLogger("cakupan.dbt").info,
                                         warnings=warnings)
     except DbtFailed as error:
-        with db.connect(settings, "loader") as conn:
-            record_gate(conn, gate="dbt", snapshot_date=snapshot_date, passed=False, run_id=run_id,
-                        failures=str(error).splitlines()[1:])
+        record_dbt_gate(settings, snapshot_date, run_id, passed=False, failures=str(error).splitlines()[1:])
         raise
-    with db.connect(settings, "loader") as conn:
-        record_gate(conn, gate="dbt", snapshot_date=snapshot_date, passed=True, run_id=run_id, warnings=warnings)
+    record_dbt_gate(settings, snapshot_date, run_id, passed=True, warnings=warnings)
     for warning in warnings:
         log.warning("dbt test warned: %s", warning)
     log.info("dbt build for %s: %s", snapshot_date, summary)
