@@ -39,7 +39,7 @@ SETTINGS = load_settings()
 TRANSIENT_FAILURES = ExceptionRetryPolicy(
     rules=[
         RetryRule(
-            exception=[*TRANSIENT_ERROR_NAMES, "cakupan.nightly.ExportsUnreachable"],
+            exception=[*TRANSIENT_ERROR_NAMES, "cakupan.transform.nightly.ExportsUnreachable"],
             action=RetryAction.RETRY,
             reason="The warehouse could not be reached; retrying.",
         )
@@ -68,7 +68,8 @@ def cakupan_nightly():
         Waits first while another night holds the night lease."""
         import os
 
-        from cakupan import night_lease, nightly
+        from cakupan import night_lease
+        from cakupan.transform import nightly
 
         settings = load_settings()
         with night_lease.taken_for_night(settings, context):
@@ -77,7 +78,8 @@ def cakupan_nightly():
 
     @task(map_index_template="{{ task.op_kwargs['folders'] | length }} deliveries")
     def load_exports(folders: list[str], **context) -> list[dict]:
-        from cakupan import night_lease, nightly
+        from cakupan import night_lease
+        from cakupan.transform import nightly
 
         settings = load_settings()
         with night_lease.held_for_night(settings, context):
@@ -91,7 +93,8 @@ def cakupan_nightly():
 
     @task
     def dbt_build(**context) -> None:
-        from cakupan import night_lease, nightly
+        from cakupan import night_lease
+        from cakupan.transform import nightly
 
         settings = load_settings()
         with night_lease.held_for_night(settings, context):
@@ -99,7 +102,8 @@ def cakupan_nightly():
 
     @task(outlets=[PUBLISHED_MARTS])
     def publish_marts(outlet_events=None, **context) -> None:
-        from cakupan import night_lease, nightly
+        from cakupan import night_lease
+        from cakupan.transform import nightly
 
         settings = load_settings()
         snapshot_date = snapshot_date_of(context)

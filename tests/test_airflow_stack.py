@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from cakupan import nightly
+from cakupan.transform import nightly
 from cakupan.platform.airflow_client import AirflowClient
 from cakupan.dag_run import DAG_ID, DOCS_DAG_ID
 from cakupan.platform.local_ports import free_port

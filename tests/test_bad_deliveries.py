@@ -31,7 +31,7 @@ import pytest
 
 from cakupan.platform import db
 from cakupan.ingest import landing
-from cakupan import nightly
+from cakupan.transform import nightly
 from cakupan.ingest.file_bounds import MAX_HEADER_COLUMNS, MAX_HEADER_FIELD_BYTES, MAX_XLSX_WORKSHEET_BYTES, xlsx_over_bounds
 from cakupan.ingest.load import PESERTA_COLUMNS, load_delivery, open_judge
 from cakupan.ingest.pseudonymise import Pseudonymiser
@@ -550,7 +550,7 @@ def test_no_personal_data_reaches_any_log_the_audit_or_a_report(night, settings,
 
 LOADER = """
 import sys
-from cakupan import nightly
+from cakupan.transform import nightly
 from cakupan.settings import load_settings
 print("loading", flush=True)
 nightly.load_export(load_settings(), sys.argv[1])

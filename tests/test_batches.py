@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cakupan.nightly import batch_exports
+from cakupan.transform.nightly import batch_exports
 
 
 def _delivery(root, branch: str, date: str, size: int) -> str:

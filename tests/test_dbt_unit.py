@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
-from cakupan.dbt_runner import run_dbt
+from cakupan.transform.dbt_runner import run_dbt
 
 
 def test_dbt_unit_tests_pass(settings):

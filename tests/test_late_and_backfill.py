@@ -12,7 +12,7 @@ import pytest
 
 from cakupan.platform import db
 from cakupan.cli import main as cakupan
-from cakupan.dbt_runner import run_dbt
+from cakupan.transform.dbt_runner import run_dbt
 from cakupan.settings import load_settings
 from cakupan.platform.warehouse import embedded
 

@@ -163,7 +163,7 @@ def test_a_folder_without_manifest_is_not_read(tmp_path):
 def test_pii_key_can_come_from_an_airflow_connection(monkeypatch):
     import json
 
-    from cakupan.nightly import pii_key
+    from cakupan.transform.nightly import pii_key
     from cakupan.settings import load_settings
 
     monkeypatch.delenv("CAKUPAN_PII_KEY")

@@ -14,8 +14,8 @@ import pytest
 from cakupan.reference import reference_layer
 from cakupan.cli import main as cakupan
 from cakupan.dag_run import run_nightly
-from cakupan.dbt_runner import DbtFailed
-from cakupan.nightly import build_marts
+from cakupan.transform.dbt_runner import DbtFailed
+from cakupan.transform.nightly import build_marts
 from cakupan.settings import load_settings
 from warehouse_access import assert_bi_reads_the_marts_and_nothing_else, assert_the_night_ran_as_the_project_roles
 

@@ -6,7 +6,7 @@ import os
 
 from cakupan.ingest import landing
 from cakupan.ingest.load import load_delivery
-from cakupan.participant_changes import record_participant_changes
+from cakupan.transform.participant_changes import record_participant_changes
 from cakupan.ingest.pseudonymise import Pseudonymiser
 from delivery_builder import peserta, register_branches, write_delivery
 

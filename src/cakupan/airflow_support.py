@@ -15,7 +15,7 @@ from cakupan.settings import load_settings
 WIB = "Asia/Jakarta"
 
 # Errors that only mean the warehouse was out of reach, by name: the nightly DAG's retry rule names them (its
-# file may not import psycopg, to parse fast) and cakupan.nightly resolves them to classes.
+# file may not import psycopg, to parse fast) and cakupan.transform.nightly resolves them to classes.
 TRANSIENT_ERROR_NAMES = ("psycopg.OperationalError", "builtins.ConnectionError", "builtins.TimeoutError")
 
 

@@ -178,7 +178,7 @@ def _clip(text: str) -> str:
 def _delivery(context) -> dict:
     """For a batch of branch deliveries (load_exports): each failed delivery's branch, date folder, files and
     error; when one failed, its branch, date folder and files also stand on their own."""
-    from cakupan.nightly import ExportsFailed
+    from cakupan.transform.nightly import ExportsFailed
 
     error = context.get("exception")
     if not isinstance(error, ExportsFailed):
@@ -194,7 +194,7 @@ def _delivery(context) -> dict:
 
 
 def _is_gate_failure(error) -> bool:
-    from cakupan.dbt_runner import DbtFailed
+    from cakupan.transform.dbt_runner import DbtFailed
     from cakupan.gates.quality import QualityGateFailed
 
     return isinstance(error, (QualityGateFailed, DbtFailed))

@@ -45,8 +45,8 @@ import psycopg
 
 from cakupan.platform import db
 from cakupan import publication
-from cakupan.award_rubric import read_rubric, store_rubric
-from cakupan.dbt_runner import dbt_env, run_dbt
+from cakupan.transform.award_rubric import read_rubric, store_rubric
+from cakupan.transform.dbt_runner import dbt_env, run_dbt
 from cakupan.settings import Settings
 from cakupan.platform.warehouse import WarehouseError, psql_path
 

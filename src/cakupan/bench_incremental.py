@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from cakupan.platform import db
 from cakupan.bench_dbt import marts_fingerprint, prepare_build
-from cakupan.nightly import build_candidate_marts
+from cakupan.transform.nightly import build_candidate_marts
 from cakupan.settings import Settings
 
 

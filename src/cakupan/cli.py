@@ -138,7 +138,7 @@ def _quiet_airflow(verbose: bool) -> None:
 def _pii_key_or_demo_key(settings: Settings) -> Settings | None:
     """The settings with a pseudonymisation key: CAKUPAN_PII_KEY or the Airflow connection, else the key
     `make run` made (said in one line, so nobody mistakes a demo warehouse for a real one); None without any."""
-    from cakupan import nightly
+    from cakupan.transform import nightly
 
     if nightly.pii_key(settings):
         return settings
@@ -438,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _user_errors() -> tuple[type[Exception], ...]:
     """Errors a user can fix from the message alone: printed as one line, without a traceback."""
-    from cakupan.award_rubric import RubricError
+    from cakupan.transform.award_rubric import RubricError
     from cakupan.ingest.pseudonymise import MissingKeyError
     from cakupan.reference.loader import ReferenceError
     from cakupan.reference.region_package import RegionPackageError

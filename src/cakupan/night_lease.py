@@ -35,7 +35,7 @@ import structlog
 from cakupan.platform import db
 from cakupan.settings import Settings
 
-# Under Airflow's task-operator namespace, as cakupan.nightly logs: `cakupan run` shows these lines.
+# Under Airflow's task-operator namespace, as cakupan.transform.nightly logs: `cakupan run` shows these lines.
 log = structlog.get_logger("airflow.task.operators.cakupan.night_lease")
 
 # A night's tasks refresh the heartbeat this often while they run...

@@ -21,11 +21,11 @@ from cakupan.ingest import landing
 from cakupan import publication
 from cakupan.reference import reference_layer
 from cakupan.airflow_support import TRANSIENT_ERROR_NAMES
-from cakupan.award_rubric import read_rubric, store_rubric
-from cakupan.dbt_runner import DbtFailed, run_dbt
+from cakupan.transform.award_rubric import read_rubric, store_rubric
+from cakupan.transform.dbt_runner import DbtFailed, run_dbt
 from cakupan.gates.gate_log import record_dbt_gate
 from cakupan.ingest.load import load_delivery, open_judge
-from cakupan.participant_changes import record_participant_changes
+from cakupan.transform.participant_changes import record_participant_changes
 from cakupan.ingest.pseudonymise import Pseudonymiser
 from cakupan.ingest.rejection_report import remake_missing_reports, write_rejection_report
 from cakupan.settings import Settings
