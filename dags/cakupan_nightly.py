@@ -4,7 +4,7 @@ find_exports -> load_exports (a batch of deliveries a core) -> validate_raw (GX)
     -> validate_marts (GX) -> publish_marts -> night_checked
 
 Only one night runs at a time: find_exports waits while another night (a scheduled run, `cakupan run`)
-holds the night lease, and night_checked gives it back (src/cakupan/night_lease.py).
+holds the night lease, and night_checked gives it back (src/cakupan/publish/night_lease.py).
 dbt_build and validate_marts work on a candidate copy of the marts; publish_marts swaps it in only when
 every gate before it passed, so BI tools never see numbers that failed a check. publish_marts updates the
 asset `cakupan_published_marts`; night_checked, which runs whatever the gates said, updates
@@ -68,7 +68,7 @@ def cakupan_nightly():
         Waits first while another night holds the night lease."""
         import os
 
-        from cakupan import night_lease
+        from cakupan.publish import night_lease
         from cakupan.transform import nightly
 
         settings = load_settings()
@@ -78,7 +78,7 @@ def cakupan_nightly():
 
     @task(map_index_template="{{ task.op_kwargs['folders'] | length }} deliveries")
     def load_exports(folders: list[str], **context) -> list[dict]:
-        from cakupan import night_lease
+        from cakupan.publish import night_lease
         from cakupan.transform import nightly
 
         settings = load_settings()
@@ -93,7 +93,7 @@ def cakupan_nightly():
 
     @task
     def dbt_build(**context) -> None:
-        from cakupan import night_lease
+        from cakupan.publish import night_lease
         from cakupan.transform import nightly
 
         settings = load_settings()
@@ -102,7 +102,7 @@ def cakupan_nightly():
 
     @task(outlets=[PUBLISHED_MARTS])
     def publish_marts(outlet_events=None, **context) -> None:
-        from cakupan import night_lease
+        from cakupan.publish import night_lease
         from cakupan.transform import nightly
 
         settings = load_settings()
@@ -115,7 +115,7 @@ def cakupan_nightly():
     # site must say so (and keep the old figures), and the night lease goes back for the next night.
     @task(trigger_rule="all_done", outlets=[NIGHT_CHECKED])
     def night_checked(outlet_events=None, **context) -> None:
-        from cakupan import night_lease
+        from cakupan.publish import night_lease
 
         night_lease.release_for_night(load_settings(), context)
         outlet_events[NIGHT_CHECKED].extra = night_extra(snapshot_date_of(context), run_id=context["run_id"])

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cakupan.platform import db
-from cakupan import publication
+from cakupan.publish import publication
 from cakupan.bench_dbt import measure_dbt_build
 from cakupan.bench_incremental import measure_incremental_vs_full
 from cakupan.gates.gate_log import deliveries_awaiting_raw_gate, mark_raw_gate_passed

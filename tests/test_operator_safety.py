@@ -19,7 +19,7 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from cakupan.platform import db, roles
-from cakupan import night_lease
+from cakupan.publish import night_lease
 from cakupan.airflow_support import common_dag_arguments
 from cakupan.cli import DEMO_KEY_FILE
 from cakupan.cli import main as cakupan

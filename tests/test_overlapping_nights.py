@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from cakupan.platform import db
-from cakupan import night_lease, publication
+from cakupan.publish import night_lease, publication
 from cakupan.dag_run import run_nightly
 from published_marts import MARTS
 from test_nightly_end_to_end import assert_the_hand_worked_figures, expected

@@ -11,7 +11,7 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from cakupan.platform import db
-from cakupan import publication
+from cakupan.publish import publication
 from warehouse_access import assert_bi_reads_the_marts_and_nothing_else, refused
 
 ROLES = ("cakupan_admin", "cakupan_loader", "cakupan_transformer", "cakupan_bi")

@@ -44,7 +44,7 @@ from pathlib import Path
 import psycopg
 
 from cakupan.platform import db
-from cakupan import publication
+from cakupan.publish import publication
 from cakupan.transform.award_rubric import read_rubric, store_rubric
 from cakupan.transform.dbt_runner import dbt_env, run_dbt
 from cakupan.settings import Settings

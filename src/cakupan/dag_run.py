@@ -108,7 +108,7 @@ def run_nightly(settings: Settings, snapshot_date: dt.date, *, docs: bool = True
     configure_airflow(settings)
     migrate_metadata_database(settings)
     from cakupan.airflow_support import failures_file
-    from cakupan.night_lease import IN_PROCESS_VARIABLE
+    from cakupan.publish.night_lease import IN_PROCESS_VARIABLE
 
     dags = load_dags()
     logical_date = logical_date_for(snapshot_date)

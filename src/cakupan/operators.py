@@ -21,7 +21,7 @@ class GXCheckpointOperator(BaseOperator):
         self.stage = stage
 
     def execute(self, context) -> dict:
-        from cakupan import night_lease
+        from cakupan.publish import night_lease
         from cakupan.airflow_support import snapshot_date_of
         from cakupan.gates.gate_log import run_gx_gate
         from cakupan.settings import load_settings

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from cakupan import night_lease
+from cakupan.publish import night_lease
 
 # The counts of payments by export date (dbt: int_contributions_by_export_date), unlogged and made again from
 # raw by the next build when empty.

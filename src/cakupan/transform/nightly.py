@@ -18,7 +18,7 @@ import structlog
 
 from cakupan.platform import db
 from cakupan.ingest import landing
-from cakupan import publication
+from cakupan.publish import publication
 from cakupan.reference import reference_layer
 from cakupan.airflow_support import TRANSIENT_ERROR_NAMES
 from cakupan.transform.award_rubric import read_rubric, store_rubric

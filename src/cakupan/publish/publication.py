@@ -18,7 +18,7 @@ import datetime as dt
 
 import psycopg
 
-from cakupan import night_lease
+from cakupan.publish import night_lease
 from cakupan.platform.roles import grant_published_marts
 
 PUBLISHED = "marts"
