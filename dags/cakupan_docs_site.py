@@ -3,7 +3,7 @@ from the published marts whenever a night has been checked (asset `cakupan_night
 `cakupan_nightly` whether its gates passed or not, so the site also says when a night was stopped).
 
 Trigger it with `{"snapshot_date": "YYYY-MM-DD"}` to rebuild the site for another night.
-Logic: src/cakupan/docs_site.py.
+Logic: src/cakupan/site/docs_site.py.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ SETTINGS = load_settings()
 def cakupan_docs_site():
     @task
     def build_docs(**context) -> str:
-        from cakupan import docs_site
+        from cakupan.site import docs_site
         from cakupan.assets import night_of
 
         return str(docs_site.build_docs_site(load_settings(), night_of(context)))

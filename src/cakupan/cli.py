@@ -182,7 +182,7 @@ def _report_run(settings: Settings, snapshot_date: dt.date, *, verbose: bool, do
 
 def _print_summary(settings: Settings, snapshot_date: dt.date, args: argparse.Namespace) -> None:
     from cakupan.platform import db
-    from cakupan.summary import coverage_summary
+    from cakupan.site.summary import coverage_summary
     from cakupan.platform.warehouse import warehouse_url
 
     with db.connect(settings, "bi") as conn:
@@ -288,7 +288,7 @@ def cmd_docs(settings: Settings, args: argparse.Namespace) -> int:
         return _serve(settings.docs_dir, args.port)
     import psycopg
 
-    from cakupan.docs_site import build_docs_site
+    from cakupan.site.docs_site import build_docs_site
 
     from cakupan.platform.warehouse import warehouse_url
 

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import psycopg
 
-from cakupan import site_format as fmt
+from cakupan.site import site_format as fmt
 from cakupan.reference.region_package import ATTRIBUTION
-from cakupan.svg_charts import bar_chart, line_chart
+from cakupan.site.svg_charts import bar_chart, line_chart
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 68rem; margin: 1.5rem auto; padding: 0 1rem; color: #1d2733; }

@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 
 from cakupan.transform.dbt_runner import run_dbt
-from cakupan.review_site import SiteContext, build_review_pages, latest_data_docs_pages, t
+from cakupan.site.review_site import SiteContext, build_review_pages, latest_data_docs_pages, t
 from cakupan.settings import Settings
 from cakupan.platform.warehouse import warehouse_url
 
