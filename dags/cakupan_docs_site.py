@@ -12,9 +12,9 @@ import datetime as dt
 
 from airflow.sdk import dag, task
 
-from cakupan.airflow_support import common_dag_arguments, record_task_usage
-from cakupan.alerts import on_task_failure
-from cakupan.assets import NIGHT_CHECKED
+from cakupan.orchestration.airflow_support import common_dag_arguments, record_task_usage
+from cakupan.orchestration.alerts import on_task_failure
+from cakupan.orchestration.assets import NIGHT_CHECKED
 from cakupan.settings import load_settings
 
 SETTINGS = load_settings()
@@ -32,7 +32,7 @@ def cakupan_docs_site():
     @task
     def build_docs(**context) -> str:
         from cakupan.site import docs_site
-        from cakupan.assets import night_of
+        from cakupan.orchestration.assets import night_of
 
         return str(docs_site.build_docs_site(load_settings(), night_of(context)))
 

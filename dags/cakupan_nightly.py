@@ -21,16 +21,16 @@ import datetime as dt
 
 from airflow.sdk import ExceptionRetryPolicy, RetryAction, RetryRule, dag, task
 
-from cakupan.airflow_support import (
+from cakupan.orchestration.airflow_support import (
     TRANSIENT_ERROR_NAMES,
     common_dag_arguments,
     record_task_failure,
     record_task_usage,
     snapshot_date_of,
 )
-from cakupan.alerts import on_task_failure
-from cakupan.assets import NIGHT_CHECKED, PUBLISHED_MARTS, night_extra
-from cakupan.operators import GXCheckpointOperator
+from cakupan.orchestration.alerts import on_task_failure
+from cakupan.orchestration.assets import NIGHT_CHECKED, PUBLISHED_MARTS, night_extra
+from cakupan.orchestration.operators import GXCheckpointOperator
 from cakupan.settings import load_settings
 
 SETTINGS = load_settings()

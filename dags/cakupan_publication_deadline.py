@@ -4,7 +4,7 @@ The run at that time on day D+1 checks business date D (the date `cakupan_nightl
 covers); pass `snapshot_date` in the run's conf to check another date. Published: the task succeeds
 quietly. Not published: an alert (CAKUPAN_ALERT_WEBHOOK_URL / CAKUPAN_ALERT_EMAIL) says which date, the last
 published one, the failed gates and the late branches, and the task fails.
-Logic: src/cakupan/publication_deadline.py.
+Logic: src/cakupan/orchestration/publication_deadline.py.
 
 Airflow's Deadline Alerts are not used: they watch whether a DAG run finished in time, not whether it
 published, and they are evaluated by the scheduler and triggerer, which `dag.test()` and `cakupan run` skip.
@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from airflow.sdk import dag, task
 
-from cakupan.airflow_support import common_dag_arguments, snapshot_date_of
-from cakupan.alerts import on_task_failure
-from cakupan.publication_deadline import publish_by_cron
+from cakupan.orchestration.airflow_support import common_dag_arguments, snapshot_date_of
+from cakupan.orchestration.alerts import on_task_failure
+from cakupan.orchestration.publication_deadline import publish_by_cron
 from cakupan.settings import load_settings
 
 SETTINGS = load_settings()
@@ -34,7 +34,7 @@ SETTINGS = load_settings()
 def cakupan_publication_deadline():
     @task
     def check_publication(**context) -> dict:
-        from cakupan import publication_deadline
+        from cakupan.orchestration import publication_deadline
 
         status = publication_deadline.check_publication(
             load_settings(), snapshot_date_of(context), dag_id=context["dag"].dag_id, run_id=context["run_id"])

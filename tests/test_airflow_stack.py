@@ -17,7 +17,7 @@ import pytest
 
 from cakupan.transform import nightly
 from cakupan.platform.airflow_client import AirflowClient
-from cakupan.dag_run import DAG_ID, DOCS_DAG_ID
+from cakupan.orchestration.dag_run import DAG_ID, DOCS_DAG_ID
 from cakupan.platform.local_ports import free_port
 from cakupan.settings import load_settings
 from delivery_builder import write_delivery

@@ -113,7 +113,7 @@ def _states(run) -> dict[str, str]:
 
 
 def _recorded_failures(run) -> list[dict]:
-    from cakupan.airflow_support import failures_file
+    from cakupan.orchestration.airflow_support import failures_file
 
     path = failures_file(run.run_id)
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from cakupan.airflow_support import usage_file
-from cakupan.dag_run import run_nightly
+from cakupan.orchestration.airflow_support import usage_file
+from cakupan.orchestration.dag_run import run_nightly
 from delivery_builder import PESERTA_HEADER, csv_bytes, peserta, write_delivery
 from test_nightly_end_to_end import D, assert_the_hand_worked_figures, night  # noqa: F401 - fixture
 

@@ -13,7 +13,7 @@ import pytest
 
 from cakupan.reference import reference_layer
 from cakupan.cli import main as cakupan
-from cakupan.dag_run import run_nightly
+from cakupan.orchestration.dag_run import run_nightly
 from cakupan.transform.dbt_runner import DbtFailed
 from cakupan.transform.nightly import build_marts
 from cakupan.settings import load_settings

@@ -20,10 +20,10 @@ from psycopg.conninfo import make_conninfo
 
 from cakupan.platform import db, roles
 from cakupan.publish import night_lease
-from cakupan.airflow_support import common_dag_arguments
+from cakupan.orchestration.airflow_support import common_dag_arguments
 from cakupan.cli import DEMO_KEY_FILE
 from cakupan.cli import main as cakupan
-from cakupan.dag_run import first_runnable_date, logical_date_for, refusal
+from cakupan.orchestration.dag_run import first_runnable_date, logical_date_for, refusal
 from cakupan.platform.state_folder import make_private, make_private_file
 from cakupan.platform.warehouse import SYSTEM_USER, embedded, role_password, warehouse_url
 from conftest import TEST_PII_KEY

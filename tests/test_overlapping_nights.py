@@ -17,7 +17,7 @@ import pytest
 
 from cakupan.platform import db
 from cakupan.publish import night_lease, publication
-from cakupan.dag_run import run_nightly
+from cakupan.orchestration.dag_run import run_nightly
 from published_marts import MARTS
 from test_nightly_end_to_end import assert_the_hand_worked_figures, expected
 

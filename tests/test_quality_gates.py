@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cakupan.dag_run import run_nightly
+from cakupan.orchestration.dag_run import run_nightly
 from cakupan.settings import load_settings
 from published_marts import fingerprint
 

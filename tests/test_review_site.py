@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cakupan.dag_run import run_nightly
+from cakupan.orchestration.dag_run import run_nightly
 
 pytestmark = pytest.mark.slow
 

@@ -158,8 +158,8 @@ def _no_key_message(settings: Settings) -> str:
 
 
 def _report_run(settings: Settings, snapshot_date: dt.date, *, verbose: bool, docs: bool = True) -> int:
-    from cakupan.dag_run import cut_short, run_nightly
-    from cakupan.night_output import progress_only
+    from cakupan.orchestration.dag_run import cut_short, run_nightly
+    from cakupan.orchestration.night_output import progress_only
 
     print(f"Running cakupan_nightly for {snapshot_date} through Airflow ...", flush=True)
     started = time.time()
@@ -171,7 +171,7 @@ def _report_run(settings: Settings, snapshot_date: dt.date, *, verbose: bool, do
         return _fail(cut_short(settings, snapshot_date, started, error, log_path))
     print(run.task_summary())
     if not run.succeeded:
-        from cakupan.dag_run import warehouse_answers
+        from cakupan.orchestration.dag_run import warehouse_answers
 
         if not warehouse_answers(settings):
             return _fail(cut_short(settings, snapshot_date, started, None, log_path))
@@ -197,7 +197,7 @@ def _print_summary(settings: Settings, snapshot_date: dt.date, args: argparse.Na
 def _prepare_nights(settings: Settings, args: argparse.Namespace, first: dt.date, last: dt.date,
                     options: tuple[str, str]) -> Settings | int:
     """Before anything is read: the dates refused, the key found, Airflow quiet, the warehouse up."""
-    from cakupan.dag_run import refusal
+    from cakupan.orchestration.dag_run import refusal
 
     for day, option in ((first, options[0]), (last, options[1])):
         if reason := refusal(day, option):

@@ -237,7 +237,7 @@ def _lease_id_of_night(context) -> str | None:
 def taken_for_night(settings: Settings, context) -> Iterator[Lease]:
     """The night's first task: wait for the lease, keep it beating while the task runs, and hand its id to the
     night's later tasks. A task that fails gives it back: it has written nothing yet, and its retry takes it."""
-    from cakupan.airflow_support import snapshot_date_of
+    from cakupan.orchestration.airflow_support import snapshot_date_of
 
     with db.connect(settings, "loader") as conn:
         if conn.execute("SELECT to_regclass('audit.night_lease')").fetchone()[0] is None:

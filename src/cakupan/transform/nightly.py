@@ -20,7 +20,7 @@ from cakupan.platform import db
 from cakupan.ingest import landing
 from cakupan.publish import publication
 from cakupan.reference import reference_layer
-from cakupan.airflow_support import TRANSIENT_ERROR_NAMES
+from cakupan.orchestration.airflow_support import TRANSIENT_ERROR_NAMES
 from cakupan.transform.award_rubric import read_rubric, store_rubric
 from cakupan.transform.dbt_runner import DbtFailed, run_dbt
 from cakupan.gates.gate_log import record_dbt_gate

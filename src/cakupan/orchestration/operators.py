@@ -22,7 +22,7 @@ class GXCheckpointOperator(BaseOperator):
 
     def execute(self, context) -> dict:
         from cakupan.publish import night_lease
-        from cakupan.airflow_support import snapshot_date_of
+        from cakupan.orchestration.airflow_support import snapshot_date_of
         from cakupan.gates.gate_log import run_gx_gate
         from cakupan.settings import load_settings
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import pendulum
 
 from cakupan.platform.airflow_env import configure_airflow, migrate_metadata_database
-from cakupan.airflow_support import WIB, common_dag_arguments
+from cakupan.orchestration.airflow_support import WIB, common_dag_arguments
 from cakupan.settings import Settings
 
 DAG_ID = "cakupan_nightly"
@@ -107,7 +107,7 @@ def run_nightly(settings: Settings, snapshot_date: dt.date, *, docs: bool = True
     """The night of `snapshot_date`, then (`docs`) its docs site: a backfill builds the site once, at its end."""
     configure_airflow(settings)
     migrate_metadata_database(settings)
-    from cakupan.airflow_support import failures_file
+    from cakupan.orchestration.airflow_support import failures_file
     from cakupan.publish.night_lease import IN_PROCESS_VARIABLE
 
     dags = load_dags()

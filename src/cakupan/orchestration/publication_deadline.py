@@ -13,7 +13,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
-from cakupan.alerts import Alert, AlertedFailure, gate_lines, send_alert
+from cakupan.orchestration.alerts import Alert, AlertedFailure, gate_lines, send_alert
 from cakupan.settings import Settings
 
 if TYPE_CHECKING:

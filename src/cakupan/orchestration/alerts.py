@@ -19,7 +19,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cakupan.airflow_support import record_task_failure, snapshot_date_of
+from cakupan.orchestration.airflow_support import record_task_failure, snapshot_date_of
 from cakupan.settings import Settings, load_settings
 
 log = logging.getLogger("cakupan.alerts")
