@@ -10,8 +10,8 @@ import pytest
 
 from cakupan.platform import db
 from cakupan.publish import publication
-from cakupan.bench_dbt import measure_dbt_build
-from cakupan.bench_incremental import measure_incremental_vs_full
+from cakupan.bench.bench_dbt import measure_dbt_build
+from cakupan.bench.bench_incremental import measure_incremental_vs_full
 from cakupan.gates.gate_log import deliveries_awaiting_raw_gate, mark_raw_gate_passed
 from cakupan.transform.nightly import find_exports, load_export
 from cakupan.settings import load_settings

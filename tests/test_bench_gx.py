@@ -11,7 +11,7 @@ import shutil
 
 import pytest
 
-from cakupan.bench_gx import (
+from cakupan.bench.bench_gx import (
     Expectation, HandWrittenPassDisagrees, UnsupportedExpectation, Verdict, check_agreement, checkpoint_suites,
     hand_written_verdicts, measure_raw_gate, run_gx_gate, suite_statement,
 )

@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 
 from cakupan.ingest import landing
-from cakupan.generate import generate, generate_next_night
+from cakupan.sample.generate import generate, generate_next_night
 from cakupan.ingest.load import load_delivery
 from cakupan.ingest.pseudonymise import Pseudonymiser
 from cakupan.reference.loader import load_reference

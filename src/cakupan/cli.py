@@ -104,7 +104,7 @@ def cmd_reference(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_generate(settings: Settings, args: argparse.Namespace) -> int:
-    from cakupan.generate import generate, generate_next_night
+    from cakupan.sample.generate import generate, generate_next_night
 
     started = time.monotonic()
     if args.next_night:
@@ -272,7 +272,7 @@ def cmd_airflow(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
-    from cakupan.bench import run_bench, write_report
+    from cakupan.bench.bench import run_bench, write_report
 
     _ensure_warehouse(settings)
     result = run_bench(settings, participants=args.participants, repeats=args.repeats)
@@ -328,7 +328,7 @@ def _demo_key(settings: Settings) -> str:
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     """What `make run` does: warehouse, reference, a sample night, the DAG, a summary. Reuses what exists."""
-    from cakupan.generate import generate
+    from cakupan.sample.generate import generate
 
     if not settings.pii_key:
         os.environ["CAKUPAN_PII_KEY"] = _demo_key(settings)

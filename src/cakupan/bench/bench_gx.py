@@ -256,13 +256,13 @@ SUPPORTED: dict[str, tuple[set[str], Callable[[Expectation], Counts], Callable[.
 def _supported(e: Expectation) -> tuple[Callable[[Expectation], Counts], Callable[..., Verdict]]:
     if e.type not in SUPPORTED:
         raise UnsupportedExpectation(
-            f"{e.suite}: {e.type} has no hand-written SQL in cakupan.bench_gx; add it to SUPPORTED so gx_vs_sql "
+            f"{e.suite}: {e.type} has no hand-written SQL in cakupan.bench.bench_gx; add it to SUPPORTED so gx_vs_sql "
             f"compares the same checks (supported: {', '.join(sorted(SUPPORTED))}).")
     understood, counts, verdict = SUPPORTED[e.type]
     unknown = set(e.kwargs) - understood - {"batch_id"}
     if unknown:
         raise UnsupportedExpectation(f"{e.suite}: {e.type} with {', '.join(sorted(unknown))} is not supported by "
-                                     "the hand-written pass in cakupan.bench_gx.")
+                                     "the hand-written pass in cakupan.bench.bench_gx.")
     return counts, verdict
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import psycopg
 
 from cakupan.platform import db
-from cakupan.generate import generate
+from cakupan.sample.generate import generate
 from cakupan.ingest.landing import find_deliveries
 from cakupan.reference.loader import load_regions
 from cakupan.settings import Settings

@@ -16,9 +16,9 @@ import os
 import shutil
 from pathlib import Path
 
-from cakupan.bench_load import BENCH_DATE, measure_load
-from cakupan.bench_night import measure_night
-from cakupan.generate import generate, generate_next_night
+from cakupan.bench.bench_load import BENCH_DATE, measure_load
+from cakupan.bench.bench_night import measure_night
+from cakupan.sample.generate import generate, generate_next_night
 from cakupan.settings import Settings
 
 NEXT_NIGHT_CHANGED = 0.01  # the share of participants whose status, village or funding changes the next night

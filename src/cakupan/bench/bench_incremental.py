@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 
 from cakupan.platform import db
-from cakupan.bench_dbt import marts_fingerprint, prepare_build
+from cakupan.bench.bench_dbt import marts_fingerprint, prepare_build
 from cakupan.transform.nightly import build_candidate_marts
 from cakupan.settings import Settings
 

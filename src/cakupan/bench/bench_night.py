@@ -134,7 +134,7 @@ def _peaks(entries: list[dict]) -> dict[str, float]:
 # it, so they are set back for the measurement and marked again after it.
 _GX_VS_SQL = """
 import datetime as dt, json, psycopg
-from cakupan.bench_gx import measure_raw_gate
+from cakupan.bench.bench_gx import measure_raw_gate
 from cakupan.settings import load_settings
 from cakupan.platform.warehouse import warehouse_url
 settings = load_settings()
@@ -152,14 +152,14 @@ print(json.dumps(result))
 
 _DBT_VS_SQL = """
 import datetime as dt, json
-from cakupan.bench_dbt import measure_dbt_build
+from cakupan.bench.bench_dbt import measure_dbt_build
 from cakupan.settings import load_settings
 print(json.dumps(measure_dbt_build(load_settings(), dt.date.fromisoformat("{date}"), repeats={repeats})))
 """
 
 _INCREMENTAL_VS_FULL = """
 import datetime as dt, json
-from cakupan.bench_incremental import measure_incremental_vs_full
+from cakupan.bench.bench_incremental import measure_incremental_vs_full
 from cakupan.settings import load_settings
 print(json.dumps(measure_incremental_vs_full(load_settings(), dt.date.fromisoformat("{date}"), repeats={repeats})))
 """
