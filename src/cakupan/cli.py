@@ -242,15 +242,12 @@ def cmd_backfill(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_delivery(settings: Settings, args: argparse.Namespace) -> int:
     """Withdraw an accepted delivery: kept in the audit trail, no longer counted (src/cakupan/ingest/withdrawal.py)."""
     from cakupan.platform import db
-    from cakupan.ingest.withdrawal import WithdrawalError, describe, withdraw
+    from cakupan.ingest.withdrawal import describe, withdraw
 
     _ensure_warehouse(settings)
     with db.connect(settings, "admin") as conn:
         db.apply_schema(conn)
-        try:
-            done = withdraw(conn, args.kode_cabang, args.export_date, args.reason)
-        except WithdrawalError as error:
-            return _fail(str(error))
+        done = withdraw(conn, args.kode_cabang, args.export_date, args.reason)  # WithdrawalError: a UserError
     print(describe(done))
     return 0
 
@@ -438,14 +435,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _user_errors() -> tuple[type[Exception], ...]:
     """Errors a user can fix from the message alone: printed as one line, without a traceback."""
-    from cakupan.transform.award_rubric import RubricError
-    from cakupan.ingest.pseudonymise import MissingKeyError
-    from cakupan.reference.loader import ReferenceError
-    from cakupan.reference.region_package import RegionPackageError
-    from cakupan.platform.airflow_services import AirflowServicesError
-    from cakupan.platform.warehouse import WarehouseError
+    from cakupan.errors import UserError
 
-    return (WarehouseError, AirflowServicesError, RegionPackageError, ReferenceError, MissingKeyError, FileNotFoundError, RubricError)
+    return (UserError, FileNotFoundError)
 
 
 if __name__ == "__main__":

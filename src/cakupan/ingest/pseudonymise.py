@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from cakupan.errors import UserError
 
 
-class MissingKeyError(RuntimeError):
+class MissingKeyError(UserError, RuntimeError):
     pass
 
 

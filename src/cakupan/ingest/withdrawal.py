@@ -27,13 +27,14 @@ from dataclasses import dataclass
 import psycopg
 
 from cakupan.publish import night_lease
+from cakupan.errors import UserError
 
 # The counts of payments by export date (dbt: int_contributions_by_export_date), unlogged and made again from
 # raw by the next build when empty.
 PAYMENT_COUNTS = "intermediate.int_contributions_by_export_date"
 
 
-class WithdrawalError(RuntimeError):
+class WithdrawalError(UserError, RuntimeError):
     """Nothing to withdraw, or not now: the message says why and what to do."""
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from cakupan.platform.airflow_env import configure_airflow, migrate_metadata_database
 from cakupan.settings import Settings
+from cakupan.errors import UserError
 
 SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer")
 # The scheduler and the triggerer would each start a log server for the api-server to fetch task logs from,
@@ -36,7 +37,7 @@ LOGIN = "admin"
 STARTUP_TIMEOUT_S = 240
 
 
-class AirflowServicesError(RuntimeError):
+class AirflowServicesError(UserError, RuntimeError):
     pass
 
 

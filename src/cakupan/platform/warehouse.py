@@ -25,6 +25,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from cakupan.platform.local_ports import free_port, port_is_free
 from cakupan.settings import Settings
 from cakupan.platform.state_folder import make_private, make_private_file
+from cakupan.errors import UserError
 
 SYSTEM_USER = "cakupan"
 SUPERUSER = "cakupan"
@@ -50,7 +51,7 @@ SERVER_CONFIG = {
 }
 
 
-class WarehouseError(RuntimeError):
+class WarehouseError(UserError, RuntimeError):
     pass
 
 

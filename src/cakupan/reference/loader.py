@@ -17,11 +17,12 @@ import psycopg
 from cakupan.reference import region_package
 from cakupan.ingest.readers import sha256_of
 from cakupan.settings import Settings
+from cakupan.errors import UserError
 
 Progress = Callable[[str], None]
 
 
-class ReferenceError(ValueError):
+class ReferenceError(UserError, ValueError):
     pass
 
 

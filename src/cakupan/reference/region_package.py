@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from cakupan.ingest.readers import sha256_of
+from cakupan.errors import UserError
 
 PACKAGE = "idn-area-data"
 VERSION = "4.0.1"
@@ -35,7 +36,7 @@ LEVELS = {
 }
 
 
-class RegionPackageError(RuntimeError):
+class RegionPackageError(UserError, RuntimeError):
     pass
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psycopg
 import yaml
+from cakupan.errors import UserError
 
 LEVELS = ("district", "province", "village")
 NORMALISATIONS = ("max", "min_max", "share")
@@ -20,7 +21,7 @@ _ELIGIBILITY_KEYS = {"min_coverage_rate", "min_vulnerable_persons"}
 _INDICATOR = re.compile(r"[a-z][a-z0-9_]*")
 
 
-class RubricError(ValueError):
+class RubricError(UserError, ValueError):
     pass
 
 
