@@ -6,11 +6,11 @@ UV_VERSION := 0.13.9
 
 .PHONY: install run test bench lock clean stop
 
-$(VENV)/.installed: requirements.lock pyproject.toml
+$(VENV)/.installed: requirements.lock requirements-test.lock pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	@$(VENV)/bin/python -c 'import sys; assert sys.version_info[:2] == (3, 11), "Cakupan needs Python 3.11"'
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(UV) pip install --python $(VENV)/bin/python --quiet --compile-bytecode -r requirements.lock
+	$(UV) pip install --python $(VENV)/bin/python --quiet --compile-bytecode -r requirements.lock -r requirements-test.lock
 	$(UV) pip install --python $(VENV)/bin/python --quiet --no-deps -e .
 	@touch $@
 
@@ -27,9 +27,11 @@ test: install
 bench: install
 	$(VENV)/bin/cakupan bench
 
-# Re-resolve requirements.in into requirements.lock (every version pinned).
+# Re-resolve requirements.in into requirements.lock (runtime, what the Docker image installs) and
+# requirements-test.in into requirements-test.lock (the test tools, held to the runtime lock): every version pinned.
 lock: install
 	$(UV) pip compile requirements.in -o requirements.lock --python-version 3.11 --quiet
+	$(UV) pip compile requirements-test.in -o requirements-test.lock --python-version 3.11 --quiet
 
 stop:
 	-$(VENV)/bin/cakupan warehouse stop
