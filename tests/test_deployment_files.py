@@ -63,6 +63,7 @@ def _code_reads() -> set[str]:
         r"environ\[\s*[\"'](CAKUPAN_\w+)[\"']\s*\](?!\s*=[^=])",
         r"getenv\(\s*[\"'](CAKUPAN_\w+)[\"']",
         r"_path\(\s*[\"'](CAKUPAN_\w+)[\"']",
+        r"_(?:env\w*|optional)\(\s*[\"'](CAKUPAN_\w+)[\"']",
     ]
     names: set[str] = set()
     for folder in ("src", "plugins", "dags"):

@@ -10,10 +10,16 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# The folder that holds dags/, dbt_project/, expectations/ and award/: the checkout (or the image's /opt/cakupan)
+# this file lies in under src/cakupan/ when installed editable, as `make install` and the Dockerfile do; an
+# installed copy elsewhere is pointed at them with CAKUPAN_PROJECT_ROOT.
+PROJECT_ROOT = Path(os.environ.get("CAKUPAN_PROJECT_ROOT") or Path(__file__).resolve().parents[2]).resolve()
 
 # name, default (relative paths are under CAKUPAN_HOME), meaning: the README table is generated from this.
+# Each setting's default is written here once: load_settings reads it from this list.
 DOCUMENTED = [
+    ("CAKUPAN_PROJECT_ROOT", "<repo>",
+     "the folder with dags/, dbt_project/, expectations/ and award/ (default: the checkout the package is in)"),
     ("CAKUPAN_HOME", "<repo>/.cakupan", "state folder: embedded warehouse, caches, Airflow home, sample data, docs"),
     ("CAKUPAN_WAREHOUSE_URL", "(embedded)",
      "libpq URL of an existing PostgreSQL server and database; when set, nothing is started"),
@@ -76,24 +82,32 @@ class Settings:
     branch_late_warn_days: int
     branch_late_error_days: int
     airflow_home: Path
-    dbt_threads: int = 4
-    dbt_parallel_workers: int = 0
-    dbt_file_log_level: str = "info"
-    alert_webhook_url: str | None = None
-    alert_emails: tuple[str, ...] = ()
-    alert_smtp_conn_id: str = "smtp_default"
-    publish_by: str = "06:00"
-    airflow_port: int = 8080
-    nightly_schedule: str | None = "0 1 * * *"
-    warehouse_setup_url: str | None = None
-    role_passwords: dict[str, str] = field(default_factory=dict)
-
+    dbt_threads: int
+    dbt_parallel_workers: int
+    dbt_file_log_level: str
+    alert_webhook_url: str | None
+    alert_emails: tuple[str, ...]
+    alert_smtp_conn_id: str
+    publish_by: str
+    airflow_port: int
+    nightly_schedule: str | None
+    warehouse_setup_url: str | None
+    role_passwords: dict[str, str]
+    expectations_dir: Path
+    award_rubric: Path
     project_root: Path = PROJECT_ROOT
-    dags_dir: Path = PROJECT_ROOT / "dags"
-    plugins_dir: Path = PROJECT_ROOT / "plugins"
-    dbt_project_dir: Path = PROJECT_ROOT / "dbt_project"
-    expectations_dir: Path = PROJECT_ROOT / "expectations"
-    award_rubric: Path = PROJECT_ROOT / "award" / "rubric.yml"
+
+    @property
+    def dags_dir(self) -> Path:
+        return self.project_root / "dags"
+
+    @property
+    def plugins_dir(self) -> Path:
+        return self.project_root / "plugins"
+
+    @property
+    def dbt_project_dir(self) -> Path:
+        return self.project_root / "dbt_project"
 
     @property
     def warehouse_dir(self) -> Path:
@@ -109,34 +123,52 @@ def _schedule(text: str) -> str | None:
     return None if text.strip().lower() in ("", "none") else text.strip()
 
 
+_DEFAULTS = {name: default for name, default, _ in DOCUMENTED}
+
+
+def _env(name: str) -> str:
+    """The variable as set (even empty), else its default in DOCUMENTED."""
+    return os.environ.get(name, _DEFAULTS[name])
+
+
+def _env_or_default(name: str) -> str:
+    """The variable unless unset or empty, else its default in DOCUMENTED."""
+    return os.environ.get(name) or _DEFAULTS[name]
+
+
+def _optional(name: str) -> str | None:
+    """A variable without a default ("(none)", "(embedded)" ...): None when unset or empty."""
+    return os.environ.get(name) or None
+
+
 def load_settings() -> Settings:
     home = _path("CAKUPAN_HOME", PROJECT_ROOT / ".cakupan")
-    port = os.environ.get("CAKUPAN_WAREHOUSE_PORT")
+    port = _optional("CAKUPAN_WAREHOUSE_PORT")
     return Settings(
         home=home,
         cache_dir=_path("CAKUPAN_CACHE_DIR", home / "cache"),
-        warehouse_url=os.environ.get("CAKUPAN_WAREHOUSE_URL") or None,
+        warehouse_url=_optional("CAKUPAN_WAREHOUSE_URL"),
         warehouse_port=int(port) if port else None,
         landing_root=_path("CAKUPAN_LANDING_ROOT", home / "sample" / "landing"),
         reference_root=_path("CAKUPAN_REFERENCE_ROOT", home / "sample" / "reference"),
         reports_root=_path("CAKUPAN_REPORTS_ROOT", home / "reports"),
         docs_dir=_path("CAKUPAN_DOCS_DIR", home / "docs"),
-        pii_key=os.environ.get("CAKUPAN_PII_KEY") or None,
-        vulnerable_target=int(os.environ.get("CAKUPAN_VULNERABLE_TARGET", "100")),
-        task_retries=int(os.environ.get("CAKUPAN_TASK_RETRIES", "2")),
-        branch_late_warn_days=int(os.environ.get("CAKUPAN_BRANCH_LATE_WARN_DAYS", "2")),
-        branch_late_error_days=int(os.environ.get("CAKUPAN_BRANCH_LATE_ERROR_DAYS", "14")),
+        pii_key=_optional("CAKUPAN_PII_KEY"),
+        vulnerable_target=int(_env("CAKUPAN_VULNERABLE_TARGET")),
+        task_retries=int(_env("CAKUPAN_TASK_RETRIES")),
+        branch_late_warn_days=int(_env("CAKUPAN_BRANCH_LATE_WARN_DAYS")),
+        branch_late_error_days=int(_env("CAKUPAN_BRANCH_LATE_ERROR_DAYS")),
         airflow_home=_path("AIRFLOW_HOME", home / "airflow"),
-        dbt_threads=int(os.environ.get("CAKUPAN_DBT_THREADS") or 4),
-        dbt_parallel_workers=int(os.environ.get("CAKUPAN_DBT_PARALLEL_WORKERS") or 0),
-        dbt_file_log_level=os.environ.get("CAKUPAN_DBT_FILE_LOG_LEVEL") or "info",
-        alert_webhook_url=os.environ.get("CAKUPAN_ALERT_WEBHOOK_URL") or None,
+        dbt_threads=int(_env_or_default("CAKUPAN_DBT_THREADS")),
+        dbt_parallel_workers=int(_env_or_default("CAKUPAN_DBT_PARALLEL_WORKERS")),
+        dbt_file_log_level=_env_or_default("CAKUPAN_DBT_FILE_LOG_LEVEL"),
+        alert_webhook_url=_optional("CAKUPAN_ALERT_WEBHOOK_URL"),
         alert_emails=tuple(a.strip() for a in os.environ.get("CAKUPAN_ALERT_EMAIL", "").split(",") if a.strip()),
-        alert_smtp_conn_id=os.environ.get("CAKUPAN_ALERT_SMTP_CONN_ID") or "smtp_default",
-        publish_by=os.environ.get("CAKUPAN_PUBLISH_BY") or "06:00",
-        airflow_port=int(os.environ.get("CAKUPAN_AIRFLOW_PORT") or 8080),
-        nightly_schedule=_schedule(os.environ.get("CAKUPAN_NIGHTLY_SCHEDULE", "0 1 * * *")),
-        warehouse_setup_url=os.environ.get("CAKUPAN_WAREHOUSE_SETUP_URL") or None,
+        alert_smtp_conn_id=_env_or_default("CAKUPAN_ALERT_SMTP_CONN_ID"),
+        publish_by=_env_or_default("CAKUPAN_PUBLISH_BY"),
+        airflow_port=int(_env_or_default("CAKUPAN_AIRFLOW_PORT")),
+        nightly_schedule=_schedule(_env("CAKUPAN_NIGHTLY_SCHEDULE")),
+        warehouse_setup_url=_optional("CAKUPAN_WAREHOUSE_SETUP_URL"),
         role_passwords={role: os.environ[f"CAKUPAN_{role.upper()}_PASSWORD"]
                         for role in ("admin", "loader", "transformer", "bi")
                         if os.environ.get(f"CAKUPAN_{role.upper()}_PASSWORD")},
