@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Debian's chromium for the docs site's browser test (tests/test_review_site.py), which Playwright drives
+# Debian's chromium for the docs site's browser test (tests/site/test_review_site.py), which Playwright drives
 # without downloading a browser of its own. Installs only where it can (root with apt, as in CI); elsewhere
 # the browser test is skipped and says how to install it.
 set -euo pipefail

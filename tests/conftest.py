@@ -95,3 +95,13 @@ def small_night(empty_warehouse, tmp_path, monkeypatch):
     settings = load_settings()
     load_reference(empty_warehouse, settings, progress=lambda _: None)
     return settings
+
+
+@pytest.fixture
+def night(small_night, monkeypatch):
+    """The small night with its own award rubric: the night whose figures were worked out by hand."""
+    from small_night_figures import FIXTURE, expected
+
+    assert small_night.vulnerable_target == expected.VULNERABLE_TARGET
+    monkeypatch.setenv("CAKUPAN_AWARD_RUBRIC", str(FIXTURE / "rubric.yml"))
+    return small_night

@@ -94,7 +94,7 @@ def test_the_retry_policy_names_exception_classes_that_exist():
 
     from cakupan.orchestration.airflow_support import TRANSIENT_ERROR_NAMES
 
-    dag_file = (Path(__file__).resolve().parents[1] / "dags" / "cakupan_nightly.py").read_text()
+    dag_file = (Path(__file__).resolve().parents[2] / "dags" / "cakupan_nightly.py").read_text()
     names = [*TRANSIENT_ERROR_NAMES, *re.findall(r'"(cakupan\.[\w.]+)"', dag_file)]
     assert any(name.startswith("cakupan.") for name in names)
     for name in names:

@@ -16,7 +16,7 @@ import pytest
 from cakupan.orchestration.airflow_support import usage_file
 from cakupan.orchestration.dag_run import run_nightly
 from delivery_builder import PESERTA_HEADER, csv_bytes, peserta, write_delivery
-from test_nightly_end_to_end import D, assert_the_hand_worked_figures, night  # noqa: F401 - fixture
+from small_night_figures import D, assert_the_hand_worked_figures
 
 pytestmark = pytest.mark.slow
 
@@ -116,7 +116,7 @@ def _files_under(*roots: Path):
                 yield path
 
 
-def test_a_bad_day_publishes_the_clean_figures_and_leaks_nothing(night, empty_warehouse, caplog, capfd):  # noqa: F811
+def test_a_bad_day_publishes_the_clean_figures_and_leaks_nothing(night, empty_warehouse, caplog, capfd):
     conn = empty_warehouse
     rejections = _hostile_deliveries(night.landing_root)
 

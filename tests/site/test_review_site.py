@@ -17,8 +17,8 @@ from cakupan.orchestration.dag_run import run_nightly
 
 pytestmark = pytest.mark.slow
 
-FIXTURE = Path(__file__).parent / "fixtures" / "small_night"
-SCREENSHOTS = Path(__file__).parent.parent / "test-artifacts" / "screenshots"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "small_night"
+SCREENSHOTS = Path(__file__).parents[2] / "test-artifacts" / "screenshots"
 D = dt.date(2026, 11, 20)
 CHROMIUM = shutil.which("chromium")
 

@@ -16,7 +16,7 @@ from cakupan.gates.gate_log import deliveries_awaiting_raw_gate, mark_raw_gate_p
 from cakupan.transform.nightly import find_exports, load_export
 from cakupan.settings import load_settings
 
-FIXTURE = Path(__file__).parent / "fixtures" / "small_night"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "small_night"
 D = dt.date(2026, 11, 20)  # the small night's date (fixtures/small_night/expected.py)
 
 

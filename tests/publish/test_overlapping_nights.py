@@ -19,7 +19,7 @@ from cakupan.platform import db
 from cakupan.publish import night_lease, publication
 from cakupan.orchestration.dag_run import run_nightly
 from published_marts import MARTS
-from test_nightly_end_to_end import assert_the_hand_worked_figures, expected
+from small_night_figures import FIXTURE, assert_the_hand_worked_figures, expected
 
 NINETEENTH, TWENTIETH = dt.date(2026, 11, 19), dt.date(2026, 11, 20)
 assert TWENTIETH == dt.date.fromisoformat(expected.SNAPSHOT_DATE)
@@ -79,7 +79,6 @@ def rows_of(conn, snapshot_date: dt.date) -> dict[str, str]:
 
 @pytest.fixture
 def night(small_night, monkeypatch):
-    from test_nightly_end_to_end import FIXTURE
 
     monkeypatch.setenv("CAKUPAN_AWARD_RUBRIC", str(FIXTURE / "rubric.yml"))
     return small_night

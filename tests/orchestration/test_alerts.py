@@ -18,7 +18,7 @@ from urllib.parse import quote
 import pendulum
 import pytest
 
-PROBES = Path(__file__).parent / "fixtures" / "alert_dags"
+PROBES = Path(__file__).parents[1] / "fixtures" / "alert_dags"
 D = dt.date(2026, 11, 20)
 WIB = "Asia/Jakarta"
 # As quality._describe words a failed expectation.

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-SRC = Path(__file__).resolve().parents[1] / "src" / "cakupan"
+SRC = Path(__file__).resolve().parents[2] / "src" / "cakupan"
 
 LOAD_PLUGINS = """
 import json, sys
@@ -64,7 +64,7 @@ def test_the_plugin_serves_the_docs_folder(settings, tmp_path, monkeypatch):
 
     monkeypatch.setenv("CAKUPAN_DOCS_DIR", str(tmp_path))
     (tmp_path / "index.html").write_text("<h1>Cakupan</h1>")
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugins"))
     try:
         import cakupan_plugin
     finally:

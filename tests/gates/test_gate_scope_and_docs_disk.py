@@ -16,7 +16,7 @@ from cakupan.gates.gate_log import deliveries_awaiting_raw_gate, mark_raw_gate_p
 from cakupan.gates.quality import run_checkpoint
 from cakupan.settings import load_settings
 from cakupan.platform.warehouse import warehouse_url
-from test_quality import insert_peserta
+from raw_rows import insert_peserta
 
 D = dt.date(2026, 11, 20)
 
