@@ -8,9 +8,10 @@ import io
 import json
 from pathlib import Path
 
-PESERTA_HEADER = ["kpj", "nik", "nama", "tanggal_lahir", "jenis_kelamin", "segmen", "program", "kode_desa", "npp",
-                  "pekerjaan", "sumber_iuran", "tanggal_daftar", "status", "iuran_terakhir", "upah"]
-IURAN_HEADER = ["id_transaksi", "kpj", "periode", "program", "jumlah", "tanggal_bayar", "sumber_iuran"]
+from cakupan.ingest.export_contract import IURAN_COLUMNS, PESERTA_COLUMNS
+
+PESERTA_HEADER = list(PESERTA_COLUMNS)
+IURAN_HEADER = list(IURAN_COLUMNS)
 
 # A valid participant of Kota Sawahlunto; tests override single fields to break one rule at a time.
 GOOD_PESERTA = {

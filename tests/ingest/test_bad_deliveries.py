@@ -33,7 +33,8 @@ from cakupan.platform import db
 from cakupan.ingest import landing
 from cakupan.transform import nightly
 from cakupan.ingest.file_bounds import MAX_HEADER_COLUMNS, MAX_HEADER_FIELD_BYTES, MAX_XLSX_WORKSHEET_BYTES, xlsx_over_bounds
-from cakupan.ingest.load import PESERTA_COLUMNS, load_delivery, open_judge
+from cakupan.ingest.export_contract import PESERTA_COLUMNS
+from cakupan.ingest.load import load_delivery, open_judge
 from cakupan.ingest.pseudonymise import Pseudonymiser
 from cakupan.ingest.readers import FileFacts, FileRejected, _map_header, csv_layout
 from cakupan.ingest.rejection_report import remake_missing_reports, report_path, write_rejection_report

@@ -7,7 +7,7 @@ import datetime as dt
 import openpyxl
 import pytest
 
-from cakupan.ingest.load import PESERTA_COLUMNS
+from cakupan.ingest.export_contract import PESERTA_COLUMNS
 from cakupan.ingest.readers import FileRejected, inspect_file, open_table
 from delivery_builder import PESERTA_HEADER, csv_bytes, peserta
 

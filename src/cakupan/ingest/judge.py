@@ -23,6 +23,7 @@ import duckdb
 import pyarrow as pa
 
 from cakupan.ingest import row_rules
+from cakupan.ingest.export_contract import IURAN_COLUMNS, PESERTA_COLUMNS
 
 BATCH_ROWS = 16_384  # ~3 MB to COPY: small enough to keep judge and COPY both busy
 # DuckDB's buffer pool fills up to this cap as a file streams past, then stays there (docs/benchmarks.md):
@@ -99,8 +100,7 @@ _NIK_PROBLEM = """CASE WHEN regexp_full_match(nik, '[0-9]{16}') THEN ''
         ELSE 'characters' END"""
 
 PESERTA = TableRules(
-    columns=("kpj", "nik", "nama", "tanggal_lahir", "jenis_kelamin", "segmen", "program", "kode_desa", "npp",
-             "pekerjaan", "sumber_iuran", "tanggal_daftar", "status", "iuran_terakhir", "upah"),
+    columns=PESERTA_COLUMNS,
     rules=row_rules.PESERTA_RULES,
     parsed=f"""
         SELECT s.*,
@@ -124,7 +124,7 @@ PESERTA = TableRules(
 )
 
 IURAN = TableRules(
-    columns=("id_transaksi", "kpj", "periode", "program", "jumlah", "tanggal_bayar", "sumber_iuran"),
+    columns=IURAN_COLUMNS,
     rules=row_rules.IURAN_RULES,
     parsed=f"""
         SELECT s.*,

@@ -48,8 +48,6 @@ from cakupan.ingest.landing import BRANCH_CODE, CheckedFile, Delivery, Problem, 
 from cakupan.ingest.pseudonymise import Pseudonymiser
 from cakupan.ingest.readers import FileRejected, as_batches, csv_layout, open_table
 
-PESERTA_COLUMNS = judging.PESERTA.columns
-IURAN_COLUMNS = judging.IURAN.columns
 
 _PROGRESS_EVERY = 250_000
 

@@ -14,13 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SEGMENTS = ("PU", "BPU", "JAKON", "PMI")
-PROGRAMS = ("JKK", "JKM", "JHT", "JP", "JKP")
-OCCUPATIONS = (
-    "OJEK", "PEDAGANG", "PETANI", "NELAYAN", "TENAGA_KEAGAMAAN", "LEMBAGA_ADAT", "PERANGKAT_DESA",
-    "NON_ASN", "ADHOC_PEMILU", "PEKERJA_RUMAH_TANGGA", "BURUH", "LAINNYA",
+from cakupan.ingest.export_contract import (
+    FUNDING_SOURCES, OCCUPATIONS, PROGRAMS, SEGMENTS, SEXES, STATUSES,
 )
-FUNDING_SOURCES = ("MANDIRI", "PEMBERI_KERJA", "APBN", "APBD", "APBDES", "DBH_SAWIT", "CSR", "BAZNAS")
 
 
 def _set(values: tuple[str, ...]) -> str:
@@ -80,7 +76,7 @@ PESERTA_RULES = (
     RowRule("umur_di_luar_batas", "tanggal_lahir",
             "birth_date > export_date - INTERVAL 10 YEAR OR birth_date <= export_date - INTERVAL 101 YEAR",
             "'Umur peserta pada tanggal ekspor di luar batas; yang diterima 10 sampai 100 tahun.'"),
-    _unknown_code("jenis_kelamin", ("L", "P"), "Jenis kelamin"),
+    _unknown_code("jenis_kelamin", SEXES, "Jenis kelamin"),
     _unknown_code("segmen", SEGMENTS, "Segmen"),
     RowRule("program_tidak_dikenal", "program", f"program <> '' AND NOT regexp_full_match(program_codes, '{_codes_list(PROGRAMS)}')",
             "'Program memuat kode yang tidak dikenal; pilihan: "
@@ -102,7 +98,7 @@ PESERTA_RULES = (
             "'Tanggal daftar bukan tanggal yang valid (format YYYY-MM-DD atau DD/MM/YYYY).'"),
     RowRule("tanggal_daftar_setelah_ekspor", "tanggal_daftar", "registration_date > export_date",
             "'Tanggal daftar sesudah tanggal ekspor ' || export_date || '.'"),
-    _unknown_code("status", ("AKTIF", "NONAKTIF"), "Status"),
+    _unknown_code("status", STATUSES, "Status"),
     RowRule("iuran_terakhir_tidak_valid", "iuran_terakhir", "iuran_terakhir <> '' AND last_paid_period IS NULL",
             "'Iuran terakhir bukan periode YYYY-MM yang valid.'"),
     RowRule("upah_tidak_valid", "upah", "wage IS NULL",

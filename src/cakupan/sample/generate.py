@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cakupan.reference import region_package
+from cakupan.ingest.export_contract import IURAN_COLUMNS, PESERTA_COLUMNS
 from cakupan.ingest.readers import sha256_of
 
-PESERTA_HEADER = ("kpj", "nik", "nama", "tanggal_lahir", "jenis_kelamin", "segmen", "program", "kode_desa", "npp",
-                  "pekerjaan", "sumber_iuran", "tanggal_daftar", "status", "iuran_terakhir", "upah")
-IURAN_HEADER = ("id_transaksi", "kpj", "periode", "program", "jumlah", "tanggal_bayar", "sumber_iuran")
+PESERTA_HEADER = PESERTA_COLUMNS  # the header the generator writes: the contract's order
+IURAN_HEADER = IURAN_COLUMNS
 
 # Provinces in the order a growing sample takes them: Sumatera Barat (with Kota Sawahlunto) first.
 PROVINCE_ORDER = ("13", "14", "15", "12", "16", "21", "17", "18", "19", "11", "31", "32", "36", "33", "34", "35",
