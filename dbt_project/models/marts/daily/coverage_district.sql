@@ -1,7 +1,8 @@
 {{ config(indexes=[{'columns': ['snapshot_date', 'district_code']}]) }}
 
 -- Every district on D: its villages summed, the employed population of the latest year <= D's year
--- (contract 5.6), and how many of the branches serving it are stale.
+-- (contract 5.6), and how many of the branches serving it are stale. The counting rules (covered persons,
+-- coverage_rate) are the macros of macros/counting_rules.sql.
 with served as (select * from {{ ref('stg_reference__branch_districts') }}),
 freshness as (select * from {{ ref('int_branch_freshness') }}),
 districts as (select * from {{ ref('stg_reference__districts') }}),
