@@ -1,5 +1,6 @@
 -- The village award's indicators for every award year, from the village coverage of the year's last snapshot.
 with snapshots as (select * from {{ ref('int_award_snapshots') }}),
+
 coverage as (select * from {{ ref('coverage_village') }})
 
 select
@@ -15,4 +16,4 @@ select
     coverage.vulnerable_target_met,
     least(coverage.vulnerable_persons::numeric / nullif(coverage.vulnerable_target, 0), 1) as vulnerable_target_progress
 from snapshots
-join coverage on coverage.snapshot_date = snapshots.snapshot_date
+inner join coverage on snapshots.snapshot_date = coverage.snapshot_date

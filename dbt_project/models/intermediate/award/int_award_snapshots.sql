@@ -3,7 +3,9 @@
 with dates as (select distinct snapshot_date from {{ ref('coverage_district') }}),
 
 years as (
-    select extract(year from snapshot_date)::integer as year, max(snapshot_date) as snapshot_date
+    select
+        extract(year from snapshot_date)::integer as year,
+        max(snapshot_date) as snapshot_date
     from dates
     group by 1
 )
@@ -11,6 +13,8 @@ years as (
 select
     years.year,
     years.snapshot_date,
-    (select max(earlier.snapshot_date) from dates earlier
-     where earlier.snapshot_date <= (years.snapshot_date - interval '1 year')::date) as year_before_snapshot_date
+    (
+        select max(earlier.snapshot_date) from dates as earlier
+        where earlier.snapshot_date <= (years.snapshot_date - interval '1 year')::date
+    ) as year_before_snapshot_date
 from years

@@ -2,6 +2,7 @@
 -- or it has none (contract 5.2; marts stale_branches). days_since_delivery feeds the freshness tests
 -- (warn after var branch_late_warn_days, error after branch_late_error_days) and the docs site.
 with branches as (select * from {{ ref('stg_reference__branches') }}),
+
 deliveries as (select * from {{ ref('stg_raw__deliveries') }})
 
 select
@@ -11,6 +12,7 @@ select
     {{ snapshot_date() }} - max(deliveries.export_date) as days_since_delivery
 from branches
 left join deliveries
-    on deliveries.branch_code = branches.branch_code
-    and deliveries.export_date <= {{ snapshot_date() }}
+    on
+        branches.branch_code = deliveries.branch_code
+        and deliveries.export_date <= {{ snapshot_date() }}
 group by branches.branch_code

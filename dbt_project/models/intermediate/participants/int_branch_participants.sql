@@ -17,10 +17,28 @@
 -- upserts the rows added or changed (int_participant_changes), a changed row rewritten in place
 -- (macros/upsert.sql); a rebuild copies every current row.
 {% if is_incremental() and not participants_rebuilt() %}
-select branch_code, kpj, person_key, segment, funding_source, occupation, village_code, registered_on, status
+select
+    branch_code,
+    kpj,
+    person_key,
+    segment,
+    funding_source,
+    occupation,
+    village_code,
+    registered_on,
+    status
 from {{ ref('int_participant_changes') }}
 where change in ('added', 'changed')
 {% else %}
-select branch_code, kpj, person_key, segment, funding_source, occupation, village_code, registered_on, status
+select
+    branch_code,
+    kpj,
+    person_key,
+    segment,
+    funding_source,
+    occupation,
+    village_code,
+    registered_on,
+    status
 from {{ ref('int_current_snapshot_rows') }}
 {% endif %}

@@ -9,10 +9,11 @@ with participants as (select * from {{ ref('stg_raw__peserta') }}),
 current_deliveries as (
     select delivery_id
     from {{ ref('int_delivery_validity') }}
-    where valid_from <= {{ snapshot_date() }}
-      and (valid_until is null or valid_until > {{ snapshot_date() }})
+    where
+        valid_from <= {{ snapshot_date() }}
+        and (valid_until is null or valid_until > {{ snapshot_date() }})
 )
 
 select participants.*
 from participants
-join current_deliveries using (delivery_id)
+inner join current_deliveries using (delivery_id)

@@ -6,6 +6,7 @@
 -- way whatever order nights were run in. For a date X: valid_from <= X and (valid_until is null or
 -- valid_until > X), then the transfer rule of int_participants_current (latest valid_from, first branch).
 with participants as (select * from {{ ref('stg_raw__peserta') }}),
+
 validity as (select * from {{ ref('int_delivery_validity') }}),
 
 appearances as (
@@ -20,18 +21,18 @@ appearances as (
         validity.valid_from,
         validity.valid_until
     from participants
-    join validity using (delivery_id)
+    inner join validity using (delivery_id)
 ),
 
 marked as (
     select
         *,
         case
-            when lag(valid_until) over spell_order is distinct from valid_from then 1
-            when lag(status) over spell_order is distinct from status then 1
-            when lag(village_code) over spell_order is distinct from village_code then 1
-            when lag(segment) over spell_order is distinct from segment then 1
-            when lag(funding_source) over spell_order is distinct from funding_source then 1
+            when (lag(valid_until) over spell_order is distinct from valid_from) then 1
+            when (lag(status) over spell_order is distinct from status) then 1
+            when (lag(village_code) over spell_order is distinct from village_code) then 1
+            when (lag(segment) over spell_order is distinct from segment) then 1
+            when (lag(funding_source) over spell_order is distinct from funding_source) then 1
             else 0
         end as starts_spell
     from appearances
@@ -39,7 +40,9 @@ marked as (
 ),
 
 numbered as (
-    select *, sum(starts_spell) over (partition by kpj, branch_code order by valid_from) as spell
+    select
+        *,
+        sum(starts_spell) over (partition by kpj, branch_code order by valid_from) as spell
     from marked
 )
 

@@ -8,7 +8,8 @@
 -- each used to look the same KPJs up again in the whole table (0.5 s a time at 10 M participants). Empty on a
 -- rebuild and on a first build, which build int_participants_current whole.
 {% if prior_build_of('int_participants_current') is none or participants_rebuilt() %}
-select * from ({{ participants_on_snapshot_date() }}) participants where false
+select * from ({{ participants_on_snapshot_date() }}) as participants
+where false
 {% else %}
 {{ participants_on_snapshot_date('select kpj from ' ~ ref('int_participant_changes')) }}
 {% endif %}

@@ -17,7 +17,12 @@
 -- int_participants_current gets (int_participants_rewritten) and takes off the rows they replace
 -- (int_participants_replaced), instead of counting every participant again; a rebuild counts them all.
 {% set keys = 'segment, funding_source, occupation' %}
-with villages as (select village_code, district_code from {{ ref('stg_reference__villages') }}),
+with villages as (
+    select
+        village_code,
+        district_code
+    from {{ ref('stg_reference__villages') }}
+),
 
 {% if is_incremental() and not participants_rebuilt() %}
 changes as (
@@ -26,7 +31,7 @@ changes as (
     where status = 'AKTIF'
     group by village_code, {{ keys }}
     union all
-    select village_code, {{ keys }}, -count(*)
+    select village_code, {{ keys }}, -count(*) as active_participations
     from {{ ref('int_participants_replaced') }}
     where status = 'AKTIF'
     group by village_code, {{ keys }}
@@ -35,16 +40,17 @@ changes as (
 net as (
     select villages.district_code, {{ keys }}, sum(changes.active_participations) as active_participations
     from changes
-    join villages using (village_code)
+    inner join villages using (village_code)
     group by villages.district_code, {{ keys }}
 )
 
 select
     net.district_code,
-    {% for key in keys.split(', ') %}net.{{ key }},{% endfor %}
+    {% for key in keys.split(', ') %}net.{{ key }},
+    {% endfor %}
     (coalesce(built.active_participations, 0) + net.active_participations)::integer as active_participations
 from net
-left join {{ this }} built using (district_code, {{ keys }})
+left join {{ this }} as built using (district_code, {{ keys }})
 {% else %}
 participations as (
     select village_code, {{ keys }}
@@ -54,6 +60,6 @@ participations as (
 
 select villages.district_code, {{ keys }}, count(*)::integer as active_participations
 from participations
-join villages using (village_code)
+inner join villages using (village_code)
 group by villages.district_code, {{ keys }}
 {% endif %}

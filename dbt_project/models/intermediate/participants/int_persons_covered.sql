@@ -15,7 +15,11 @@
 -- (tie: the smallest KPJ). The placing KPJ decides whether the person counts as a vulnerable worker.
 -- A night writes only the persons its changes touch, as int_persons_replaced placed them.
 {% if is_incremental() and not participants_rebuilt() %}
-select person_key, placing_kpj, village_code, is_vulnerable_worker
+select
+    person_key,
+    placing_kpj,
+    village_code,
+    is_vulnerable_worker
 from {{ ref('int_persons_replaced') }}
 where is_covered
 {% else %}

@@ -28,13 +28,19 @@ where false
 {% else %}
 with touched as ({{ persons_touched_by_changes() }}),
 
+changed_kpjs as (select kpj from {{ ref('int_participant_changes') }}),
+
 -- The touched persons' KPJs that the night does not change: the same rows before and after the upsert, so
 -- this model need not wait for int_participants_current, which the build writes meanwhile (not a ref: it
 -- would wait).
 unchanged as (
-    select {{ placed_columns }} from {{ participants }} unchanged
-    where person_key = any(array(select person_key from touched))
-      and not exists (select from {{ ref('int_participant_changes') }} where kpj = unchanged.kpj)
+    select {{ placed_columns }} from {{ participants }} as unchanged
+    where
+        person_key = any(array(select touched.person_key from touched))
+        and not exists (
+            select from changed_kpjs
+            where changed_kpjs.kpj = unchanged.kpj
+        )
 ),
 
 participants_before as (

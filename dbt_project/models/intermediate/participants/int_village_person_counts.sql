@@ -14,11 +14,17 @@
 -- int_persons_replaced lists them, instead of counting every person again; a rebuild counts them all.
 {% if is_incremental() and not participants_rebuilt() %}
 with changes as (
-    select village_code, 1 as sign, is_vulnerable_worker
+    select
+        village_code,
+        1 as sign,
+        is_vulnerable_worker
     from {{ ref('int_persons_replaced') }}
     where is_covered
     union all
-    select old_village_code, -1, old_is_vulnerable_worker
+    select
+        old_village_code,
+        -1 as sign,
+        old_is_vulnerable_worker
     from {{ ref('int_persons_replaced') }}
     where was_covered
 ),
@@ -37,7 +43,7 @@ select
     (coalesce(built.covered_persons, 0) + net.covered_persons)::integer as covered_persons,
     (coalesce(built.vulnerable_persons, 0) + coalesce(net.vulnerable_persons, 0))::integer as vulnerable_persons
 from net
-left join {{ this }} built using (village_code)
+left join {{ this }} as built using (village_code)
 {% else %}
 select
     village_code,
