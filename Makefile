@@ -4,7 +4,7 @@ VENV := .venv
 UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 
-.PHONY: install run test bench lock clean stop
+.PHONY: install run test lint bench lock clean stop
 
 $(VENV)/.installed: requirements.lock requirements-test.lock pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ run: install
 test: install
 	@deploy/install-browser.sh
 	$(VENV)/bin/python -m pytest
+
+# Static checks, one tool a line: the dbt project's SQL by dbt_project/.sqlfluff.
+lint: install
+	$(VENV)/bin/sqlfluff lint dbt_project
 
 # Speed and memory ratios, side by side in one run: docs/benchmarks.json and docs/benchmarks.md.
 bench: install

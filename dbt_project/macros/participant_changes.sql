@@ -1,6 +1,7 @@
 {#- The participants layer (int_branch_participants, int_participants_current, int_persons_covered and the
     counts the daily marts read) is maintained from int_participant_changes: a night rewrites only the KPJs
-    and persons that changed, not every participant. These macros are what its models and hooks share.
+    and persons that changed, not every participant. These macros are what its models and hooks share; the
+    counting rules they apply (contract section 5) are in macros/counting_rules.sql.
     The rewrites pick their rows with `= any(array(select ...))`, not `in (select ...)`: against a semi-join
     of a night's tens of thousands of keys the planner chose a sequential scan of the whole table (seconds
     a model at 10 M participants, whatever random_page_cost); for an array it has not seen it expects a
@@ -100,21 +101,6 @@
     select person_key from {{ ref('int_participants_rewritten') }}
 {% endmacro %}
 
-{#- Each person with an AKTIF KPJ among `participants` (a query giving at least int_participants_current's
-    person_key, kpj, village_code, is_vulnerable_worker, registered_on and status), placed by their AKTIF KPJ
-    registered last (tie: the smallest KPJ), which also decides whether the person counts as a vulnerable
-    worker (contract 5.4-5.5). -#}
-{% macro persons_placed(participants) %}
-    select distinct on (person_key)
-        person_key,
-        kpj as placing_kpj,
-        village_code,
-        is_vulnerable_worker
-    from ({{ participants }}) participants
-    where status = 'AKTIF'
-    order by person_key, registered_on desc, kpj
-{% endmacro %}
-
 {#- Pre-hook of the layer's models: empty the table for a rebuild, else delete the rows the changes can
     take away (`delete_gone`); the model then writes the rows it makes: appended where the hook deleted every
     row it rewrites, else upserted (macros/upsert.sql). No statement for counts, whose merge replaces the
@@ -140,53 +126,6 @@
     {%- else -%}
         select {{ columns.keys() | join(', ') }} from {{ built }} where {{ key }} = any(array({{ touched_keys }}))
     {%- endif -%}
-{% endmacro %}
-
-{#- Each branch's current snapshot on D: its delivery, and its export date as the transfer rule ranks them
-    (contract 5.2). -#}
-{% macro current_branch_snapshot_dates() %}
-    select branch_code, delivery_id, valid_from as export_date
-    from {{ ref('int_delivery_validity') }}
-    where valid_from <= {{ snapshot_date() }}
-      and (valid_until is null or valid_until > {{ snapshot_date() }})
-{% endmacro %}
-
-{#- The participants on D: every KPJ once, from the current snapshots of all branches (contract 5.2-5.3), or
-    only the KPJs that `kpjs` (a query) selects. A KPJ in several current snapshots was transferred: the
-    latest export_date wins, then the branch code that sorts first. `branches` counts the snapshots holding
-    the KPJ, so that a night finds the transferred ones without reading them all. No column may change when
-    the participant does not: not the snapshot's export date, which moves each night. -#}
-{% macro participants_on_snapshot_date(kpjs=none) %}
-    with branch_rows as (
-        select * from {{ ref('int_branch_participants') }}
-        {% if kpjs %}where kpj = any(array({{ kpjs }})){% endif %}
-    ),
-
-    current_snapshots as ({{ current_branch_snapshot_dates() }}),
-
-    candidates as (
-        select
-            branch_rows.*,
-            current_snapshots.export_date,
-            count(*) over (partition by branch_rows.kpj) as branches
-        from branch_rows
-        join current_snapshots using (branch_code)
-    )
-
-    select distinct on (kpj)
-        kpj,
-        person_key,
-        branch_code,
-        segment,
-        funding_source,
-        occupation,
-        village_code,
-        registered_on,
-        status,
-        segment = 'BPU' and funding_source in {{ vulnerable_funding_sources() }} as is_vulnerable_worker,
-        branches::integer as branches
-    from candidates
-    order by kpj, export_date desc, branch_code
 {% endmacro %}
 
 {#- `values` as a list of SQL string literals, for `in (...)`. -#}

@@ -6,23 +6,30 @@ with rubric as (select * from {{ ref('stg_reference__award_indicators') }}),
 indicator_models (level, table_schema, table_name) as (
     values
     {%- for level in ['district', 'province', 'village'] %}
-        {%- set model = ref('int_award_indicators_' ~ level) %}
-        ('{{ level }}', '{{ model.schema }}', '{{ model.identifier }}'){{ ',' if not loop.last }}
+    {%- set model = ref('int_award_indicators_' ~ level) %}
+    ('{{ level }}', '{{ model.schema }}', '{{ model.identifier }}'){{ ',' if not loop.last }}
     {%- endfor %}
 ),
 
 indicator_columns as (
-    select indicator_models.level, columns.column_name
+    select
+        indicator_models.level,
+        columns.column_name
     from indicator_models
-    join information_schema.columns
-        on columns.table_schema = indicator_models.table_schema
-        and columns.table_name = indicator_models.table_name
+    inner join information_schema.columns
+        on
+            indicator_models.table_schema = columns.table_schema
+            and indicator_models.table_name = columns.table_name
     where columns.data_type in ('smallint', 'integer', 'bigint', 'numeric', 'real', 'double precision')
 )
 
-select rubric.rubric_version, rubric.level, rubric.indicator
+select
+    rubric.rubric_version,
+    rubric.level,
+    rubric.indicator
 from rubric
 left join indicator_columns
-    on indicator_columns.level = rubric.level
-    and indicator_columns.column_name = rubric.indicator
+    on
+        rubric.level = indicator_columns.level
+        and rubric.indicator = indicator_columns.column_name
 where indicator_columns.column_name is null

@@ -2,7 +2,13 @@ with source as (select * from {{ source('raw', 'peserta') }}),
 
 -- Only deliveries that passed the raw quality gate reach the marts: stg_raw__deliveries holds just those,
 -- with the branch and export date every row of the delivery shares.
-gated as (select delivery_id, branch_code, export_date from {{ ref('stg_raw__deliveries') }})
+gated as (
+    select
+        delivery_id,
+        branch_code,
+        export_date
+    from {{ ref('stg_raw__deliveries') }}
+)
 
 select
     source.delivery_id,
@@ -17,4 +23,4 @@ select
     source.tanggal_daftar as registered_on,
     source.status
 from source
-join gated on gated.delivery_id = source.delivery_id
+inner join gated on source.delivery_id = gated.delivery_id

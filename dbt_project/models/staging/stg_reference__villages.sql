@@ -1,7 +1,10 @@
 -- Each village with its parents, joined through the reference (never by slicing codes).
 with villages as (select * from {{ source('reference', 'villages') }}),
+
 subdistricts as (select * from {{ source('reference', 'subdistricts') }}),
+
 districts as (select * from {{ source('reference', 'districts') }}),
+
 provinces as (select * from {{ source('reference', 'provinces') }})
 
 select
@@ -11,6 +14,6 @@ select
     villages.village_code,
     villages.village_name
 from villages
-join subdistricts using (subdistrict_code)
-join districts using (district_code)
-join provinces using (province_code)
+inner join subdistricts using (subdistrict_code)
+inner join districts using (district_code)
+inner join provinces using (province_code)

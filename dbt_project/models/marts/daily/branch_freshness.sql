@@ -4,6 +4,7 @@
 -- night made of it, for operators and BI tools alike (intermediate models are not readable by cakupan_bi).
 -- A branch past the error limit fails the night's dbt build, so a published D never shows one.
 with freshness as (select * from {{ ref('int_branch_freshness') }}),
+
 branches as (select * from {{ ref('stg_reference__branches') }})
 
 select
@@ -21,4 +22,4 @@ select
         else 'overdue'
     end as freshness_status
 from freshness
-join branches using (branch_code)
+inner join branches using (branch_code)

@@ -1,9 +1,12 @@
 {{ config(indexes=[{'columns': ['snapshot_date', 'district_code']}]) }}
 
 -- Every district on D: its villages summed, the employed population of the latest year <= D's year
--- (contract 5.6), and how many of the branches serving it are stale.
+-- (contract 5.6), and how many of the branches serving it are stale. The counting rules (covered persons,
+-- coverage_rate) are the macros of macros/counting_rules.sql.
 with served as (select * from {{ ref('stg_reference__branch_districts') }}),
+
 freshness as (select * from {{ ref('int_branch_freshness') }}),
+
 districts as (select * from {{ ref('stg_reference__districts') }}),
 
 villages as (
@@ -19,16 +22,20 @@ villages as (
 ),
 
 employed as (
-    select distinct on (district_code) district_code, employed_population
+    select distinct on (district_code)
+        district_code,
+        employed_population
     from {{ ref('stg_reference__employed_population') }}
     where year <= extract(year from {{ snapshot_date() }})
-    order by district_code, year desc
+    order by district_code asc, year desc
 ),
 
 stale as (
-    select served.district_code, count(*) as stale_branches
+    select
+        served.district_code,
+        count(*) as stale_branches
     from served
-    join freshness using (branch_code)
+    inner join freshness using (branch_code)
     where freshness.is_stale
     group by served.district_code
 )

@@ -3,8 +3,11 @@
 -- Every province on D: sums of its districts, coverage_rate from the sums. stale_branches counts each
 -- stale branch once, even when it serves several districts of the province.
 with served as (select * from {{ ref('stg_reference__branch_districts') }}),
+
 served_districts as (select * from {{ ref('stg_reference__districts') }}),
+
 freshness as (select * from {{ ref('int_branch_freshness') }}),
+
 provinces as (select * from {{ ref('stg_reference__provinces') }}),
 
 districts as (
@@ -21,10 +24,12 @@ districts as (
 ),
 
 stale as (
-    select served_districts.province_code, count(distinct served.branch_code) as stale_branches
+    select
+        served_districts.province_code,
+        count(distinct served.branch_code) as stale_branches
     from served
-    join served_districts using (district_code)
-    join freshness using (branch_code)
+    inner join served_districts using (district_code)
+    inner join freshness using (branch_code)
     where freshness.is_stale
     group by served_districts.province_code
 )

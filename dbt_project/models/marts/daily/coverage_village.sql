@@ -1,6 +1,7 @@
 {{ config(indexes=[{'columns': ['snapshot_date', 'district_code']}]) }}
 
--- Every village of the reference on D, with the covered persons placed in it (0 where none).
+-- Every village of the reference on D, with the covered persons placed in it (0 where none): persons by NIK,
+-- placed by the rule persons_placed (macros/counting_rules.sql, contract 5.4-5.5).
 with villages as (select * from {{ ref('stg_reference__villages') }}),
 
 persons_per_village as (select * from {{ ref('int_village_person_counts') }})

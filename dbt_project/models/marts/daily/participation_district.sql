@@ -18,4 +18,4 @@ select
     participations.occupation,
     participations.active_participations
 from participations
-join districts using (district_code)
+inner join districts using (district_code)
