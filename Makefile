@@ -19,12 +19,14 @@ install: $(VENV)/.installed
 run: install
 	$(VENV)/bin/cakupan demo
 
-test: install
+test: lint
 	@deploy/install-browser.sh
 	$(VENV)/bin/python -m pytest
 
-# Static checks, one tool a line: the dbt project's SQL by dbt_project/.sqlfluff.
+# Static checks, one tool a line: the Python by pyproject.toml's [tool.ruff] (`ruff check`, no formatter),
+# the dbt project's SQL by dbt_project/.sqlfluff. `make test` runs them first.
 lint: install
+	$(VENV)/bin/ruff check src dags plugins tests
 	$(VENV)/bin/sqlfluff lint dbt_project
 
 # Speed and memory ratios, side by side in one run: docs/benchmarks.json and docs/benchmarks.md.
