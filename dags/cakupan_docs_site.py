@@ -31,8 +31,8 @@ SETTINGS = load_settings()
 def cakupan_docs_site():
     @task
     def build_docs(**context) -> str:
-        from cakupan.site import docs_site
         from cakupan.orchestration.assets import night_of
+        from cakupan.site import docs_site
 
         return str(docs_site.build_docs_site(load_settings(), night_of(context)))
 

@@ -28,8 +28,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
     from cakupan.platform import roles
     from cakupan.platform.airflow_env import configure_airflow, migrate_metadata_database
-    from cakupan.settings import load_settings
     from cakupan.platform.warehouse import embedded
+    from cakupan.settings import load_settings
 
     settings = load_settings()
     if settings.embedded:

@@ -11,8 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-from cakupan.settings import Settings, load_settings
 from cakupan.platform.state_folder import make_private_file
+from cakupan.settings import Settings, load_settings
 
 DEMO_DATE = dt.date(2026, 11, 20)
 # The pseudonymisation key `make run` makes, under CAKUPAN_HOME; `run` and `backfill` use it when no key is set.
@@ -182,8 +182,8 @@ def _report_run(settings: Settings, snapshot_date: dt.date, *, verbose: bool, do
 
 def _print_summary(settings: Settings, snapshot_date: dt.date, args: argparse.Namespace) -> None:
     from cakupan.platform import db
-    from cakupan.site.summary import coverage_summary
     from cakupan.platform.warehouse import warehouse_url
+    from cakupan.site.summary import coverage_summary
 
     with db.connect(settings, "bi") as conn:
         print("\n" + coverage_summary(conn, snapshot_date))
@@ -241,8 +241,8 @@ def cmd_backfill(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_delivery(settings: Settings, args: argparse.Namespace) -> int:
     """Withdraw an accepted delivery: kept in the audit trail, no longer counted (src/cakupan/ingest/withdrawal.py)."""
-    from cakupan.platform import db
     from cakupan.ingest.withdrawal import describe, withdraw
+    from cakupan.platform import db
 
     _ensure_warehouse(settings)
     with db.connect(settings, "admin") as conn:
@@ -285,9 +285,8 @@ def cmd_docs(settings: Settings, args: argparse.Namespace) -> int:
         return _serve(settings.docs_dir, args.port)
     import psycopg
 
-    from cakupan.site.docs_site import build_docs_site
-
     from cakupan.platform.warehouse import warehouse_url
+    from cakupan.site.docs_site import build_docs_site
 
     _ensure_warehouse(settings)
     day = args.date

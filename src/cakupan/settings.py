@@ -7,7 +7,7 @@ so one variable changes the behaviour everywhere. Defaults put all state under `
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 # The folder that holds dags/, dbt_project/, expectations/ and award/: the checkout (or the image's /opt/cakupan)

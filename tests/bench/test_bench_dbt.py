@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from cakupan.platform import db
-from cakupan.publish import publication
 from cakupan.bench.bench_dbt import measure_dbt_build
 from cakupan.bench.bench_incremental import measure_incremental_vs_full
 from cakupan.gates.gate_log import deliveries_awaiting_raw_gate, mark_raw_gate_passed
-from cakupan.transform.nightly import find_exports, load_export
+from cakupan.platform import db
+from cakupan.publish import publication
 from cakupan.settings import load_settings
+from cakupan.transform.nightly import find_exports, load_export
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "small_night"
 D = dt.date(2026, 11, 20)  # the small night's date (fixtures/small_night/expected.py)

@@ -12,8 +12,16 @@ import shutil
 import pytest
 
 from cakupan.bench.bench_gx import (
-    Expectation, HandWrittenPassDisagrees, UnsupportedExpectation, Verdict, check_agreement, checkpoint_suites,
-    hand_written_verdicts, measure_raw_gate, run_gx_gate, suite_statement,
+    Expectation,
+    HandWrittenPassDisagrees,
+    UnsupportedExpectation,
+    Verdict,
+    check_agreement,
+    checkpoint_suites,
+    hand_written_verdicts,
+    measure_raw_gate,
+    run_gx_gate,
+    suite_statement,
 )
 from cakupan.platform import db
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from cakupan.platform import db
-from cakupan.orchestration.dag_run import run_nightly
 from cakupan.gates.gate_log import deliveries_awaiting_raw_gate, mark_raw_gate_passed, raw_gate_of_night
 from cakupan.gates.quality import run_checkpoint
-from cakupan.settings import load_settings
+from cakupan.orchestration.dag_run import run_nightly
+from cakupan.platform import db
 from cakupan.platform.warehouse import warehouse_url
+from cakupan.settings import load_settings
 from raw_rows import insert_peserta
 
 D = dt.date(2026, 11, 20)

@@ -9,10 +9,9 @@ import shutil
 
 import pytest
 
-from raw_rows import insert_delivery, insert_peserta
-
 from cakupan.gates.quality import QualityGateFailed, run_checkpoint
 from cakupan.platform.warehouse import warehouse_url
+from raw_rows import insert_delivery, insert_peserta
 
 D = dt.date(2026, 11, 20)
 

@@ -29,16 +29,21 @@ import openpyxl
 import psycopg
 import pytest
 
-from cakupan.platform import db
 from cakupan.ingest import landing
-from cakupan.transform import nightly
-from cakupan.ingest.file_bounds import MAX_HEADER_COLUMNS, MAX_HEADER_FIELD_BYTES, MAX_XLSX_WORKSHEET_BYTES, xlsx_over_bounds
 from cakupan.ingest.export_contract import PESERTA_COLUMNS
+from cakupan.ingest.file_bounds import (
+    MAX_HEADER_COLUMNS,
+    MAX_HEADER_FIELD_BYTES,
+    MAX_XLSX_WORKSHEET_BYTES,
+    xlsx_over_bounds,
+)
 from cakupan.ingest.load import load_delivery, open_judge
 from cakupan.ingest.pseudonymise import Pseudonymiser
 from cakupan.ingest.readers import FileFacts, FileRejected, _map_header, csv_layout
 from cakupan.ingest.rejection_report import remake_missing_reports, report_path, write_rejection_report
+from cakupan.platform import db
 from cakupan.settings import load_settings
+from cakupan.transform import nightly
 from delivery_builder import PESERTA_HEADER, csv_bytes, iuran, peserta, register_branches, write_delivery
 
 D = "2026-11-20"

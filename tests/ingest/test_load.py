@@ -163,8 +163,8 @@ def test_a_folder_without_manifest_is_not_read(tmp_path):
 def test_pii_key_can_come_from_an_airflow_connection(monkeypatch):
     import json
 
-    from cakupan.transform.nightly import pii_key
     from cakupan.settings import load_settings
+    from cakupan.transform.nightly import pii_key
 
     monkeypatch.delenv("CAKUPAN_PII_KEY")
     monkeypatch.setenv("AIRFLOW_CONN_CAKUPAN_PII_KEY", json.dumps({"conn_type": "generic", "password": "from-airflow"}))

@@ -15,11 +15,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from cakupan.transform import nightly
-from cakupan.platform.airflow_client import AirflowClient
 from cakupan.orchestration.dag_run import DAG_ID, DOCS_DAG_ID
+from cakupan.platform.airflow_client import AirflowClient
 from cakupan.platform.local_ports import free_port
 from cakupan.settings import load_settings
+from cakupan.transform import nightly
 from delivery_builder import write_delivery
 from published_marts import fingerprint
 

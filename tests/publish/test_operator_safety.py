@@ -18,14 +18,13 @@ import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
-from cakupan.platform import db, roles
-from cakupan.publish import night_lease
+from cakupan.cli import DEMO_KEY_FILE, main as cakupan
 from cakupan.orchestration.airflow_support import common_dag_arguments
-from cakupan.cli import DEMO_KEY_FILE
-from cakupan.cli import main as cakupan
 from cakupan.orchestration.dag_run import first_runnable_date, logical_date_for, refusal
+from cakupan.platform import db, roles
 from cakupan.platform.state_folder import make_private, make_private_file
 from cakupan.platform.warehouse import SYSTEM_USER, embedded, role_password, warehouse_url
+from cakupan.publish import night_lease
 from conftest import TEST_PII_KEY
 from delivery_builder import write_delivery
 from published_marts import fingerprint
@@ -67,7 +66,7 @@ def test_dates_the_dag_would_skip_or_no_branch_has_exported_are_refused_before_a
     first = first_runnable_date()
     assert logical_date_for(first) >= start > logical_date_for(first - dt.timedelta(days=1))
     assert refusal(dt.date(2025, 12, 15)) is None
-    half_past_midnight_wib = dt.datetime(2026, 12, 6, 17, 30, tzinfo=dt.timezone.utc)
+    half_past_midnight_wib = dt.datetime(2026, 12, 6, 17, 30, tzinfo=dt.UTC)
     assert refusal(dt.date(2026, 12, 8), now=half_past_midnight_wib) is None
     assert refusal(dt.date(2026, 12, 9), now=half_past_midnight_wib) is not None
 

@@ -15,14 +15,14 @@ import time
 import psycopg
 import pytest
 
+from cakupan.orchestration.dag_run import run_nightly
 from cakupan.platform import db
 from cakupan.publish import night_lease, publication
-from cakupan.orchestration.dag_run import run_nightly
 from published_marts import MARTS
 from small_night_figures import FIXTURE, assert_the_hand_worked_figures, expected
 
 NINETEENTH, TWENTIETH = dt.date(2026, 11, 19), dt.date(2026, 11, 20)
-assert TWENTIETH == dt.date.fromisoformat(expected.SNAPSHOT_DATE)
+assert dt.date.fromisoformat(expected.SNAPSHOT_DATE) == TWENTIETH
 # What `cakupan run` (or the DAG, in its log) says when another night holds the lease.
 WAITING = "Waiting for another night to end"
 REFUSED = "another night is running"

@@ -11,10 +11,10 @@ from collections import Counter
 import pytest
 
 from cakupan.ingest import landing
-from cakupan.sample.generate import generate, generate_next_night
 from cakupan.ingest.load import load_delivery
 from cakupan.ingest.pseudonymise import Pseudonymiser
 from cakupan.reference.loader import load_reference
+from cakupan.sample.generate import generate, generate_next_night
 
 D = dt.date(2026, 11, 20)
 

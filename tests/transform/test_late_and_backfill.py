@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from cakupan.platform import db
 from cakupan.cli import main as cakupan
-from cakupan.transform.dbt_runner import run_dbt
-from cakupan.settings import load_settings
+from cakupan.platform import db
 from cakupan.platform.warehouse import embedded
+from cakupan.settings import load_settings
+from cakupan.transform.dbt_runner import run_dbt
 
 pytestmark = pytest.mark.slow
 

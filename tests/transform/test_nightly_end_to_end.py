@@ -9,13 +9,13 @@ import shutil
 
 import pytest
 
-from cakupan.reference import reference_layer
 from cakupan.cli import main as cakupan
 from cakupan.orchestration.dag_run import run_nightly
+from cakupan.reference import reference_layer
+from cakupan.settings import load_settings
 from cakupan.transform.dbt_runner import DbtFailed
 from cakupan.transform.nightly import build_marts
-from cakupan.settings import load_settings
-from small_night_figures import D, FIXTURE, assert_the_hand_worked_figures, expected, marts_snapshot
+from small_night_figures import FIXTURE, D, assert_the_hand_worked_figures, expected, marts_snapshot
 from warehouse_access import assert_bi_reads_the_marts_and_nothing_else, assert_the_night_ran_as_the_project_roles
 
 pytestmark = pytest.mark.slow

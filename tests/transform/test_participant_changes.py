@@ -6,8 +6,8 @@ import os
 
 from cakupan.ingest import landing
 from cakupan.ingest.load import load_delivery
-from cakupan.transform.participant_changes import record_participant_changes
 from cakupan.ingest.pseudonymise import Pseudonymiser
+from cakupan.transform.participant_changes import record_participant_changes
 from delivery_builder import peserta, register_branches, write_delivery
 
 PSEUDONYMISER = Pseudonymiser(os.environ.get("CAKUPAN_PII_KEY"))

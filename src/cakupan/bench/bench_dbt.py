@@ -44,11 +44,11 @@ from pathlib import Path
 import psycopg
 
 from cakupan.platform import db
+from cakupan.platform.warehouse import WarehouseError, psql_path
 from cakupan.publish import publication
+from cakupan.settings import Settings
 from cakupan.transform.award_rubric import read_rubric, store_rubric
 from cakupan.transform.dbt_runner import dbt_env, run_dbt
-from cakupan.settings import Settings
-from cakupan.platform.warehouse import WarehouseError, psql_path
 
 # The nightly's build (nightly.build_marts), rebuilding every model, and logging each statement as JSON.
 DBT_BUILD = ["build", "--full-refresh", "--exclude-resource-type", "unit_test", "--log-format-file", "json"]

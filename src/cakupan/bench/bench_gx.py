@@ -24,8 +24,8 @@ import yaml
 from psycopg import sql
 
 from cakupan.gates.quality import CHECKPOINTS, run_checkpoint
-from cakupan.settings import Settings
 from cakupan.platform.warehouse import warehouse_url
+from cakupan.settings import Settings
 
 STAGE = "raw"
 

@@ -17,10 +17,10 @@ import statistics
 import time
 from collections.abc import Callable
 
-from cakupan.platform import db
 from cakupan.bench.bench_dbt import marts_fingerprint, prepare_build
-from cakupan.transform.nightly import build_candidate_marts
+from cakupan.platform import db
 from cakupan.settings import Settings
+from cakupan.transform.nightly import build_candidate_marts
 
 
 def _mark_new(settings: Settings, snapshot_date: dt.date) -> int:

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import psycopg
 
-from cakupan.platform import db
-from cakupan.sample.generate import generate
 from cakupan.ingest.landing import find_deliveries
-from cakupan.reference.loader import load_regions
-from cakupan.settings import Settings
+from cakupan.platform import db
 from cakupan.platform.warehouse import ensure_databases, warehouse_url, with_database
+from cakupan.reference.loader import load_regions
+from cakupan.sample.generate import generate
+from cakupan.settings import Settings
 
 BENCH_DATABASE = "cakupan_bench"
 BENCH_DATE = dt.date(2026, 11, 20)  # the export date of every generated bench file

@@ -27,9 +27,9 @@ from pathlib import Path
 
 import psycopg
 
-from cakupan.platform.airflow_client import AirflowClient
 from cakupan.orchestration.airflow_support import run_file
 from cakupan.orchestration.dag_run import DAG_ID, DOCS_DAG_ID
+from cakupan.platform.airflow_client import AirflowClient
 from cakupan.platform.local_ports import free_port
 
 DEADLINE_DAG_ID = "cakupan_publication_deadline"

@@ -41,13 +41,11 @@ import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cakupan.ingest import judge as judging
-from cakupan.ingest import row_rules
+from cakupan.ingest import judge as judging, row_rules
 from cakupan.ingest.judge import Judge
 from cakupan.ingest.landing import BRANCH_CODE, CheckedFile, Delivery, Problem, check_delivery
 from cakupan.ingest.pseudonymise import Pseudonymiser
 from cakupan.ingest.readers import FileRejected, as_batches, csv_layout, open_table
-
 
 _PROGRESS_EVERY = 250_000
 

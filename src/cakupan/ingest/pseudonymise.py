@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+
 from cakupan.errors import UserError
 
 

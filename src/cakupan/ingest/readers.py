@@ -22,7 +22,11 @@ import numpy as np
 import pyarrow as pa
 
 from cakupan.ingest.file_bounds import (
-    MAX_HEADER_CHARS, MAX_HEADER_COLUMNS, MAX_HEADER_FIELD_BYTES, MAX_LINE_CHARS, xlsx_over_bounds,
+    MAX_HEADER_CHARS,
+    MAX_HEADER_COLUMNS,
+    MAX_HEADER_FIELD_BYTES,
+    MAX_LINE_CHARS,
+    xlsx_over_bounds,
 )
 
 _BLOCK = 1 << 20

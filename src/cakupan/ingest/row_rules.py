@@ -15,7 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cakupan.ingest.export_contract import (
-    FUNDING_SOURCES, OCCUPATIONS, PROGRAMS, SEGMENTS, SEXES, STATUSES,
+    FUNDING_SOURCES,
+    OCCUPATIONS,
+    PROGRAMS,
+    SEGMENTS,
+    SEXES,
+    STATUSES,
 )
 
 

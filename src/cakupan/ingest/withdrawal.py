@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import psycopg
 
-from cakupan.publish import night_lease
 from cakupan.errors import UserError
+from cakupan.publish import night_lease
 
 # The counts of payments by export date (dbt: int_contributions_by_export_date), unlogged and made again from
 # raw by the next build when empty.

@@ -194,8 +194,8 @@ def _delivery(context) -> dict:
 
 
 def _is_gate_failure(error) -> bool:
-    from cakupan.transform.dbt_runner import DbtFailed
     from cakupan.gates.quality import QualityGateFailed
+    from cakupan.transform.dbt_runner import DbtFailed
 
     return isinstance(error, (QualityGateFailed, DbtFailed))
 

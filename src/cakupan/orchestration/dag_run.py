@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import pendulum
 
-from cakupan.platform.airflow_env import configure_airflow, migrate_metadata_database
 from cakupan.orchestration.airflow_support import WIB, common_dag_arguments
+from cakupan.platform.airflow_env import configure_airflow, migrate_metadata_database
 from cakupan.settings import Settings
 
 DAG_ID = "cakupan_nightly"
@@ -87,7 +87,7 @@ def first_runnable_date() -> dt.date:
 
 def last_runnable_date(now: dt.datetime | None = None) -> dt.date:
     """Tomorrow in WIB: a night for a date more than one day after today is refused (branch-export-v1 §7.6)."""
-    today = pendulum.instance(now or dt.datetime.now(dt.timezone.utc)).in_timezone(WIB).date()
+    today = pendulum.instance(now or dt.datetime.now(dt.UTC)).in_timezone(WIB).date()
     return today + dt.timedelta(days=1)
 
 

@@ -21,9 +21,9 @@ class GXCheckpointOperator(BaseOperator):
         self.stage = stage
 
     def execute(self, context) -> dict:
-        from cakupan.publish import night_lease
-        from cakupan.orchestration.airflow_support import snapshot_date_of
         from cakupan.gates.gate_log import run_gx_gate
+        from cakupan.orchestration.airflow_support import snapshot_date_of
+        from cakupan.publish import night_lease
         from cakupan.settings import load_settings
 
         settings = load_settings()

@@ -11,8 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cakupan.settings import Settings
 from cakupan.platform.warehouse import airflow_metadata_url
+from cakupan.settings import Settings
 
 
 def airflow_environment(settings: Settings) -> dict[str, str]:

@@ -23,9 +23,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from cakupan.errors import UserError
 from cakupan.platform.airflow_env import configure_airflow, migrate_metadata_database
 from cakupan.settings import Settings
-from cakupan.errors import UserError
 
 SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer")
 # The scheduler and the triggerer would each start a log server for the api-server to fetch task logs from,

@@ -6,8 +6,8 @@ from importlib import resources
 
 import psycopg
 
-from cakupan.settings import Settings
 from cakupan.platform.warehouse import warehouse_url
+from cakupan.settings import Settings
 
 
 def connect(settings: Settings, role: str, *, autocommit: bool = True) -> psycopg.Connection:

@@ -25,9 +25,16 @@ import psycopg
 from psycopg import sql
 
 from cakupan.platform.db import apply_schema
+from cakupan.platform.warehouse import (
+    AIRFLOW_DATABASE,
+    AIRFLOW_ROLE,
+    ROLES,
+    embedded,
+    role_password,
+    role_user,
+    warehouse_url,
+)
 from cakupan.settings import Settings
-from cakupan.platform.warehouse import (AIRFLOW_DATABASE, AIRFLOW_ROLE, ROLES, embedded, role_password, role_user,
-                               warehouse_url)
 
 ADMIN, LOADER, TRANSFORMER, BI = (role_user(role) for role in ROLES)
 ADMIN_SCHEMAS = ("reference", "raw", "audit")

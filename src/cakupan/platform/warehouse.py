@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from cakupan.platform.local_ports import free_port, port_is_free
-from cakupan.settings import Settings
-from cakupan.platform.state_folder import make_private, make_private_file
 from cakupan.errors import UserError
+from cakupan.platform.local_ports import free_port, port_is_free
+from cakupan.platform.state_folder import make_private, make_private_file
+from cakupan.settings import Settings
 
 SYSTEM_USER = "cakupan"
 SUPERUSER = "cakupan"

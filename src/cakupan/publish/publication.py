@@ -18,8 +18,8 @@ import datetime as dt
 
 import psycopg
 
-from cakupan.publish import night_lease
 from cakupan.platform.roles import grant_published_marts
+from cakupan.publish import night_lease
 
 PUBLISHED = "marts"
 CANDIDATE = "marts_candidate"

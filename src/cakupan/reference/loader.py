@@ -14,10 +14,10 @@ from pathlib import Path
 
 import psycopg
 
-from cakupan.reference import region_package
-from cakupan.ingest.readers import sha256_of
-from cakupan.settings import Settings
 from cakupan.errors import UserError
+from cakupan.ingest.readers import sha256_of
+from cakupan.reference import region_package
+from cakupan.settings import Settings
 
 Progress = Callable[[str], None]
 

@@ -15,8 +15,8 @@ import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from cakupan.ingest.readers import sha256_of
 from cakupan.errors import UserError
+from cakupan.ingest.readers import sha256_of
 
 PACKAGE = "idn-area-data"
 VERSION = "4.0.1"

@@ -23,9 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from cakupan.reference import region_package
 from cakupan.ingest.export_contract import IURAN_COLUMNS, PESERTA_COLUMNS
 from cakupan.ingest.readers import sha256_of
+from cakupan.reference import region_package
 
 PESERTA_HEADER = PESERTA_COLUMNS  # the header the generator writes: the contract's order
 IURAN_HEADER = IURAN_COLUMNS

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import psycopg
 
-from cakupan.transform.dbt_runner import run_dbt
-from cakupan.site.review_site import SiteContext, build_review_pages, latest_data_docs_pages, t
-from cakupan.settings import Settings
 from cakupan.platform.warehouse import warehouse_url
+from cakupan.settings import Settings
+from cakupan.site.review_site import SiteContext, build_review_pages, latest_data_docs_pages, t
+from cakupan.transform.dbt_runner import run_dbt
 
 GATE_NAMES = {"gx_raw": "Data mentah (GX)", "dbt": "Model & uji dbt", "gx_marts": "Mart (GX)"}
 
@@ -139,7 +139,7 @@ def build_docs_site(settings: Settings, snapshot_date: dt.date) -> Path:
             stale_branches=_stale_branches(conn),
             gx_pages=latest_data_docs_pages(docs),
             rubric=_rubric(conn),
-            built_at=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M"),
+            built_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M"),
         )
         pages = build_review_pages(conn, docs, context, national_extra=_quality_sections(conn, settings, snapshot_date))
     logging.getLogger("cakupan.docs").info("Docs site: %d pages in %s", len(pages), docs)

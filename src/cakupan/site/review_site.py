@@ -19,8 +19,8 @@ from pathlib import Path
 
 import psycopg
 
-from cakupan.site import site_format as fmt
 from cakupan.reference.region_package import ATTRIBUTION
+from cakupan.site import site_format as fmt
 from cakupan.site.svg_charts import bar_chart, line_chart
 
 STYLE = """

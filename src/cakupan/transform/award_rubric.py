@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psycopg
 import yaml
+
 from cakupan.errors import UserError
 
 LEVELS = ("district", "province", "village")

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from cakupan.settings import Settings
 from cakupan.platform.warehouse import warehouse_url
+from cakupan.settings import Settings
 
 
 class DbtFailed(RuntimeError):

@@ -16,20 +16,20 @@ from pathlib import Path
 
 import structlog
 
-from cakupan.platform import db
-from cakupan.ingest import landing
-from cakupan.publish import publication
-from cakupan.reference import reference_layer
-from cakupan.orchestration.airflow_support import TRANSIENT_ERROR_NAMES
-from cakupan.transform.award_rubric import read_rubric, store_rubric
-from cakupan.transform.dbt_runner import DbtFailed, run_dbt
 from cakupan.gates.gate_log import record_dbt_gate
+from cakupan.ingest import landing
 from cakupan.ingest.load import load_delivery, open_judge
-from cakupan.transform.participant_changes import record_participant_changes
 from cakupan.ingest.pseudonymise import Pseudonymiser
 from cakupan.ingest.rejection_report import remake_missing_reports, write_rejection_report
-from cakupan.settings import Settings
 from cakupan.ingest.termination import stop_cleanly_on_sigterm
+from cakupan.orchestration.airflow_support import TRANSIENT_ERROR_NAMES
+from cakupan.platform import db
+from cakupan.publish import publication
+from cakupan.reference import reference_layer
+from cakupan.settings import Settings
+from cakupan.transform.award_rubric import read_rubric, store_rubric
+from cakupan.transform.dbt_runner import DbtFailed, run_dbt
+from cakupan.transform.participant_changes import record_participant_changes
 
 # A structlog logger under Airflow's task-operator namespace (as operators log), so `cakupan run` shows
 # these progress lines while it hides Airflow's own; outside Airflow structlog prints them plainly.
