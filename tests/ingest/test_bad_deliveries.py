@@ -278,10 +278,13 @@ def test_zipfile_never_inflates_past_a_members_declared_size():
     lying = _declare_size(archive.getvalue(), "big.xml", 1 << 20)
     assert len(lying) < 100_000
     inflated = 0
-    with zipfile.ZipFile(io.BytesIO(lying)) as source, pytest.raises(zipfile.BadZipFile, match="CRC"):
-        with source.open("big.xml") as member:
-            while block := member.read(1 << 16):
-                inflated += len(block)
+    with (
+        zipfile.ZipFile(io.BytesIO(lying)) as source,
+        pytest.raises(zipfile.BadZipFile, match="CRC"),
+        source.open("big.xml") as member,
+    ):
+        while block := member.read(1 << 16):
+            inflated += len(block)
     assert 0 < inflated <= 1 << 20  # the last block read is the one whose CRC fails: it is not handed out
 
 

@@ -25,6 +25,7 @@ as usual. The warehouse must hold the night's raw data, loaded and through the r
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -149,10 +150,9 @@ def prepare_build(settings: Settings, snapshot_date: dt.date) -> None:
     with db.connect(settings, "setup") as conn:
         # A role that owns none of the tables only gets warnings: timed as it comes, like the checkpoint.
         conn.execute("VACUUM")
-        try:
+        # A server elsewhere whose setup role may not (superuser or pg_checkpoint): timed as it comes.
+        with contextlib.suppress(psycopg.errors.InsufficientPrivilege):
             conn.execute("CHECKPOINT")
-        except psycopg.errors.InsufficientPrivilege:
-            pass  # a server elsewhere whose setup role may not (superuser or pg_checkpoint): timed as it comes
     with db.connect(settings, "transformer") as conn:
         store_rubric(conn, rubric)
         publication.prepare_candidate(conn, snapshot_date)

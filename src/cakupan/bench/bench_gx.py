@@ -283,7 +283,7 @@ def hand_written_verdicts(conn: psycopg.Connection, suites: list[SuiteOnAsset]) 
     verdicts = {}
     for suite in suites:
         cursor = conn.execute(suite_statement(suite))
-        row = dict(zip((column.name for column in cursor.description), cursor.fetchone()))
+        row = dict(zip((column.name for column in cursor.description), cursor.fetchone(), strict=True))
         for index, expectation in enumerate(suite.expectations):
             _, verdict = _supported(expectation)
             prefix = f"e{index}_"

@@ -68,10 +68,13 @@ def _plain_copy(conn: psycopg.Connection, path: Path) -> float:
     conn.execute("DROP TABLE IF EXISTS public.plain_copy")
     conn.execute(f"CREATE TABLE public.plain_copy ({', '.join(f'{c} text' for c in header)})")
     started = time.perf_counter()
-    with conn.cursor() as cursor, cursor.copy("COPY public.plain_copy FROM STDIN WITH (FORMAT csv, HEADER true)") as copy:
-        with path.open("rb") as handle:
-            while block := handle.read(1 << 20):
-                copy.write(block)
+    with (
+        conn.cursor() as cursor,
+        cursor.copy("COPY public.plain_copy FROM STDIN WITH (FORMAT csv, HEADER true)") as copy,
+        path.open("rb") as handle,
+    ):
+        while block := handle.read(1 << 20):
+            copy.write(block)
     elapsed = time.perf_counter() - started
     rows = conn.execute("SELECT count(*) FROM public.plain_copy").fetchone()[0]
     conn.execute("DROP TABLE public.plain_copy")

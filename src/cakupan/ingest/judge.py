@@ -200,7 +200,7 @@ def _source_columns(columns: Sequence[str], expressions: Sequence[str], malforme
     # file is known to have no value to trim (FileFacts.padded_values).
     value = "coalesce(trim({}), '')" if trim else "coalesce({}, '')"
     return ", ".join([f"{row_number} AS row_number"]
-                     + [f"{value.format(e)} AS {c}" for c, e in zip(columns, expressions)]
+                     + [f"{value.format(e)} AS {c}" for c, e in zip(columns, expressions, strict=True)]
                      + [f"{malformed} AS malformed"])
 
 

@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import IO
 
@@ -285,7 +286,7 @@ class _AscendingKeys:
 def _ascending_across(parts: list[_AscendingKeys]) -> bool:
     """Parts in file order, each ascending, each starting above where the one before it ended."""
     seen = [part for part in parts if part.first is not None]
-    return all(part.ascending for part in parts) and all(a.last < b.first for a, b in zip(seen, seen[1:]))
+    return all(part.ascending for part in parts) and all(a.last < b.first for a, b in pairwise(seen))
 
 
 @dataclass

@@ -241,7 +241,7 @@ def _map_header(path: Path, header: list[str], columns: Sequence[str]) -> tuple[
         raise FileRejected("duplicate_columns", f"{path.name}: kolom ganda: {_listed(sorted(duplicated))}.")
     positions = [position_of[c] for c in columns]
     contract = set(columns)
-    extras = [h.strip() for h, n in zip(header, names) if n and n not in contract]
+    extras = [h.strip() for h, n in zip(header, names, strict=True) if n and n not in contract]
     if len(extras) > MAX_EXTRA_COLUMNS_KEPT:
         extras = [*extras[:MAX_EXTRA_COLUMNS_KEPT], f"... dan {len(extras) - MAX_EXTRA_COLUMNS_KEPT:,} lainnya"]
     return positions, [e if len(e) <= 64 else e[:64] + "…" for e in extras]

@@ -9,6 +9,7 @@ streams they were given, and dbt runs as a child process.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -61,7 +62,5 @@ def _copy(reader: int, log_path: Path, terminal: int) -> None:
             log.write(line)
             log.flush()
             if PROGRESS_LINE.match(line.decode("utf-8", "replace")):
-                try:
+                with contextlib.suppress(OSError):  # the terminal closed: the log file still gets everything
                     os.write(terminal, line)
-                except OSError:  # the terminal closed: the log file still gets everything
-                    pass

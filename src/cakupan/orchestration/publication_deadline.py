@@ -138,7 +138,7 @@ def missed_publication_alert(status: PublicationStatus, *, publish_by: str, dag_
     lines += gate_lines(status.failed_gates)
     if status.late_branches:
         lines.append(f"Kantor cabang tanpa ekspor {date} / branches without an export for {date}:")
-        for branch, listed in zip(status.late_branches, details["late_branches"]):
+        for branch, listed in zip(status.late_branches, details["late_branches"], strict=True):
             name = f"{branch.branch_code} {branch.branch_name}" if branch.branch_name else branch.branch_code
             since = (f"ekspor terakhir / last export {listed['last_export_date']} ({listed['days_late']} hari / days)"
                      if branch.last_export_date else "belum pernah mengirim / never delivered")

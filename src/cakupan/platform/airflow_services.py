@@ -11,6 +11,7 @@ the owner only, under AIRFLOW_HOME.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -180,7 +181,5 @@ def down(settings: Settings, progress=print, timeout_s: float = 30) -> bool:
 
 
 def _signal_group(pid: int, signum: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signum)
-    except (ProcessLookupError, PermissionError):
-        pass

@@ -100,7 +100,7 @@ def _reference_rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int
             continue
         if len(record) != len(header):
             raise ReferenceError(f"{path}, row {number}: {len(record)} fields, the header has {len(header)}.")
-        yield number, {h: v.strip() for h, v in zip(header, record)}
+        yield number, {h: v.strip() for h, v in zip(header, record, strict=True)}
 
 
 def _known_districts(conn: psycopg.Connection) -> set[str]:

@@ -301,7 +301,7 @@ def generate(
     transfers: list[list[str]] = []  # rows leaving branch i, written again into branch i + 1
     payments_written = 0
     written = 0
-    for index, (branch, count) in enumerate(zip(plan, quota)):
+    for index, (branch, count) in enumerate(zip(plan, quota, strict=True)):
         folder = landing / branch.code / export_date.isoformat()
         folder.mkdir(parents=True, exist_ok=True)
         area = [v for d in branch.districts for v in villages[d]]

@@ -169,7 +169,7 @@ def latest_data_docs_pages(docs_dir: Path) -> dict[str, str]:
 def _rows(conn: psycopg.Connection, sql: str, params: dict) -> list[dict]:
     cursor = conn.execute(sql, params)
     names = [column.name for column in cursor.description]
-    return [dict(zip(names, row)) for row in cursor.fetchall()]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _district_link(row: dict, up: str) -> str:
