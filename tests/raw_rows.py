@@ -17,6 +17,7 @@ def insert_peserta(conn, delivery_id: int, **overrides) -> None:
 
 
 def insert_delivery(conn, delivery_id: int, *, gate_passed: bool = False) -> None:
-    conn.execute("INSERT INTO raw.deliveries (delivery_id, kode_cabang, export_date, content_sha256, raw_gate_passed_at) "
+    conn.execute("INSERT INTO raw.deliveries "
+                 "(delivery_id, kode_cabang, export_date, content_sha256, raw_gate_passed_at) "
                  "VALUES (%s, 'SAWAHLUNTO', %s, %s, CASE WHEN %s THEN now() END)",
                  (delivery_id, D - dt.timedelta(days=delivery_id), f"{delivery_id:064x}", gate_passed))

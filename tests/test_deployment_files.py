@@ -272,12 +272,13 @@ def test_dockerfile_extends_the_official_image_at_the_locked_airflow_version():
             assert user == "root" and "nodejs" in line and "npm" in line
     assert any("-r requirements.lock" in line and "apache-airflow==${AIRFLOW_VERSION}" in line for line in installs)
     assert any("--no-deps -e ." in line for line in installs)
-    for folder in ("src", "plugins", "dags", "dbt_project", "expectations", "award", "pyproject.toml", "requirements.lock"):
+    for folder in ("src", "plugins", "dags", "dbt_project", "expectations", "award", "pyproject.toml",
+                   "requirements.lock"):
         assert re.search(rf"^COPY .*\b{re.escape(folder)}\b", DOCKERFILE, re.M), folder
         assert (ROOT / folder).exists()
-    for setting in ("AIRFLOW__CORE__DAGS_FOLDER=/opt/cakupan/dags", "AIRFLOW__CORE__PLUGINS_FOLDER=/opt/cakupan/plugins",
-                    "AIRFLOW__CORE__LOAD_EXAMPLES=False", "AIRFLOW__CORE__DEFAULT_TIMEZONE=Asia/Jakarta",
-                    "CAKUPAN_HOME="):
+    for setting in ("AIRFLOW__CORE__DAGS_FOLDER=/opt/cakupan/dags",
+                    "AIRFLOW__CORE__PLUGINS_FOLDER=/opt/cakupan/plugins", "AIRFLOW__CORE__LOAD_EXAMPLES=False",
+                    "AIRFLOW__CORE__DEFAULT_TIMEZONE=Asia/Jakarta", "CAKUPAN_HOME="):
         assert setting in DOCKERFILE, setting
     ignored = (ROOT / ".dockerignore").read_text().splitlines()
     assert {".env", ".venv", ".cakupan", "data"} <= set(ignored)

@@ -365,7 +365,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--national", action="store_true",
                      help="national shape: all 514 districts and 83,762 villages, 325 branches sized by workforce")
     gen.add_argument("--next-night", action="store_true",
-                     help="make the night after --date from the one already under --out (same branches and participants)")
+                     help="make the night after --date from the one already under --out "
+                          "(same branches and participants)")
     gen.add_argument("--changed", type=float, default=0.01,
                      help="with --next-night: the share of participants whose status, village or funding changes")
     gen.set_defaults(handler=cmd_generate)
@@ -390,7 +391,8 @@ def build_parser() -> argparse.ArgumentParser:
     delivery.add_argument("--reason", help="why (kept in audit.withdrawals)")
     delivery.set_defaults(handler=cmd_delivery)
 
-    airflow = commands.add_parser("airflow", help="Airflow's services on this machine: up (and wait until healthy) or down")
+    airflow = commands.add_parser("airflow",
+                                  help="Airflow's services on this machine: up (and wait until healthy) or down")
     airflow.add_argument("action", choices=["up", "down"])
     _show_password_option(airflow, "up: print the UI login's password (default: ***)")
     airflow.set_defaults(handler=cmd_airflow)

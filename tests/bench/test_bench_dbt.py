@@ -61,7 +61,8 @@ def test_the_psql_replay_builds_the_same_marts_as_dbt(loaded_night, conn):
 
 def test_incremental_vs_full_times_the_nightly_build_against_its_full_refresh(loaded_night, conn):
     result = measure_incremental_vs_full(loaded_night, D, repeats=1, progress=lambda _: None)
-    assert result["incremental_vs_full"] > 0 and result["incremental_seconds"] > 0 and result["full_refresh_seconds"] > 0
+    assert result["incremental_vs_full"] > 0
+    assert result["incremental_seconds"] > 0 and result["full_refresh_seconds"] > 0
     assert result["ratios"] == [result["incremental_vs_full"]]
     # The incremental build ran last: it counted again only the payments of the night's date (20 Nov), after the
     # full refresh had counted every payment; the 19 Nov ones stand as the full refresh counted them.

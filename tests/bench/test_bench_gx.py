@@ -33,7 +33,8 @@ PESERTA = {"kpj": None, "nik_hash": None, "segmen": "BPU", "kode_desa": "13.73.0
 
 def add_delivery(conn, delivery_id: int, export_date: dt.date, *, gate_passed: bool = False,
                  sha256: str | None = None) -> None:
-    conn.execute("INSERT INTO raw.deliveries (delivery_id, kode_cabang, export_date, content_sha256, raw_gate_passed_at) "
+    conn.execute("INSERT INTO raw.deliveries "
+                 "(delivery_id, kode_cabang, export_date, content_sha256, raw_gate_passed_at) "
                  "VALUES (%s, %s, %s, %s, CASE WHEN %s THEN now() END)",
                  (delivery_id, BRANCH, export_date, sha256 or f"{delivery_id:064x}", gate_passed))
 
@@ -47,7 +48,8 @@ def add_peserta(conn, delivery_id: int, count: int, **overrides) -> None:
         rows.append(row)
     columns = list(rows[0])
     with conn.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO raw.peserta ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})",
+        cursor.executemany(f"INSERT INTO raw.peserta ({', '.join(columns)}) "
+                           f"VALUES ({', '.join(['%s'] * len(columns))})",
                            [[row[c] for c in columns] for row in rows])
 
 
@@ -64,7 +66,8 @@ def add_file_load(conn, delivery_id: int, file_name: str, *, manifest: int, read
                   rejected: int = 0) -> None:
     conn.execute(
         "INSERT INTO audit.file_loads (delivery_id, kode_cabang, export_date, file_name, status, rows_read, "
-        "rows_loaded, rows_rejected, manifest_rows, delivery_fingerprint) VALUES (%s, %s, %s, %s, 'loaded', %s, %s, %s, %s, %s)",
+        "rows_loaded, rows_rejected, manifest_rows, delivery_fingerprint) "
+        "VALUES (%s, %s, %s, %s, 'loaded', %s, %s, %s, %s, %s)",
         (delivery_id, BRANCH, D, file_name, read, loaded, rejected, manifest, f"fingerprint-{delivery_id}"))
 
 
@@ -105,7 +108,8 @@ def test_clean_night_every_check_passes_and_both_agree(settings, previous_night,
 
     statements, gx, hand_written = both_verdicts(settings, tmp_path)
     check_agreement(gx, hand_written)
-    assert len(gx) == len(hand_written) == sum(len(s.expectations) for s in checkpoint_suites(settings.expectations_dir))
+    expectations = sum(len(s.expectations) for s in checkpoint_suites(settings.expectations_dir))
+    assert len(gx) == len(hand_written) == expectations
     assert all(verdict.success for verdict in hand_written.values())
     assert statements > len(checkpoint_suites(settings.expectations_dir))
     assert observed(hand_written, "raw_peserta", "expect_table_row_count_to_be_between", min_value=1) == 150
@@ -153,7 +157,8 @@ def test_broken_rows_get_the_same_counts_from_both(settings, previous_night, tmp
                       column="kode_cabang", regex="^[A-Z0-9_]{2,20}$") == 1
     assert observed(hand_written, "raw_deliveries", "unexpected_rows_expectation", unexpected_rows_query=(
         "SELECT kode_cabang, export_date FROM {batch} WHERE export_date > loaded_at::date + 1")) == 1
-    for columns in (("rows_read", "manifest_rows"), ("rows_loaded", "rows_in_raw"), ("rows_rejected", "rows_in_quarantine")):
+    for columns in (("rows_read", "manifest_rows"), ("rows_loaded", "rows_in_raw"),
+                    ("rows_rejected", "rows_in_quarantine")):
         assert unexpected(hand_written, "raw_accounting", "expect_column_pair_values_to_be_equal",
                           column_A=columns[0], column_B=columns[1]) == 1
     assert unexpected(hand_written, "raw_distribution", "expect_column_values_to_be_between",

@@ -23,7 +23,8 @@ D = dt.date(2026, 11, 20)
 
 def add_delivery(conn, delivery_id: int, export_date: dt.date, branch: str = "SAWAHLUNTO", *,
                  gate_passed: bool = False) -> None:
-    conn.execute("INSERT INTO raw.deliveries (delivery_id, kode_cabang, export_date, content_sha256, raw_gate_passed_at) "
+    conn.execute("INSERT INTO raw.deliveries "
+                 "(delivery_id, kode_cabang, export_date, content_sha256, raw_gate_passed_at) "
                  "VALUES (%s, %s, %s, %s, CASE WHEN %s THEN now() END)",
                  (delivery_id, branch, export_date, f"{delivery_id:064x}", gate_passed))
 
@@ -59,7 +60,8 @@ def test_the_raw_gate_of_night_d_checks_only_deliveries_dated_d_or_earlier(setti
     assert outcome.success, outcome.failed_errors
     mark_raw_gate_passed(loader, awaiting)
     assert loader.execute("SELECT count(*) FROM audit.raw_gate_night").fetchone() == (0,)
-    assert loader.execute("SELECT delivery_id FROM raw.deliveries WHERE raw_gate_passed_at IS NULL").fetchall() == [(2,)]
+    waiting = loader.execute("SELECT delivery_id FROM raw.deliveries WHERE raw_gate_passed_at IS NULL").fetchall()
+    assert waiting == [(2,)]
 
     # The night after D: still not its date. Night D+2 gates it, and fails.
     with raw_gate_of_night(loader, D + dt.timedelta(days=1)) as awaiting:

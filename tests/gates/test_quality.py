@@ -83,4 +83,5 @@ def test_a_check_that_cannot_run_fails_and_says_why(settings, empty_warehouse, t
                              results_dir=tmp_path / "validations", data_docs_dir=tmp_path / "docs")
     assert not outcome.success
     [failure] = outcome.failed_errors
-    assert failure.startswith("raw_peserta.desa: Kolom yang sudah diganti namanya") and "could not be evaluated" in failure
+    assert failure.startswith("raw_peserta.desa: Kolom yang sudah diganti namanya")
+    assert "could not be evaluated" in failure

@@ -57,7 +57,8 @@ def test_binary_garbage_and_wrong_encoding_are_rejected_whole(empty_warehouse, t
     folder = write_delivery(tmp_path, "SOLOK", D, [peserta()], files={"peserta.csv": garbage},
                             row_counts={"peserta.csv": 1})
     assert load(empty_warehouse, folder).status == "rejected"
-    (reason,) = empty_warehouse.execute("SELECT reason FROM audit.file_loads WHERE file_name = 'peserta.csv'").fetchone()
+    (reason,) = empty_warehouse.execute(
+        "SELECT reason FROM audit.file_loads WHERE file_name = 'peserta.csv'").fetchone()
     assert reason.split(":")[0] in ("encoding", "unreadable", "required_columns_missing")
 
 
@@ -86,7 +87,8 @@ def test_every_row_rule_has_its_reason(empty_warehouse, tmp_path):
         "sumber_iuran_tidak_dikenal": iuran(id_transaksi="T5", sumber_iuran="?"),
     }
     # One good participant: a delivery with none is rejected whole (no_usable_rows) and its payments not read.
-    folder = write_delivery(tmp_path, "SOLOK", D, [*cases.values(), peserta(kpj="10000000099")], list(payments.values()))
+    folder = write_delivery(tmp_path, "SOLOK", D, [*cases.values(), peserta(kpj="10000000099")],
+                            list(payments.values()))
     load(empty_warehouse, folder)
     found = empty_warehouse.execute(
         "SELECT file_name, row_number, rule, reason FROM audit.rejected_rows ORDER BY file_name DESC, row_number"
@@ -118,7 +120,8 @@ fuzzed_row = st.fixed_dictionaries({column: st.one_of(cell, st.sampled_from([pes
 @given(rows=st.lists(fuzzed_row, min_size=1, max_size=8), delimiter=st.sampled_from([",", ";"]))
 def test_fuzzed_csv_content_loses_no_row(empty_warehouse, tmp_path_factory, rows, delimiter):
     conn = empty_warehouse
-    conn.execute("TRUNCATE raw.deliveries, raw.peserta, raw.peserta_changes, raw.iuran, audit.file_loads, audit.rejected_rows")
+    conn.execute("TRUNCATE raw.deliveries, raw.peserta, raw.peserta_changes, raw.iuran, "
+                 "audit.file_loads, audit.rejected_rows")
     data = csv_bytes(PESERTA_HEADER, rows, delimiter=delimiter)
     # What a CSV reader sees as data rows (blank lines are not rows): the manifest's honest count.
     parsed = [r for r in csv.reader(io.StringIO(data.decode("utf-8"), newline=""), delimiter=delimiter)][1:]

@@ -34,7 +34,8 @@ def file_loads(conn):
 
 def rejected(conn):
     return conn.execute(
-        "SELECT file_name, row_number, kpj, column_name, rule FROM audit.rejected_rows ORDER BY file_name DESC, row_number"
+        "SELECT file_name, row_number, kpj, column_name, rule FROM audit.rejected_rows "
+        "ORDER BY file_name DESC, row_number"
     ).fetchall()
 
 

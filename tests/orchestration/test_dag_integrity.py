@@ -81,7 +81,8 @@ def test_dag_shape_schedule_and_retries():
     assert downstream["validate_marts"] == ["publish_marts"]
     assert downstream["publish_marts"] == ["night_checked"]
     # Data-aware scheduling: the night updates its assets, and the docs site is rebuilt from them.
-    assert parsed["outlets"] == {"publish_marts": ["cakupan_published_marts"], "night_checked": ["cakupan_night_checked"]}
+    assert parsed["outlets"] == {"publish_marts": ["cakupan_published_marts"],
+                                 "night_checked": ["cakupan_night_checked"]}
     assert "cakupan_night_checked" in str(parsed["docs_schedule"])
     # The test session sets CAKUPAN_TASK_RETRIES=0; the default is 2 (read from the environment).
     assert set(parsed["retries"].values()) == {0}

@@ -36,7 +36,8 @@ def test_bi_reads_published_marts_only(settings, empty_warehouse):
 def test_each_role_writes_only_where_it_should(settings, empty_warehouse):
     empty_warehouse.execute("CREATE SCHEMA IF NOT EXISTS marts")
     with db.connect(settings, "loader") as loader:
-        assert not refused(loader, "INSERT INTO audit.gate_results (snapshot_date, gate, passed) VALUES ('2026-11-20', 'probe', true)")
+        assert not refused(loader, "INSERT INTO audit.gate_results (snapshot_date, gate, passed) "
+                                   "VALUES ('2026-11-20', 'probe', true)")
         assert refused(loader, "CREATE TABLE marts.loader_scratch (x int)")
         assert refused(loader, "CREATE SCHEMA loader_scratch")
         assert refused(loader, "DROP TABLE raw.peserta")

@@ -38,4 +38,5 @@ def test_missing_column_and_bad_number_are_explained(empty_warehouse, tmp_path):
         load_employed_population(empty_warehouse, path)
     path.write_text("kode_kabkota;tahun;penduduk_bekerja\n13.73;2025;28.000\n")
     assert load_employed_population(empty_warehouse, path) == 1
-    assert empty_warehouse.execute("SELECT employed_population FROM reference.employed_population").fetchone() == (28000,)
+    employed = empty_warehouse.execute("SELECT employed_population FROM reference.employed_population").fetchone()
+    assert employed == (28000,)

@@ -108,9 +108,11 @@ def test_the_next_night_changes_the_share_asked_and_passes_the_contract(sample, 
 
     # The same participants in every branch, and exactly the changed ones differ (status, village or funding).
     before, after, differing = empty_warehouse.execute(
-        """WITH night AS (SELECT d.export_date, d.kode_cabang, p.* FROM raw.peserta p JOIN raw.deliveries d USING (delivery_id))
+        """WITH night AS (SELECT d.export_date, d.kode_cabang, p.*
+                          FROM raw.peserta p JOIN raw.deliveries d USING (delivery_id))
            SELECT count(*) FILTER (WHERE b.kpj IS NOT NULL), count(*) FILTER (WHERE a.kpj IS NOT NULL),
-                  count(*) FILTER (WHERE (b.status, b.kode_desa, b.sumber_iuran) <> (a.status, a.kode_desa, a.sumber_iuran))
+                  count(*) FILTER (WHERE (b.status, b.kode_desa, b.sumber_iuran)
+                                         <> (a.status, a.kode_desa, a.sumber_iuran))
            FROM (SELECT * FROM night WHERE export_date = %s) b
            FULL JOIN (SELECT * FROM night WHERE export_date = %s) a USING (kode_cabang, kpj)""",
         (D, D + dt.timedelta(days=1))).fetchone()

@@ -37,5 +37,6 @@ def test_the_next_nights_date_needs_no_new_parse(settings):
             log=lines.append)
     assert any("no changes found, skipping parsing" in line for line in lines), lines
     compiled = settings.home / "dbt" / "target" / "compiled" / "cakupan" / "models" / "marts" / "daily"
-    test_sql = (compiled / "coverage_village.yml" / "unique_combination_coverage_village_snapshot_date__village_code.sql")
+    test_sql = (compiled / "coverage_village.yml"
+                / "unique_combination_coverage_village_snapshot_date__village_code.sql")
     assert "where snapshot_date = date '2026-11-21'" in test_sql.read_text()

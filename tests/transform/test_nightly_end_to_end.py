@@ -159,7 +159,8 @@ def award_snapshot(conn) -> tuple[list, list, list]:
         """SELECT province_code, score, rank_national, coverage_gap_persons
            FROM marts.award_province WHERE year = 2026 AND eligible ORDER BY 1""")]
     villages = [(code, text(score), rank) for code, score, rank in conn.execute(
-        "SELECT village_code, score, rank_in_province FROM marts.award_village WHERE year = 2026 AND eligible ORDER BY 1")]
+        "SELECT village_code, score, rank_in_province FROM marts.award_village "
+        "WHERE year = 2026 AND eligible ORDER BY 1")]
     return districts, provinces, villages
 
 

@@ -42,7 +42,8 @@ def _national_sample(settings: Settings, participants: int) -> Path:
 
 
 def _machine() -> dict:
-    return {"cores": os.cpu_count(), "memory_gib": round(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30)}
+    return {"cores": os.cpu_count(),
+            "memory_gib": round(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30)}
 
 
 def run_bench(settings: Settings, participants: int = 1_000_000, repeats: int = 5) -> dict:
@@ -233,8 +234,8 @@ def _table(result: dict) -> list[str]:
         ("gx_vs_sql", f"{result['gx_vs_sql']} ({result['gx']['gx_seconds']} s against {result['gx']['sql_seconds']} s, "
                       f"{result['gx']['checks']} checks)", "<= 2"),
         ("gx_statements", str(result["gx_statements"]), ""),
-        ("dbt_vs_sql", f"{result['dbt_vs_sql']} ({result['dbt']['dbt_seconds']} s against {result['dbt']['sql_seconds']} s, "
-                       f"{result['dbt']['nodes']} nodes)", "<= 1.5"),
+        ("dbt_vs_sql", f"{result['dbt_vs_sql']} ({result['dbt']['dbt_seconds']} s against "
+                       f"{result['dbt']['sql_seconds']} s, {result['dbt']['nodes']} nodes)", "<= 1.5"),
         ("incremental_vs_full", f"{result['incremental_vs_full']} ({result['next_night']['incremental_seconds']} s "
                                 f"against {result['next_night']['full_refresh_seconds']} s: the nightly dbt build of "
                                 f"the next night, {NEXT_NIGHT_CHANGED:.0%} of participants changed)", "<= 0.15"),
@@ -244,7 +245,8 @@ def _table(result: dict) -> list[str]:
          "< 1800 at 10 M on 2 cores"),
         ("next night end_to_end_s", f"{result['next_night']['end_to_end_s']} (as the nightly runs it)", ""),
     ]
-    rows += [(f"peak_rss_mib: {task}", f"{mib} MiB", "flat in file size") for task, mib in result["peak_rss_mib"].items()]
+    rows += [(f"peak_rss_mib: {task}", f"{mib} MiB", "flat in file size")
+             for task, mib in result["peak_rss_mib"].items()]
     rows += [(f"loader peak_rss_mib: {size}", f"{mib} MiB", "flat in file size")
              for size, mib in result["loader_peak_rss_mib"].items()]
     lines = ["| key | value | target |", "|---|---|---|"] + [f"| {k} | {v} | {t} |" for k, v, t in rows]

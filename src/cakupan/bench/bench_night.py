@@ -165,7 +165,8 @@ print(json.dumps(measure_incremental_vs_full(load_settings(), dt.date.fromisofor
 """
 
 
-def _night_and_docs(client: AirflowClient, snapshot_date: dt.date, progress: Callable[[str], None]) -> tuple[str, str, float]:
+def _night_and_docs(client: AirflowClient, snapshot_date: dt.date,
+                    progress: Callable[[str], None]) -> tuple[str, str, float]:
     """Run the night of `snapshot_date` and the docs site it triggers: (night run, docs run, seconds)."""
     seen = client.asset_triggered_runs(DOCS_DAG_ID)
     started = time.monotonic()

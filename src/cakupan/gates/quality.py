@@ -125,7 +125,8 @@ def _run_checkpoint(stage: str, *, warehouse_url: str, expectations_dir: Path, r
     # per suite (7 of 10 seconds of the marts gate, measured).
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
-    built = list(result.run_results) + [ExpectationSuiteIdentifier(run.suite_name) for run in result.run_results.values()]
+    built = list(result.run_results) + [ExpectationSuiteIdentifier(run.suite_name)
+                                        for run in result.run_results.values()]
     try:
         context.build_data_docs(site_names=[DATA_DOCS_SITE], resource_identifiers=built)
     except OSError as error:

@@ -285,7 +285,8 @@ class Judge:
         source = f"SELECT {values} FROM {rows}"
         return self._stream(source, table, delivery)
 
-    def judge_rows(self, rows: pa.RecordBatchReader, table: TableRules, delivery: DeliveryStamp) -> Iterator[pa.RecordBatch]:
+    def judge_rows(self, rows: pa.RecordBatchReader, table: TableRules,
+                   delivery: DeliveryStamp) -> Iterator[pa.RecordBatch]:
         """The careful path: rows from the Python reader (`readers.as_batches`), numbered, malformed ones flagged."""
         source = f"SELECT {_source_columns(table.columns, table.columns, 'malformed', 'row_number')} FROM careful_rows"
         return self._stream(source, table, delivery, rows)

@@ -581,7 +581,8 @@ def load_delivery(
                     _retire(conn, live[0])
                 outcome.files = [peserta_outcome, *(_load_file(conn, active, c, params, progress) for c in others)]
             conn.execute(
-                "INSERT INTO raw.deliveries (delivery_id, kode_cabang, export_date, content_sha256) VALUES (%s, %s, %s, %s)",
+                "INSERT INTO raw.deliveries (delivery_id, kode_cabang, export_date, content_sha256) "
+                "VALUES (%s, %s, %s, %s)",
                 (delivery_id, delivery.kode_cabang, delivery.export_date, key),
             )
             _record_files(conn, delivery, delivery_id, outcome.files)

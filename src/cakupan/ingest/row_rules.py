@@ -83,7 +83,8 @@ PESERTA_RULES = (
             "'Umur peserta pada tanggal ekspor di luar batas; yang diterima 10 sampai 100 tahun.'"),
     _unknown_code("jenis_kelamin", SEXES, "Jenis kelamin"),
     _unknown_code("segmen", SEGMENTS, "Segmen"),
-    RowRule("program_tidak_dikenal", "program", f"program <> '' AND NOT regexp_full_match(program_codes, '{_codes_list(PROGRAMS)}')",
+    RowRule("program_tidak_dikenal", "program",
+            f"program <> '' AND NOT regexp_full_match(program_codes, '{_codes_list(PROGRAMS)}')",
             "'Program memuat kode yang tidak dikenal; pilihan: "
             f"{', '.join(PROGRAMS)}, dipisah titik koma.'"),
     RowRule("program_tanpa_jkk_jkm", "program",
@@ -116,7 +117,8 @@ IURAN_RULES = (
             "'Kolom id_transaksi wajib diisi, 1 sampai 40 karakter.'"),
     RowRule("id_transaksi_duplikat", "id_transaksi", None,
             "'id_transaksi pembayaran ini ' || CASE WHEN earlier_in_file THEN 'sudah ada di baris sebelumnya' "
-            "ELSE 'sudah tercatat dari ekspor sebelumnya' END || '; dicatat sebagai duplikat, tidak dihitung dua kali.'"),
+            "ELSE 'sudah tercatat dari ekspor sebelumnya' END "
+            "|| '; dicatat sebagai duplikat, tidak dihitung dua kali.'"),
     KPJ_FORMAT,
     RowRule("periode_tidak_valid", "periode", "period IS NULL",
             "'Periode bukan periode YYYY-MM yang valid.'"),

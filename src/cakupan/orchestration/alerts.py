@@ -189,7 +189,8 @@ def _delivery(context) -> dict:
         files = sorted(p.name for p in path.iterdir() if p.is_file()) if path.is_dir() else []
         deliveries.append({"branch_code": path.parent.name, "date_folder": path.name, "files": files,
                            "error_type": type(failure).__name__, "error": _clip(str(failure))})
-    single = {key: deliveries[0][key] for key in ("branch_code", "date_folder", "files")} if len(deliveries) == 1 else {}
+    single = ({key: deliveries[0][key] for key in ("branch_code", "date_folder", "files")}
+              if len(deliveries) == 1 else {})
     return {"deliveries": deliveries, **single}
 
 

@@ -72,7 +72,8 @@ def load_dags() -> dict:
 
 def logical_date_for(snapshot_date: dt.date) -> pendulum.DateTime:
     """The scheduled 01:00 WIB run that follows business day D."""
-    return pendulum.datetime(snapshot_date.year, snapshot_date.month, snapshot_date.day, 1, tz="Asia/Jakarta").add(days=1)
+    return pendulum.datetime(snapshot_date.year, snapshot_date.month, snapshot_date.day, 1,
+                             tz="Asia/Jakarta").add(days=1)
 
 
 def first_runnable_date() -> dt.date:
@@ -180,7 +181,9 @@ def cut_short(settings: Settings, snapshot_date: dt.date, since: float, error: B
     if not warehouse_answers(settings):
         start = "start it with `cakupan warehouse start`" if settings.embedded else \
             "check the server at CAKUPAN_WAREHOUSE_URL"
-        return f"the warehouse stopped answering during {where} of the night of {snapshot_date}; {start} and {again}{log}."
-    cause = f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}" if error else ""
+        return (f"the warehouse stopped answering during {where} of the night of {snapshot_date}; "
+                f"{start} and {again}{log}.")
+    cause = (f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
+             if error else "")
     return (f"Airflow stopped during {where} of the night of {snapshot_date}" + (f" ({cause})" if cause else "")
             + f"; {again}{log}.")

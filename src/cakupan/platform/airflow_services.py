@@ -2,9 +2,10 @@
 without Docker.
 
 api-server (UI and REST API on 127.0.0.1), scheduler with the LocalExecutor, dag-processor and triggerer each
-run as their own process group, with the project's `dags/` and `plugins/` (the Cakupan plugin), its metadata in the `airflow`
-database of the embedded PostgreSQL (or wherever AIRFLOW__DATABASE__SQL_ALCHEMY_CONN points). Everything else
-comes from the environment (`AIRFLOW_CONN_*`, `AIRFLOW__*`, `CAKUPAN_*`), read when the services start.
+run as their own process group, with the project's `dags/` and `plugins/` (the Cakupan plugin), its metadata in
+the `airflow` database of the embedded PostgreSQL (or wherever AIRFLOW__DATABASE__SQL_ALCHEMY_CONN points).
+Everything else comes from the environment (`AIRFLOW_CONN_*`, `AIRFLOW__*`, `CAKUPAN_*`), read when the
+services start.
 Secrets the services must share (JWT, API secret key, the UI login) are generated once and kept, readable by
 the owner only, under AIRFLOW_HOME.
 """
@@ -58,7 +59,8 @@ def _secrets(settings: Settings) -> dict[str, str]:
     path = settings.airflow_home / "service_secrets.json"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({key: secrets.token_urlsafe(32) for key in ("jwt_secret", "secret_key", "password")}))
+        path.write_text(json.dumps({key: secrets.token_urlsafe(32)
+                                    for key in ("jwt_secret", "secret_key", "password")}))
         path.chmod(0o600)
     return json.loads(path.read_text())
 

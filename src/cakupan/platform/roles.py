@@ -145,7 +145,8 @@ def _grants() -> str:
         ALTER DEFAULT PRIVILEGES FOR ROLE {ADMIN} IN SCHEMA reference GRANT SELECT ON TABLES TO {LOADER}, {TRANSFORMER};
         ALTER DEFAULT PRIVILEGES FOR ROLE {ADMIN} IN SCHEMA {raw_and_audit}
             GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {LOADER};
-        ALTER DEFAULT PRIVILEGES FOR ROLE {ADMIN} IN SCHEMA {raw_and_audit} GRANT USAGE, SELECT ON SEQUENCES TO {LOADER};
+        ALTER DEFAULT PRIVILEGES FOR ROLE {ADMIN} IN SCHEMA {raw_and_audit}
+            GRANT USAGE, SELECT ON SEQUENCES TO {LOADER};
         ALTER DEFAULT PRIVILEGES FOR ROLE {ADMIN} IN SCHEMA {raw_and_audit} GRANT SELECT ON TABLES TO {TRANSFORMER};
         ALTER DEFAULT PRIVILEGES FOR ROLE {ADMIN} IN SCHEMA audit GRANT USAGE ON SEQUENCES TO {TRANSFORMER};
     """
@@ -193,7 +194,8 @@ def _hand_over(conn: psycopg.Connection, schema: str, owner: str) -> None:
         SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = %s AND c.relkind = ANY(%s) AND pg_get_userbyid(c.relowner) <> %s
           -- a sequence owned by a column follows its table
-          AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('a', 'i')))
+          AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_depend d
+                                               WHERE d.objid = c.oid AND d.deptype IN ('a', 'i')))
         """,
         (schema, list(_RELATION_KINDS), owner),
     ).fetchall()

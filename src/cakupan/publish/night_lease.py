@@ -10,8 +10,9 @@ So the night holds a row in `audit.night_lease`: taken by its first task (find_e
 another night holds it), confirmed by every task that writes, released by night_checked when every task of
 the night has ended. While one of its tasks runs, a thread refreshes the row's heartbeat. A row silent for
 longer than STALE_AFTER belongs to a night that was killed (or a machine that rebooted), and so does one held by
-a `cakupan run` on this machine whose process has ended: the next night takes it over, and if that night was only stalled, its next task finds the lease gone and fails, and it never
-publishes (publication.publish confirms the lease in the swap's own transaction).
+a `cakupan run` on this machine whose process has ended: the next night takes it over, and if that night was only
+stalled, its next task finds the lease gone and fails, and it never publishes (publication.publish confirms the
+lease in the swap's own transaction).
 
 The CLI asks `current(conn)` who holds the lease, to refuse at once instead of waiting.
 """
@@ -156,7 +157,8 @@ def beat(conn: psycopg.Connection, lease_id: str) -> None:
     if not refreshed:
         holder = current(conn)
         raise NightLeaseLost(
-            f"This night no longer holds the night lease ({'now held by ' + holder.describe() if holder else 'released'}"
+            "This night no longer holds the night lease "
+            f"({'now held by ' + holder.describe() if holder else 'released'}"
             "): it stopped for longer than the lease waits, so it is taken as abandoned and publishes nothing.")
 
 

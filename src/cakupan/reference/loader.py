@@ -68,9 +68,12 @@ def load_regions(conn: psycopg.Connection, cache_dir: Path, progress: Progress =
     progress(f"Loading regions from {source} ...")
     targets = {
         "province": ("reference.provinces", ("province_code", "province_name"), lambda c, p, n: (c, n)),
-        "district": ("reference.districts", ("district_code", "province_code", "district_name"), lambda c, p, n: (c, p, n)),
-        "subdistrict": ("reference.subdistricts", ("subdistrict_code", "district_code", "subdistrict_name"), lambda c, p, n: (c, p, n)),
-        "village": ("reference.villages", ("village_code", "subdistrict_code", "village_name"), lambda c, p, n: (c, p, n)),
+        "district": ("reference.districts", ("district_code", "province_code", "district_name"),
+                     lambda c, p, n: (c, p, n)),
+        "subdistrict": ("reference.subdistricts", ("subdistrict_code", "district_code", "subdistrict_name"),
+                        lambda c, p, n: (c, p, n)),
+        "village": ("reference.villages", ("village_code", "subdistrict_code", "village_name"),
+                    lambda c, p, n: (c, p, n)),
     }
     with conn.transaction():
         conn.execute("TRUNCATE reference.provinces, reference.districts, reference.subdistricts, reference.villages")

@@ -154,8 +154,8 @@ def plan_branches(count: int, districts: list[tuple[str, str, str]]) -> list[Bra
             # Branch offices sit in cities: name the branch after the first kota it serves, if any.
             seat = next((name for _, name in chunk if name.startswith("Kota ")), chunk[0][1])
             code = _branch_code(seat, taken)
-            branches.append(Branch(code, f"Kantor Cabang {re.sub(r'^(Kabupaten|Kota) ', '', seat)}", _kanwil(province), province,
-                                   tuple(c for c, _ in chunk)))
+            branches.append(Branch(code, f"Kantor Cabang {re.sub(r'^(Kabupaten|Kota) ', '', seat)}",
+                                   _kanwil(province), province, tuple(c for c, _ in chunk)))
     return branches
 
 
@@ -189,7 +189,8 @@ class _NightWriter:
         birth = self.export_date - dt.timedelta(days=age_days)
         sex = "L" if rng.random() < 0.6 else "P"
         day = birth.day + (40 if sex == "P" else 0)
-        nik = f"{village[:8].replace('.', '')}{day:02d}{birth.month:02d}{birth.year % 100:02d}{self.person_counter % 10_000:04d}"
+        nik = (f"{village[:8].replace('.', '')}{day:02d}{birth.month:02d}{birth.year % 100:02d}"
+               f"{self.person_counter % 10_000:04d}")
         name = f"{rng.choice(FIRST_NAMES[sex])} {rng.choice(LAST_NAMES)}"
         return _Person(nik, name, birth, sex)
 
@@ -237,7 +238,8 @@ class _NightWriter:
 
 def _payments(row: list[str], segment: str, wage: int, branch: str, export_date: dt.date, sequence: int,
               rng: random.Random) -> list[list[str]]:
-    period = export_date.replace(day=1) if rng.random() < 0.7 else (export_date.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    period = (export_date.replace(day=1) if rng.random() < 0.7
+              else (export_date.replace(day=1) - dt.timedelta(days=1)).replace(day=1))
     rows = []
     for offset, program in enumerate(row[6].split(";")):
         if segment in FIXED_AMOUNTS:

@@ -112,12 +112,13 @@ def page(context: SiteContext, depth: int, title: tuple[str, str], body: str, *,
     up = "../" * depth
     published = context.published.isoformat() if context.published else "&ndash;"
     sources = [f'<a href="{up}dbt/index.html#!/model/model.cakupan.{model}">dbt: {model}</a>' for model in models]
-    sources += [f'<a href="{up}{context.gx_pages[suite]}">GX: {suite}</a>' for suite in suites if suite in context.gx_pages]
+    sources += [f'<a href="{up}{context.gx_pages[suite]}">GX: {suite}</a>'
+                for suite in suites if suite in context.gx_pages]
     warnings = "".join(f"<li>{html.escape(warning)}</li>" for warning in context.warnings[:8])
     notices = context.banner
     if warnings:
-        notices += (f'<div class="notice">{t("Peringatan pemeriksaan mutu (data tetap diterbitkan):", "Quality warnings (data still published):")}'
-                    f"<ul>{warnings}</ul></div>")
+        heading = t("Peringatan pemeriksaan mutu (data tetap diterbitkan):", "Quality warnings (data still published):")
+        notices += f'<div class="notice">{heading}<ul>{warnings}</ul></div>'
     return f"""<!doctype html>
 <html lang="id" data-lang="id">
 <head>
@@ -130,7 +131,8 @@ def page(context: SiteContext, depth: int, title: tuple[str, str], body: str, *,
 <body>
 <header>
 <button id="lang" type="button">{t("English", "Bahasa Indonesia")}</button>
-<nav><a href="{up}index.html">{t("Nasional", "National")}</a><a href="{up}indikator.html">{t("Indikator &amp; rubrik", "Indicators &amp; rubric")}</a>
+<nav><a href="{up}index.html">{t("Nasional", "National")}</a><a href="{up}indikator.html">{
+    t("Indikator &amp; rubrik", "Indicators &amp; rubric")}</a>
 <a href="{up}dbt/index.html">dbt docs</a><a href="{up}gx/index.html">Data Docs</a></nav>
 {crumbs}
 <h1>{t(title[0], title[1])}</h1>
@@ -224,7 +226,8 @@ def build_review_pages(conn: psycopg.Connection, docs_dir: Path, context: SiteCo
 
     write("indikator.html", _indicator_page(context))
     if context.published is None:
-        write("index.html", page(context, 0, ("Cakupan jaminan sosial ketenagakerjaan", "Labour social-security coverage"),
+        write("index.html", page(context, 0,
+                                 ("Cakupan jaminan sosial ketenagakerjaan", "Labour social-security coverage"),
                                  f'<p>{t("Belum ada angka yang diterbitkan.", "Nothing has been published yet.")}</p>'
                                  + national_extra,
                                  models=[], suites=[]))
@@ -236,9 +239,10 @@ def build_review_pages(conn: psycopg.Connection, docs_dir: Path, context: SiteCo
         a.coverage_gap_persons FROM marts.coverage_province c
         LEFT JOIN marts.award_province a ON a.province_code = c.province_code AND a.year = %(year)s
         WHERE c.snapshot_date = %(d)s ORDER BY c.province_code""", params)
-    districts = _rows(conn, """SELECT c.*, a.score, a.rank_in_province, a.is_top3, a.eligible, a.coverage_rate_change_pp,
-        a.vulnerable_per_1000_employed, a.villages_target_met_share, a.coverage_target, a.coverage_target_met,
-        a.coverage_gap_persons, a.government_workers, a.public_contributions_idr FROM marts.coverage_district c
+    districts = _rows(conn, """SELECT c.*, a.score, a.rank_in_province, a.is_top3, a.eligible,
+        a.coverage_rate_change_pp, a.vulnerable_per_1000_employed, a.villages_target_met_share, a.coverage_target,
+        a.coverage_target_met, a.coverage_gap_persons, a.government_workers, a.public_contributions_idr
+        FROM marts.coverage_district c
         LEFT JOIN marts.award_district a ON a.district_code = c.district_code AND a.year = %(year)s
         WHERE c.snapshot_date = %(d)s ORDER BY c.district_code""", params)
     villages = _rows(conn, """SELECT c.*, a.score, a.rank_in_province, a.is_top3 FROM marts.coverage_village c
@@ -293,14 +297,16 @@ def _national_page(context: SiteContext, provinces: list[dict], trend: list[dict
               for row in trend]
     trend_chart = line_chart(series, lambda value: fmt.percent(value, 2), title="Rasio cakupan nasional per bulan")
     body = f"""
-<p>{t("Tenaga kerja terlindungi", "Covered workers")}: <strong id="national-covered">{fmt.number(covered)}</strong> &middot;
+<p>{t("Tenaga kerja terlindungi", "Covered workers")}: <strong id="national-covered">{
+    fmt.number(covered)}</strong> &middot;
 {t("rasio cakupan (provinsi dengan data penduduk bekerja)", "coverage rate (provinces with an employed population)")}:
 <strong id="national-rate">{fmt.percent(rate, 2)}</strong></p>
 <h2>{t("Rasio cakupan per provinsi", "Coverage rate by province")}</h2>
 {chart}
 <h2>{t(f"Peringkat Paritrana Award {context.published.year}", f"Paritrana Award ranking {context.published.year}")}</h2>
-{table([t("Provinsi", "Province"), _AWARD_HEADERS[0], _AWARD_HEADERS[1], t("Tenaga kerja terlindungi", "Covered workers"),
-        t("Penduduk bekerja", "Employed")] + _AWARD_HEADERS[2:] + [t("Cabang terlambat", "Stale branches")],
+{table([t("Provinsi", "Province"), _AWARD_HEADERS[0], _AWARD_HEADERS[1],
+        t("Tenaga kerja terlindungi", "Covered workers"), t("Penduduk bekerja", "Employed")]
+       + _AWARD_HEADERS[2:] + [t("Cabang terlambat", "Stale branches")],
        rows, t("Belum ada data.", "No data yet."))}
 <h2>{t("Tren bulanan", "Monthly trend")}</h2>
 {trend_chart or '<p class="meta">' + t("Belum ada seri bulanan.", "No monthly series yet.") + "</p>"}
@@ -325,17 +331,21 @@ def _province_page(context: SiteContext, province: dict, districts: list[dict], 
                       target=float(province["coverage_target"]) if province["coverage_target"] is not None else None,
                       target_label="target")
     village_rows = [f"<tr>{cell(html.escape(v['village_name']))}{cell(v['district_code'])}"
-                    f"{_rank_cells(v, 'rank_in_province')}{cell(fmt.number(v['vulnerable_persons']), v['vulnerable_persons'])}"
+                    f"{_rank_cells(v, 'rank_in_province')}"
+                    f"{cell(fmt.number(v['vulnerable_persons']), v['vulnerable_persons'])}"
                     f"{cell(fmt.number(v['vulnerable_target']), v['vulnerable_target'])}</tr>" for v in villages]
     body = f"""
-<p>{t("Tenaga kerja terlindungi", "Covered workers")}: <strong id="province-covered">{fmt.number(province['covered_persons'])}</strong> &middot;
-{t("rasio cakupan", "coverage rate")}: <strong id="province-rate">{fmt.percent(province['coverage_rate'], 2)}</strong> &middot;
+<p>{t("Tenaga kerja terlindungi", "Covered workers")}: <strong id="province-covered">{
+    fmt.number(province['covered_persons'])}</strong> &middot;
+{t("rasio cakupan", "coverage rate")}: <strong id="province-rate">{
+    fmt.percent(province['coverage_rate'], 2)}</strong> &middot;
 {t("peringkat nasional", "national rank")}: <strong>{province['rank_national'] or fmt.DASH}</strong> &middot;
 {t("desa memenuhi target pekerja rentan", "villages meeting the vulnerable-worker target")}:
 <strong>{fmt.number(province['villages_target_met'])} / {fmt.number(province['villages'])}</strong></p>
 <h2>{t("Kabupaten/kota", "Districts")}</h2>
 {chart}
-{table([t("Kabupaten/kota", "District"), _AWARD_HEADERS[0], _AWARD_HEADERS[1], t("Tenaga kerja terlindungi", "Covered workers")]
+{table([t("Kabupaten/kota", "District"), _AWARD_HEADERS[0], _AWARD_HEADERS[1],
+        t("Tenaga kerja terlindungi", "Covered workers")]
        + _AWARD_HEADERS[2:] + [t("Perangkat desa, non-ASN, adhoc", "Village staff, non-ASN, ad hoc"),
                                t("Iuran dari APBN/APBD/APBDes/DBH", "Contributions from public budgets")],
        rows, t("Tidak ada kabupaten/kota.", "No districts."))}
@@ -344,7 +354,8 @@ def _province_page(context: SiteContext, province: dict, districts: list[dict], 
         t("Pekerja rentan", "Vulnerable workers"), t("Target", "Target")], village_rows,
        t("Belum ada desa yang memenuhi syarat penilaian.", "No village is eligible yet."))}
 """
-    crumbs = f'<p class="meta"><a href="../index.html">{t("Nasional", "National")}</a> &rsaquo; {html.escape(province["province_name"])}</p>'
+    crumbs = (f'<p class="meta"><a href="../index.html">{t("Nasional", "National")}</a> &rsaquo; '
+              f'{html.escape(province["province_name"])}</p>')
     return page(context, 1, (province["province_name"], province["province_name"]), body, crumbs=crumbs,
                 models=["coverage_district", "award_district", "award_village"],
                 suites=["marts_coverage_district", "marts_award_district", "marts_award_village"])
@@ -367,9 +378,11 @@ def _district_page(context: SiteContext, district: dict, province_name: str, vil
     segments = bar_chart(sorted(by_segment.items(), key=lambda item: -item[1]), lambda value: fmt.number(value),
                          title="Kepesertaan aktif per segmen")
     body = f"""
-<p>{t("Tenaga kerja terlindungi", "Covered workers")}: <strong id="district-covered">{fmt.number(district['covered_persons'])}</strong> &middot;
+<p>{t("Tenaga kerja terlindungi", "Covered workers")}: <strong id="district-covered">{
+    fmt.number(district['covered_persons'])}</strong> &middot;
 {t("penduduk bekerja", "employed")}: <strong>{fmt.number(district['employed_population'])}</strong> &middot;
-{t("rasio cakupan", "coverage rate")}: <strong id="district-rate">{fmt.percent(district['coverage_rate'], 2)}</strong> &middot;
+{t("rasio cakupan", "coverage rate")}: <strong id="district-rate">{
+    fmt.percent(district['coverage_rate'], 2)}</strong> &middot;
 {t("nilai Paritrana", "Paritrana score")}: <strong>{fmt.score(district['score'])}</strong>
 ({t("peringkat di provinsi", "rank in province")} {district['rank_in_province'] or fmt.DASH}) &middot;
 {t("pekerja rentan", "vulnerable workers")}: <strong>{fmt.number(district['vulnerable_persons'])}</strong></p>
@@ -379,7 +392,8 @@ def _district_page(context: SiteContext, district: dict, province_name: str, vil
 {segments or ''}
 <h2>{t("Desa/kelurahan", "Villages")}</h2>
 {table([t("Desa", "Village"), t("Kode", "Code"), t("Tenaga kerja terlindungi", "Covered workers"),
-        t("Pekerja rentan", "Vulnerable workers"), t("Target tercapai", "Target met"), t("Nilai desa", "Village score")],
+        t("Pekerja rentan", "Vulnerable workers"), t("Target tercapai", "Target met"),
+        t("Nilai desa", "Village score")],
        village_rows, t("Tidak ada desa.", "No villages."))}
 """
     crumbs = (f'<p class="meta"><a href="../index.html">{t("Nasional", "National")}</a> &rsaquo; '
@@ -391,17 +405,22 @@ def _district_page(context: SiteContext, district: dict, province_name: str, vil
 
 
 _INDICATORS = [
-    ("coverage_rate", "Rasio cakupan: tenaga kerja terlindungi / penduduk bekerja, pada posisi data terakhir tahun itu.",
+    ("coverage_rate",
+     "Rasio cakupan: tenaga kerja terlindungi / penduduk bekerja, pada posisi data terakhir tahun itu.",
      "Coverage rate: covered workers / employed population, at the year's last snapshot."),
     ("coverage_rate_change_pp", "Perubahan rasio cakupan dibanding posisi setahun sebelumnya, dalam poin persen.",
      "Change in coverage rate against the snapshot a year earlier, in percentage points."),
-    ("vulnerable_per_1000_employed", "Pekerja rentan terlindungi (BPU dibiayai APBN, APBD, APBDes, DBH sawit, CSR, BAZNAS) per 1.000 penduduk bekerja.",
+    ("vulnerable_per_1000_employed",
+     "Pekerja rentan terlindungi (BPU dibiayai APBN, APBD, APBDes, DBH sawit, CSR, BAZNAS) "
+     "per 1.000 penduduk bekerja.",
      "Covered vulnerable workers (BPU paid by APBN, APBD, APBDes, DBH sawit, CSR, BAZNAS) per 1,000 employed."),
     ("villages_target_met_share", "Porsi desa yang memenuhi target pekerja rentan.",
      "Share of villages meeting the vulnerable-worker target."),
-    ("government_workers_per_1000_employed", "Perangkat desa, pegawai non-ASN dan petugas adhoc pemilu terlindungi per 1.000 penduduk bekerja.",
+    ("government_workers_per_1000_employed",
+     "Perangkat desa, pegawai non-ASN dan petugas adhoc pemilu terlindungi per 1.000 penduduk bekerja.",
      "Village staff, non-civil-servant government workers and election ad-hoc workers covered, per 1,000 employed."),
-    ("public_contributions_per_employed_idr", "Iuran periode tahun itu yang dibayar dari APBN, APBD, APBDes, DBH sawit, per penduduk bekerja.",
+    ("public_contributions_per_employed_idr",
+     "Iuran periode tahun itu yang dibayar dari APBN, APBD, APBDes, DBH sawit, per penduduk bekerja.",
      "Contributions for the year's periods paid from APBN, APBD, APBDes, DBH sawit, per employed person."),
     ("vulnerable_target_progress", "Desa: pekerja rentan terlindungi / target desa, paling tinggi 1.",
      "Villages: covered vulnerable workers / the village target, at most 1."),
@@ -422,7 +441,8 @@ def _indicator_page(context: SiteContext) -> str:
     weights = []
     for level, entries in (rubric.get("indicators") or {}).items():
         for entry in entries:
-            how = _NORMALISATIONS.get(entry.get("normalisation"), (entry.get("normalisation"), entry.get("normalisation")))
+            how = _NORMALISATIONS.get(entry.get("normalisation"),
+                                      (entry.get("normalisation"), entry.get("normalisation")))
             weights.append(f"<tr>{cell(level)}{cell('<code>' + html.escape(str(entry.get('indicator'))) + '</code>')}"
                            f"{cell(fmt.number(entry.get('weight'), 0), entry.get('weight'))}{cell(t(*how))}</tr>")
     targets = [f"<tr>{cell(str(year))}{cell(fmt.percent(rate), rate)}</tr>"
@@ -432,8 +452,10 @@ def _indicator_page(context: SiteContext) -> str:
 <h2>{t("Indikator", "Indicators")}</h2>
 {table([t("Indikator", "Indicator"), t("Arti dan rumus", "Meaning and formula")], rows, "")}
 <h2>{t("Rubrik", "Rubric")} <code>{html.escape(str(rubric.get('version', '')))}</code></h2>
-<p>{t("Nilai = 100 × Σ(bobot × nilai ternormalisasi) / Σ bobot. Normalisasi di antara peserta yang memenuhi syarat pada tahun yang sama; nilai kosong dihitung 0. Nilai sama berbagi peringkat (1, 1, 3).",
-      "Score = 100 × Σ(weight × normalised value) / Σ weights. Normalised among the eligible of the same year; a missing value counts 0. Equal scores share a rank (1, 1, 3).")}</p>
+<p>{t("Nilai = 100 × Σ(bobot × nilai ternormalisasi) / Σ bobot. Normalisasi di antara peserta yang memenuhi "
+      "syarat pada tahun yang sama; nilai kosong dihitung 0. Nilai sama berbagi peringkat (1, 1, 3).",
+      "Score = 100 × Σ(weight × normalised value) / Σ weights. Normalised among the eligible of the same year; "
+      "a missing value counts 0. Equal scores share a rank (1, 1, 3).")}</p>
 {table([t("Tingkat", "Level"), t("Indikator", "Indicator"), t("Bobot", "Weight"), t("Normalisasi", "Normalisation")],
        weights, t("Rubrik belum dimuat.", "No rubric loaded yet."))}
 <h3>{t("Target cakupan semesta per tahun", "Universal Labour Coverage target by year")}</h3>

@@ -64,7 +64,8 @@ def line_chart(points: Sequence[tuple[dt.date, float | None]], label: Callable[[
              f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#b9c6d3"/>',
              f'<polyline points="{path}" fill="none" stroke="{_BAR}" stroke-width="2"/>']
     for (day, value), (x, y) in zip(known, coordinates, strict=True):
-        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{_BAR}"><title>{day}: {label(value)}</title></circle>')
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{_BAR}">'
+                     f'<title>{day}: {label(value)}</title></circle>')
     for index in sorted({0, len(known) - 1}):  # the first and the last point, once when they are the same
         (day, value), (x, y) = known[index], coordinates[index]
         parts.append(f'<text x="{x:.1f}" y="{y - 8:.1f}" font-size="12" text-anchor="middle" fill="{_TEXT}">'

@@ -173,7 +173,8 @@ def _load_one(settings: Settings, conn, folder: str, pseudonymiser: Pseudonymise
         log.info("%s %s: %s, read %d, loaded %d, rejected %d%s", outcome.label, file.file_name, file.status,
                  file.rows_read, file.rows_loaded, file.rows_rejected, f" ({file.reason})" if file.reason else "")
         if file.extra_columns:
-            log.warning("%s %s: extra columns ignored: %s", outcome.label, file.file_name, ", ".join(file.extra_columns))
+            log.warning("%s %s: extra columns ignored: %s", outcome.label, file.file_name,
+                        ", ".join(file.extra_columns))
     if report:
         log.info("Rejection report for the branch: %s", report)
     result = asdict(outcome)
