@@ -49,7 +49,7 @@ def cmd_warehouse(settings: Settings, args: argparse.Namespace) -> int:
         if temporary_left_to_public:
             print(f"Warning: PUBLIC may still create temporary tables in {', '.join(temporary_left_to_public)}, "
                   "cakupan_bi included: the setup account may not change that. Ask the server's DBA to run "
-                  "`REVOKE TEMPORARY ON DATABASE <name> FROM PUBLIC` on each (README, \"Warehouse roles\").")
+                  "`REVOKE TEMPORARY ON DATABASE <name> FROM PUBLIC` on each (docs/commands.md, \"Warehouse roles\").")
         return 0
     if settings.warehouse_url:
         if args.action in ("start", "stop"):

@@ -15,7 +15,8 @@ from pathlib import Path
 # installed copy elsewhere is pointed at them with CAKUPAN_PROJECT_ROOT.
 PROJECT_ROOT = Path(os.environ.get("CAKUPAN_PROJECT_ROOT") or Path(__file__).resolve().parents[2]).resolve()
 
-# name, default (relative paths are under CAKUPAN_HOME), meaning: the README table is generated from this.
+# name, default (relative paths are under CAKUPAN_HOME), meaning: docs/configuration.md's table and .env.example
+# follow it (tests/test_deployment_files.py checks both).
 # Each setting's default is written here once: load_settings reads it from this list.
 DOCUMENTED = [
     ("CAKUPAN_PROJECT_ROOT", "<repo>",

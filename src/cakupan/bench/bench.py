@@ -105,7 +105,7 @@ LOADER_NOTES = """## Notes on load_vs_copy (profiled at 1 M rows, 2 cores)
   costs more than the hash), PostgreSQL's COPY ~2.8 s. Every part runs on both cores at once: the judge's
   two parts and PostgreSQL's backend.
 - A single delivery still pays ~0.3 s before its first row (inspection ~0.15 s, the judge's set-up with
-  the 83,762 village codes ~0.14 s). In a night the judge is set up once a batch (docs/scaling.md).
+  the 83,762 village codes ~0.14 s). In a night the judge is set up once a batch (docs/decisions.md).
 - The duplicate-KPJ rule costs nothing for a file whose KPJs ascend (exports sorted by KPJ prove it while
   streaming, part by part); otherwise a sort-based count(DISTINCT) (~0.3 s) decides whether the full
   statement runs.
@@ -132,7 +132,7 @@ INCREMENTAL_NOTES = """## Notes on incremental_vs_full
   holds, rewrites only the KPJs and persons they name (a changed row in place, on its own page: no index
   written), and adds the changed rows to the counts and takes off the ones they replace. The night's
   payments are placed by KPJ lookup and counted by export date, so only the night's are counted
-  (docs/scaling.md, changes 8 and 11-14).
+  (docs/decisions.md, changes 8 and 11-14).
 - Every timed build starts after a `VACUUM` and a `CHECKPOINT`, as quiet as a night finds the warehouse
   (nights are a day apart): the first change to a page after a checkpoint writes the whole page to the WAL,
   and builds timed minutes apart met that by chance (17.7 or 22.2 s for the same nightly build at 10 M); and
@@ -160,7 +160,7 @@ INCREMENTAL_NOTES = """## Notes on incremental_vs_full
   the warehouse of the 0.130 (2026-11-28, 3 repeats, no autovacuum seen in any nightly build): **0.140**,
   15.23 s against 112.53 s (0.146, 0.140, 0.125); on that full run's warehouse: **0.147**, 14.27 s against
   96.75 s (0.147, 0.153, 0.133). At the target, not under it with a margin: that needs a nightly build that
-  does less (docs/scaling.md, change 18).
+  does less (docs/decisions.md, change 18).
 - The nightly build leaves the reference layer (9 staging views, 21 tests) as it is when nothing it is made
   of changed since a build tested it, and dbt's log file is at `info`, not `debug` (change 19: dbt's own
   CPU was a third of two cores in a nightly build). `bench_incremental` alone on that full run's warehouse:
@@ -181,7 +181,7 @@ INCREMENTAL_NOTES = """## Notes on incremental_vs_full
   - After change 14: 0.196 at 10 M (17.0 s against 84.9 s); after change 13 and without the checkpoint:
     0.221 (20.9 s against 94.3 s); after changes 11-12: 0.258 and 0.672 at 1 M; before them 0.746 at
     10 M and 0.994 at 1 M.
-- What is left is work on two cores, not waiting (docs/scaling.md has the timeline): the models that
+- What is left is work on two cores, not waiting (docs/decisions.md has the timeline): the models that
   follow the layer need ~5 CPU-s side by side, and dbt's own Python ~4 CPU-s a build. This benchmark's
   warehouse holds two nights, so a full refresh places only twice the payments the nightly places; with a
   month of payments kept it places thirty nights' and the ratio falls, but measured here it is what it
@@ -193,7 +193,7 @@ INCREMENTAL_NOTES = """## Notes on incremental_vs_full
   nodes, and the incremental layer's bookkeeping on a full refresh (the queries that decide whether to
   rebuild, the stamps), none of which `psql -f` pays. From 1.53 (98 nodes, 2026-11-26) to 1.97 (106
   nodes) with the incremental participants layer, measured before dbt kept its parse from night to night
-  (docs/scaling.md, change 10). After it, on the same 1 M warehouse (2026-11-27, `measure_dbt_build` alone,
+  (docs/decisions.md, change 10). After it, on the same 1 M warehouse (2026-11-27, `measure_dbt_build` alone,
   2 repeats): 1.481, 27.2 s against 18.7 s, of which start-up 3.0 s and parse 1.9 s. At 10 M the same
   comparison gave 0.97 (dbt's four threads overlap what `psql -f` runs one after another); it has not been
   measured there since.

@@ -118,7 +118,7 @@ class _Destination:
     # Keys in strictly ascending file order cannot repeat: the rule then has nothing to do, unasked.
     ascending_keys_suffice: bool = False
     # Run before the whole-file rule: without statistics a temporary table looks big, and the planner read
-    # all of raw.iuran for every delivery's handful of payments instead of probing its index (docs/scaling.md).
+    # all of raw.iuran for every delivery's handful of payments instead of probing its index (docs/decisions.md).
     statistics_sql: str | None = None
 
 

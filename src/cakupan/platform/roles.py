@@ -84,7 +84,7 @@ def setup(settings: Settings) -> list[str]:
 def setup_warehouse(settings: Settings) -> list[str]:
     """Create or update the four roles, the project's schemas and tables, and every grant. Returns the databases
     of the server on which PUBLIC keeps TEMPORARY because the setup account may not change them (a DBA must:
-    README, "Warehouse roles")."""
+    docs/commands.md, "Warehouse roles")."""
     with psycopg.connect(warehouse_url(settings, "setup"), autocommit=True) as conn, conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(hashtext('cakupan.platform.roles'))")
         for role in ROLES:

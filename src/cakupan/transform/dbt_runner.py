@@ -49,7 +49,7 @@ def dbt_env(settings: Settings) -> dict[str, str]:
 def _session_options(settings: Settings) -> str:
     """dbt already runs a query a thread side by side; PostgreSQL's parallel workers on top of those only
     oversubscribe the cores. On 2 cores at 10 M participants, without them: the nightly build 20.5 s instead
-    of 22.8 s, the full refresh 90.4 s instead of 91.8 s (docs/scaling.md, change 13). A warehouse with
+    of 22.8 s, the full refresh 90.4 s instead of 91.8 s (docs/decisions.md, change 13). A warehouse with
     cores to spare beyond dbt's threads can allow some (CAKUPAN_DBT_PARALLEL_WORKERS)."""
     own = f"-c max_parallel_workers_per_gather={settings.dbt_parallel_workers}"
     return f"{os.environ['PGOPTIONS']} {own}" if os.environ.get("PGOPTIONS") else own

@@ -94,7 +94,7 @@ def batch_exports(folders: list[str], batches: int) -> list[list[str]]:
     """The deliveries in up to `batches` groups of about equal size in bytes, one load task each.
 
     Not one task a delivery: a task costs Airflow ~5 s of a slot to start, more than most of 325 branches
-    take to load, and a night would spend minutes on start-ups (docs/scaling.md). A branch's deliveries stay
+    take to load, and a night would spend minutes on start-ups (docs/decisions.md). A branch's deliveries stay
     in one group, in date order, so a branch's dates load in the order they happened."""
     by_branch: dict[str, list[str]] = {}
     for folder in folders:

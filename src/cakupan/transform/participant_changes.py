@@ -2,7 +2,7 @@
 
 A branch's snapshot changes a little from one night to the next. Found here, once per batch of deliveries,
 those changes let the nightly dbt build rewrite only the participants that changed, instead of comparing every
-current row with the participants layer (int_participant_changes; docs/scaling.md). The comparison is with the
+current row with the participants layer (int_participant_changes; docs/decisions.md). The comparison is with the
 branch's delivery of the latest earlier export date, and it is recorded in `raw.deliveries` in the same
 transaction as the changes (`participants_compared_with`): dbt applies them only to a layer that holds exactly
 that earlier delivery, and diffs the branch itself otherwise.
