@@ -8,7 +8,7 @@ PostgreSQL, and the NIK, name and birth date never leave this process.
 
 Why DuckDB: judging in PostgreSQL cost ~7 us a row, ten times a plain COPY; here the whole judge costs
 ~4 CPU-us a row, and a large file is judged in parts, one a core, alongside PostgreSQL's COPY
-(docs/benchmarks.md).
+(docs/benchmark-notes.md).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from cakupan.ingest import row_rules
 from cakupan.ingest.export_contract import IURAN_COLUMNS, PESERTA_COLUMNS
 
 BATCH_ROWS = 16_384  # ~3 MB to COPY: small enough to keep judge and COPY both busy
-# DuckDB's buffer pool fills up to this cap as a file streams past, then stays there (docs/benchmarks.md):
+# DuckDB's buffer pool fills up to this cap as a file streams past, then stays there (docs/benchmark-notes.md):
 # the loader's memory is bounded whatever the file's size. A part being judged needs ~64 MB of it (at 48 MB
 # a part, 4 parts ran out of memory); one part a core.
 _MEMORY_LIMIT = f"{64 * max(2, os.cpu_count() or 1)}MB"
@@ -271,7 +271,7 @@ class Judge:
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
         quote = "'\"'"
         # A streaming window numbers the rows in file order as the scan goes, without holding them. It keeps
-        # one query on one thread: nothing else can tell a CSV row's number (measured in docs/benchmarks.md),
+        # one query on one thread: nothing else can tell a CSV row's number (measured in docs/benchmark-notes.md),
         # so a large file is judged as parts of whole lines, each numbering from its own first row.
         scan = (f"read_csv('{_literal(path)}', auto_detect = false, delim = '{delimiter}', quote = {quote}, "
                 f"escape = {quote}, strict_mode = true, columns = {columns}, encoding = 'utf-8', "

@@ -319,7 +319,7 @@ def _copy_judged(
     the file's parts in file order (one, unless the file was cut), judged concurrently.
 
     Binary, not text: PostgreSQL then takes each value as it is instead of parsing it (a fifth less of its
-    time for a million participants), and the judge no longer formats the lines (docs/benchmarks.md)."""
+    time for a million participants), and the judge no longer formats the lines (docs/benchmark-notes.md)."""
     rows_read = 0
     keys = [_AscendingKeys() for _ in streams]
     rows_per_stream = [0] * len(streams)

@@ -55,7 +55,7 @@ class FileFacts:
     one_row_per_line: bool = False
     # Some value below the header may start or end with a space (a space next to `,`, `;` or a line end).
     # Values are compared trimmed; trimming every value of a file that has none to trim cost the fast
-    # reader a seventh of its time (docs/benchmarks.md). When in doubt, True.
+    # reader a seventh of its time (docs/benchmark-notes.md). When in doubt, True.
     padded_values: bool = True
 
 
