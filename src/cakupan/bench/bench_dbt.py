@@ -143,9 +143,9 @@ def prepare_build(settings: Settings, snapshot_date: dt.date) -> None:
     """What nightly.build_marts does before dbt (the rubric in force stored, a fresh candidate schema), on a
     warehouse as quiet as every night finds it. Nights are a day apart, so by the next one PostgreSQL has
     vacuumed what the last build wrote and checkpointed; builds timed minutes apart would find either done or
-    not, by chance. A full refresh writes every large table anew, and autovacuum then spends ~60 s on each at
-    10 M participants, beside whatever build came next (docs/decisions.md, change 18). After a checkpoint, the
-    first change to a page writes the whole page to the WAL (a nightly build took 17.7 or 22.2 s at 10 M)."""
+    not, by chance. A full refresh writes every large table anew, and autovacuum then vacuums each of them
+    beside whatever build came next (docs/decisions.md, change 18). After a checkpoint, the first change to a
+    page writes the whole page to the WAL (docs/decisions.md, change 14)."""
     rubric = read_rubric(settings.award_rubric)
     with db.connect(settings, "setup") as conn:
         # A role that owns none of the tables only gets warnings: timed as it comes, like the checkpoint.

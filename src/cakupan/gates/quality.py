@@ -122,7 +122,7 @@ def _run_checkpoint(stage: str, *, warehouse_url: str, expectations_dir: Path, r
         context = gx.get_context(mode="file", context_root_dir=expectations_dir)
         result = context.checkpoints.get(CHECKPOINTS[stage]).run()
     # One Data Docs build for the whole checkpoint: GX's UpdateDataDocsAction rebuilds the site's index once
-    # per suite (7 of 10 seconds of the marts gate, measured).
+    # per suite, which was most of the marts gate's time (docs/decisions.md, smaller measures).
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
     built = list(result.run_results) + [ExpectationSuiteIdentifier(run.suite_name)

@@ -6,8 +6,8 @@ the file: typed as `raw` stores it when it passes every row rule (the loader enc
 binary COPY format), or as a line of COPY text for the quarantine when it breaks one. Nothing here touches
 PostgreSQL, and the NIK, name and birth date never leave this process.
 
-Why DuckDB: judging in PostgreSQL cost ~7 us a row, ten times a plain COPY; here the whole judge costs
-~4 CPU-us a row, and a large file is judged in parts, one a core, alongside PostgreSQL's COPY
+Why DuckDB: judging in PostgreSQL cost many times a plain COPY, in DuckDB less (docs/decisions.md, smaller
+measures), and a large file is judged in parts, one a core, alongside PostgreSQL's COPY
 (docs/benchmark-notes.md).
 """
 
@@ -27,8 +27,8 @@ from cakupan.ingest.export_contract import IURAN_COLUMNS, PESERTA_COLUMNS
 
 BATCH_ROWS = 16_384  # ~3 MB to COPY: small enough to keep judge and COPY both busy
 # DuckDB's buffer pool fills up to this cap as a file streams past, then stays there (docs/benchmark-notes.md):
-# the loader's memory is bounded whatever the file's size. A part being judged needs ~64 MB of it (at 48 MB
-# a part, 4 parts ran out of memory); one part a core.
+# the loader's memory is bounded whatever the file's size. A part being judged needs this much, and less ran
+# out of memory (docs/benchmark-notes.md); one part a core.
 _MEMORY_LIMIT = f"{64 * max(2, os.cpu_count() or 1)}MB"
 # Below this a file is judged whole: a part's own start-up (skipping the lines before it) would cost more.
 MIN_PART_BYTES = 16 << 20
@@ -271,7 +271,7 @@ class Judge:
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
         quote = "'\"'"
         # A streaming window numbers the rows in file order as the scan goes, without holding them. It keeps
-        # one query on one thread: nothing else can tell a CSV row's number (measured in docs/benchmark-notes.md),
+        # one query on one thread: nothing else can tell a CSV row's number (docs/benchmark-notes.md, tried),
         # so a large file is judged as parts of whole lines, each numbering from its own first row.
         scan = (f"read_csv('{_literal(path)}', auto_detect = false, delim = '{delimiter}', quote = {quote}, "
                 f"escape = {quote}, strict_mode = true, columns = {columns}, encoding = 'utf-8', "

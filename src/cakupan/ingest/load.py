@@ -113,7 +113,7 @@ class _Destination:
     whole_file_sql: str  # applies the whole-file rule; its INSERT's row count = accepted rows it moved out
     publish_sql: str | None  # from the staging table to `raw`, when there is one
     # True when the whole-file rule may have something to do; a cheap test that spares the usual clean file
-    # the full statement (a million-group hash aggregate costs 3 times a sort-based count(DISTINCT)).
+    # the full statement, a hash aggregate far dearer than a sort-based count(DISTINCT) (docs/benchmark-notes.md).
     worth_checking_sql: str = "SELECT true"
     # Keys in strictly ascending file order cannot repeat: the rule then has nothing to do, unasked.
     ascending_keys_suffice: bool = False
@@ -318,8 +318,8 @@ def _copy_judged(
     """Stream judged rows into COPY (accepted, binary) and a spool file (quarantined lines). `streams` are
     the file's parts in file order (one, unless the file was cut), judged concurrently.
 
-    Binary, not text: PostgreSQL then takes each value as it is instead of parsing it (a fifth less of its
-    time for a million participants), and the judge no longer formats the lines (docs/benchmark-notes.md)."""
+    Binary, not text: PostgreSQL then takes each value as it is instead of parsing it, and the judge no longer
+    formats the lines (docs/decisions.md, change 9; docs/benchmark-notes.md)."""
     rows_read = 0
     keys = [_AscendingKeys() for _ in streams]
     rows_per_stream = [0] * len(streams)
@@ -444,7 +444,7 @@ def _load_file(
 
 def _villages(conn: psycopg.Connection) -> str:
     # One comma-separated value, split by DuckDB: building an Arrow array from Python objects makes pyarrow
-    # import pandas, 0.7 s a process.
+    # import pandas, slow for every process (docs/decisions.md, smaller measures).
     return conn.execute("SELECT coalesce(string_agg(village_code, ','), '') FROM reference.villages").fetchone()[0]
 
 
@@ -484,7 +484,7 @@ def content_key(checked: list[CheckedFile]) -> str:
 @contextmanager
 def open_judge(conn: psycopg.Connection, pseudonymiser: Pseudonymiser) -> Iterator[Judge]:
     """One judge for every delivery the caller loads: setting one up (the village reference, the key) costs
-    ~0.3 s, more than judging a small branch's files."""
+    more than judging a small branch's files (docs/decisions.md, change 2)."""
     with tempfile.TemporaryDirectory(prefix="cakupan-judge-") as scratch:
         judge = Judge(_villages(conn), pseudonymiser.hmac_pads(), Path(scratch))
         try:

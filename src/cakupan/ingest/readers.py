@@ -54,8 +54,8 @@ class FileFacts:
     # readers skip). Such a file can be judged in parts that each know their first row's number.
     one_row_per_line: bool = False
     # Some value below the header may start or end with a space (a space next to `,`, `;` or a line end).
-    # Values are compared trimmed; trimming every value of a file that has none to trim cost the fast
-    # reader a seventh of its time (docs/benchmark-notes.md). When in doubt, True.
+    # Values are compared trimmed; trimming every value of a file that has none to trim is the fast
+    # reader's work for nothing (docs/benchmark-notes.md). When in doubt, True.
     padded_values: bool = True
 
 

@@ -58,9 +58,8 @@ class WarehouseError(UserError, RuntimeError):
 def shared_buffers_mib(physical_bytes: int | None = None) -> int:
     """A quarter of the machine's memory (PostgreSQL's own advice for a dedicated server), given at every
     start so that a warehouse follows the machine it runs on. The nights rewrite a few hundred thousand rows
-    scattered over tables of gigabytes: at 10 M participants (24 GiB, 2 cores) 6 GiB instead of 2 GiB made
-    the nightly build 13.2-14.1 s instead of 15.7-17.0 s, its index probes finding their pages in PostgreSQL's
-    own buffers rather than copying them from the kernel's cache (docs/decisions.md, change 15)."""
+    scattered over tables of gigabytes, and their index probes are faster finding their pages in PostgreSQL's
+    own buffers than copying them from the kernel's cache (docs/decisions.md, change 15)."""
     if physical_bytes is None:
         physical_bytes = min(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"), _container_memory_limit())
     return max(128, physical_bytes // 4 // 2**20)

@@ -48,9 +48,8 @@ def dbt_env(settings: Settings) -> dict[str, str]:
 
 def _session_options(settings: Settings) -> str:
     """dbt already runs a query a thread side by side; PostgreSQL's parallel workers on top of those only
-    oversubscribe the cores. On 2 cores at 10 M participants, without them: the nightly build 20.5 s instead
-    of 22.8 s, the full refresh 90.4 s instead of 91.8 s (docs/decisions.md, change 13). A warehouse with
-    cores to spare beyond dbt's threads can allow some (CAKUPAN_DBT_PARALLEL_WORKERS)."""
+    oversubscribe the cores: both builds were faster without them (docs/decisions.md, change 13). A warehouse
+    with cores to spare beyond dbt's threads can allow some (CAKUPAN_DBT_PARALLEL_WORKERS)."""
     own = f"-c max_parallel_workers_per_gather={settings.dbt_parallel_workers}"
     return f"{os.environ['PGOPTIONS']} {own}" if os.environ.get("PGOPTIONS") else own
 
@@ -70,9 +69,9 @@ def run_dbt(
     failing nodes. Tests that only warned are appended to `warnings` when given.
 
     dbt's log file (<home>/dbt/logs/dbt.log) gets what the console gets, at `info`, unless the settings or
-    `file_log_level` say `debug`: then every statement dbt sends too. Writing those cost dbt's threads, which
-    share one Python interpreter, 0.4 s of CPU in a 12 s nightly build at 10 M participants and the build
-    0.9 s; the statements that fail are in the console's error text anyway, and each node's SQL in
+    `file_log_level` say `debug`: then every statement dbt sends too. Writing those costs dbt's threads, which
+    share one Python interpreter, CPU the nightly build needs (docs/decisions.md, change 19); the statements
+    that fail are in the console's error text anyway, and each node's SQL in
     <home>/dbt/target/run."""
     executable = Path(sys.executable).parent / "dbt"
     args = [

@@ -93,8 +93,8 @@ class ExportsUnreachable(ExportsFailed):
 def batch_exports(folders: list[str], batches: int) -> list[list[str]]:
     """The deliveries in up to `batches` groups of about equal size in bytes, one load task each.
 
-    Not one task a delivery: a task costs Airflow ~5 s of a slot to start, more than most of 325 branches
-    take to load, and a night would spend minutes on start-ups (docs/decisions.md). A branch's deliveries stay
+    Not one task a delivery: starting a task costs Airflow more of a slot than most branches take to load
+    (docs/decisions.md, change 1). A branch's deliveries stay
     in one group, in date order, so a branch's dates load in the order they happened."""
     by_branch: dict[str, list[str]] = {}
     for folder in folders:

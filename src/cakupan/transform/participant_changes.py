@@ -8,8 +8,8 @@ transaction as the changes (`participants_compared_with`): dbt applies them only
 that earlier delivery, and diffs the branch itself otherwise.
 
 A delivery's rows are found through raw.peserta's BRIN index, which leaves the pages loaded since autovacuum
-last ran unsummarised, so each lookup would read all of those (a delivery at a time, that cost 11 s of a 1 M
-night's 38 s load, growing with the square of the night). So once a batch, the loader first summarises the new
+last ran unsummarised, so each lookup would read all of those, a cost growing with the square of the night
+(docs/decisions.md, change 11). So once a batch, the loader first summarises the new
 pages (one pass over them), then compares the batch's deliveries one pair at a time.
 """
 

@@ -104,8 +104,8 @@ ALTER TABLE raw.peserta DROP COLUMN IF EXISTS kode_cabang CASCADE, DROP COLUMN I
     DROP COLUMN IF EXISTS jenis_kelamin CASCADE, DROP COLUMN IF EXISTS program CASCADE,
     DROP COLUMN IF EXISTS npp CASCADE, DROP COLUMN IF EXISTS iuran_terakhir CASCADE,
     DROP COLUMN IF EXISTS upah CASCADE;
--- BRIN, not B-tree: a delivery's rows are appended together, and keeping a B-tree up to date cost the
--- loader a third of its COPY time (docs/benchmarks.md).
+-- BRIN, not B-tree: a delivery's rows are appended together, and keeping a B-tree up to date slowed the
+-- loader's COPY (docs/decisions.md, smaller measures).
 DROP INDEX IF EXISTS raw.peserta_delivery_idx;
 CREATE INDEX IF NOT EXISTS peserta_delivery_brin ON raw.peserta USING brin (delivery_id);
 
@@ -305,7 +305,7 @@ CREATE TABLE IF NOT EXISTS audit.publications (
 -- (dbt_project/macros/participant_changes.sql): a night applies its changes only when one build by the rules
 -- in force wrote them all, else it rebuilds the layer. Written in the model's own transaction. A row here,
 -- not a comment on the model's table: COMMENT ON TABLE waits for an autovacuum of that table to be cancelled
--- (deadlock_timeout, 1 s a model at 10 M participants), and a vacuum cancelled every night never finishes.
+-- after deadlock_timeout, and a vacuum cancelled every night never finishes (docs/decisions.md, change 13).
 -- Unlogged like the layer's tables (dbt_project.yml): after a crash PostgreSQL empties both together, and the
 -- next night rebuilds the layer instead of applying its changes to empty tables.
 CREATE UNLOGGED TABLE IF NOT EXISTS audit.participants_layer_builds (
