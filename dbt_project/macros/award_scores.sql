@@ -15,7 +15,7 @@ judged as (
 
 -- One row per eligible entity and rubric indicator: the rubric names a column of the indicator model.
 -- Both materialised, and each entity's row made JSON once: inlined, the planner repeated to_jsonb for every
--- use of the value below (villages at 10 M participants: 2.1 s instead of 0.8 s).
+-- use of the value below (docs/decisions.md, change 13).
 eligible_fields as materialized (
     select judged.year, judged.{{ key }}, to_jsonb(judged) as fields
     from judged

@@ -3,8 +3,8 @@
     and persons that changed, not every participant. These macros are what its models and hooks share; the
     counting rules they apply (contract section 5) are in macros/counting_rules.sql.
     The rewrites pick their rows with `= any(array(select ...))`, not `in (select ...)`: against a semi-join
-    of a night's tens of thousands of keys the planner chose a sequential scan of the whole table (seconds
-    a model at 10 M participants, whatever random_page_cost); for an array it has not seen it expects a
+    of a night's tens of thousands of keys the planner chose a sequential scan of the whole table, whatever
+    random_page_cost (docs/decisions.md, change 11); for an array it has not seen it expects a
     handful of keys and probes the index. -#}
 
 {#- True when int_participant_changes holds no diff but asks for a rebuild (full refresh, first build, or a

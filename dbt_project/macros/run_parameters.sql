@@ -1,9 +1,9 @@
 {#- The business date D as a SQL date literal, from the environment variable CAKUPAN_SNAPSHOT_DATE (what
     `cakupan run` sets; the daily marts' tests filter on it too, macros/test_where.sql) or the var
     snapshot_date (unit tests' own dates); fails the build early when it is missing or malformed.
-    Not a --vars value every night: dbt parses the whole project again (~4 s) whenever the vars differ from
+    Not a --vars value every night: dbt parses the whole project again whenever the vars differ from
     the last run's, and the date differs every night. Read only when executing, so that parsing never sees
-    it and the saved parse stays valid from one night to the next. -#}
+    it and the saved parse stays valid from one night to the next (docs/decisions.md, change 10). -#}
 {% macro snapshot_date() -%}
     {%- if not execute -%}
         date '1970-01-01'

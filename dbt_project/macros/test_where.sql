@@ -1,6 +1,7 @@
 {#- Tests' `where` configs may name the night's date as __snapshot_date__ (the daily marts' tests check only
     the rows of the date the build wrote). Replaced when the test runs: a `where` that read the date itself
-    (env_var) made dbt parse its YAML file again whenever the date changed, which is every night (~1 s).
+    (env_var) made dbt parse its YAML file again whenever the date changed, which is every night
+    (docs/decisions.md, change 13).
     Otherwise dbt's own get_where_subquery. -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where', '') -%}

@@ -2,8 +2,8 @@
     updated in place instead, when a column differs. Such an update changes no indexed column, and when its
     page has room (the model's config `fillfactor=90` keeps a tenth of each page free for it,
     macros/create_table_as.sql) PostgreSQL writes no index at all (a heap-only tuple), where a delete and an
-    insert wrote a new entry into every index: at 10 M participants 1.7 s of a night in
-    int_participants_current, whose person_key index is 0.9 GB and took each entry on a random page. Rows
+    insert wrote a new entry into every index, each on a random page of a large index
+    (docs/decisions.md, change 14). Rows
     that are gone are deleted by the model's pre-hook. -#}
 {% macro get_incremental_upsert_sql(arg_dict) %}
     {%- set keys = [arg_dict['unique_key']] if arg_dict['unique_key'] is string else arg_dict['unique_key'] -%}

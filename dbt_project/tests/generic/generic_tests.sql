@@ -12,7 +12,7 @@ select * from {{ model }} where not ({{ expression }})
 {% endtest %}
 
 {#- The column identifies a row: no value twice and none missing. One scan, where the built-in unique and
-    not_null tests take one each (at 10 M participants each scan of a large table is ~10-30 s). -#}
+    not_null tests take one each, and a scan of a large table is costly (docs/decisions.md, change 6). -#}
 {% test unique_and_not_null(model, column_name) %}
 select {{ column_name }}, count(*) as rows_with_it
 from {{ model }}

@@ -16,17 +16,18 @@
 -- earliest one among the deliveries new since the last build (macros/payment_attribution.sql), placing their
 -- payments against only the snapshots current on or after that date, instead of every payment ever against
 -- every snapshot kept. The places are counted as they are found, not stored a payment a row: writing the
--- night's payments again (through dbt's temporary table, into an indexed table) took 8 of the 12 s their
--- placing took at 10 M participants, and the table would have grown as raw.iuran does.
+-- night's payments again (through dbt's temporary table, into an indexed table) took most of their placing's
+-- time (docs/decisions.md, change 13), and the table would have grown as raw.iuran does.
 -- A payment of the night's own date D is placed by int_participants_current, which is the current
 -- snapshots on D with the transfer rule applied: a lookup by KPJ, instead of matching the night's payments
--- against every row of the night's snapshots (35 s at 10 M). Payments of other dates (late deliveries, a
--- backfill) are matched against the snapshots current on their own date; a night with none skips that.
+-- against every row of the night's snapshots (docs/decisions.md, change 8). Payments of other dates (late
+-- deliveries, a backfill) are matched against the snapshots current on their own date; a night with none
+-- skips that.
 {% set first_export_date = first_export_date_to_attribute() %}
 {% set only_the_night = is_incremental() and not deliveries_dated_other_than(first_export_date) %}
 -- A night's payments are found by a range of raw.iuran's index on delivery_id, from the first delivery of those
 -- dates, as deliveries are numbered as they are loaded: through the join with the deliveries alone the planner
--- read every payment kept (at 10 M with two nights kept: 0.34 s instead of 0.23 s).
+-- read every payment kept (docs/decisions.md, change 15).
 -- The linter takes the incremental filter below for two layouts at once, and the columns of its scalar
 -- subquery on the deliveries for ambiguous ones.
 -- noqa: disable=LT02,RF02
@@ -79,8 +80,8 @@ validity as (
 -- Deliveries are numbered as they are loaded, so the snapshots still current from that date on were all
 -- loaded since the oldest of them: a range PostgreSQL reads through raw.peserta's BRIN index, not every
 -- snapshot kept. A range, not `= ANY (ARRAY(...))`: the planner cannot size an array it has not seen and
--- guessed 3 % of the rows; at 10 M participants it then hashed the participants instead of the payments
--- and took 206 s.
+-- guessed 3 % of the rows, then hashed the participants instead of the payments and was the night's
+-- slowest model (docs/decisions.md, Measured).
 participants as (
     select * from {{ ref('stg_raw__peserta') }}
     where delivery_id >= (select min(delivery_id) from validity)  -- noqa: RF02

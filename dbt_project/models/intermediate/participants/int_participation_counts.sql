@@ -12,7 +12,7 @@
 
 -- Active participations on D (KPJ, not persons: contract 5.4) by district of domicile, segment, funding source
 -- and occupation: what participation_district publishes. Counted by district here rather than by village, so
--- the mart reads tens of thousands of rows, not a million (1 s a night at 10 M participants). A KPJ whose
+-- the mart reads tens of thousands of rows, not a million (docs/decisions.md, change 14). A KPJ whose
 -- village is not in the region reference counts nowhere, as in the mart before. A night adds the rows
 -- int_participants_current gets (int_participants_rewritten) and takes off the rows they replace
 -- (int_participants_replaced), instead of counting every participant again; a rebuild counts them all.

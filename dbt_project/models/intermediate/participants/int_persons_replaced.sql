@@ -2,12 +2,13 @@
 -- int_participant_changes names, before and after the night), each with their row of int_persons_covered
 -- as it stands before the build, if they had one, and the row they get now, if covered: int_persons_covered
 -- replaces the first by the second, and int_village_person_counts takes the first off and adds the second.
--- Found and placed once here, where each of those models used to look every touched person up again (0.5-1 s
--- a time at 10 M participants). Empty on a rebuild, and on a first build.
+-- Found and placed once here, where each of those models used to look every touched person up again
+-- (docs/decisions.md, changes 13 and 14). Empty on a rebuild, and on a first build.
 -- Both rows are placed from the touched persons' participants, before the night and after: their KPJs that do
 -- not change (one lookup), with the rows int_participants_current replaces (int_participants_replaced) or
 -- gets (int_participants_rewritten). Placed so, the row before is the one int_persons_covered holds (it is
--- persons_placed of int_participants_current), without looking the persons up there too (0.5 s at 10 M).
+-- persons_placed of int_participants_current), without looking the persons up there too (docs/decisions.md,
+-- change 17).
 -- depends_on: {{ ref('int_participant_changes') }}
 -- depends_on: {{ ref('int_participants_replaced') }}
 -- depends_on: {{ ref('int_participants_rewritten') }}
