@@ -4,8 +4,11 @@ answers were worked out by hand (tests/fixtures/small_night/expected.py): every 
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
+import re
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +20,8 @@ from cakupan.transform.dbt_runner import DbtFailed
 from cakupan.transform.nightly import build_marts
 from small_night_figures import FIXTURE, D, assert_the_hand_worked_figures, expected, marts_snapshot
 from warehouse_access import assert_bi_reads_the_marts_and_nothing_else, assert_the_night_ran_as_the_project_roles
+
+INDICATOR_DOCS = Path(__file__).parents[2] / "dbt_project" / "models" / "docs" / "award_indicators.md"
 
 pytestmark = pytest.mark.slow
 
@@ -68,6 +73,14 @@ def test_the_night_produces_the_hand_worked_figures(night, empty_warehouse, tmp_
     assert (night.docs_dir / "index.html").is_file()
     assert (night.docs_dir / "dbt" / "index.html").is_file()
     assert (night.docs_dir / "gx").is_dir()
+    # The indicators page says each award indicator as its dbt doc block does, in both languages.
+    indicators = (night.docs_dir / "indikator.html").read_text()
+    blocks = re.findall(r"{% docs (\w+) %}\n(.*?)\n\n(.*?)\n{% enddocs %}", INDICATOR_DOCS.read_text(), re.S)
+    assert {name for name, _, _ in blocks} >= {"coverage_rate", "vulnerable_target_progress"}
+    for name, indonesian, english in blocks:
+        assert f"<code>{name}</code>" in indicators
+        for sentence in (indonesian, english.split("(")[0]):
+            assert html.escape(" ".join(sentence.split())) in indicators, (name, sentence)
     site = "".join(p.read_text(errors="ignore") for p in night.docs_dir.rglob("*.html"))
     # A participant may share a name with a place: the fixture's Sri Rahayu with the village 18.10.06.2007 that
     # the district pages list. A place name is public; the person behind the same words is not on the site.

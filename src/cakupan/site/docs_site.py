@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 import logging
 import shutil
 from pathlib import Path
@@ -121,6 +122,21 @@ def _rubric(conn: psycopg.Connection) -> dict | None:
     return row[0] if row else None
 
 
+INDICATOR_DOCS = "award_indicators.md"
+
+
+def indicator_descriptions(manifest: dict) -> list[tuple[str, str, str]]:
+    """(indicator, Indonesian, English) from the award indicators' dbt doc blocks, which describe each indicator
+    once for dbt docs and for the reviewers' pages: its Indonesian sentence, a blank line, its English one."""
+    blocks = [doc for doc in manifest.get("docs", {}).values()
+              if doc.get("package_name") == "cakupan" and doc.get("original_file_path", "").endswith(INDICATOR_DOCS)]
+    described = []
+    for block in sorted(blocks, key=lambda doc: doc["name"]):
+        indonesian, _, english = block["block_contents"].strip().partition("\n\n")
+        described.append((block["name"], indonesian.strip(), english.strip() or indonesian.strip()))
+    return described
+
+
 def build_docs_site(settings: Settings, snapshot_date: dt.date) -> Path:
     """Generate dbt docs (one self-contained page) next to the GX Data Docs, and write the reviewers' pages
     from the last published figures, with the night's gates (built even when a gate failed, to say so)."""
@@ -140,6 +156,7 @@ def build_docs_site(settings: Settings, snapshot_date: dt.date) -> Path:
             gx_pages=latest_data_docs_pages(docs),
             rubric=_rubric(conn),
             built_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M"),
+            indicators=indicator_descriptions(json.loads((target / "manifest.json").read_text())),
         )
         pages = build_review_pages(conn, docs, context, national_extra=_quality_sections(conn, settings, snapshot_date))
     logging.getLogger("cakupan.docs").info("Docs site: %d pages in %s", len(pages), docs)

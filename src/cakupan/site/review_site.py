@@ -13,8 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
@@ -104,6 +105,8 @@ class SiteContext:
     gx_pages: dict[str, str]  # suite name -> its latest Data Docs page, relative to the site root
     rubric: dict | None
     built_at: str
+    # (indicator, Indonesian, English): the award indicators' dbt doc blocks (docs_site.indicator_descriptions)
+    indicators: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def page(context: SiteContext, depth: int, title: tuple[str, str], body: str, *, models: list[str],
@@ -404,29 +407,6 @@ def _district_page(context: SiteContext, district: dict, province_name: str, vil
                 suites=["marts_coverage_village", "marts_participation_district", "marts_award_district"])
 
 
-_INDICATORS = [
-    ("coverage_rate",
-     "Rasio cakupan: tenaga kerja terlindungi / penduduk bekerja, pada posisi data terakhir tahun itu.",
-     "Coverage rate: covered workers / employed population, at the year's last snapshot."),
-    ("coverage_rate_change_pp", "Perubahan rasio cakupan dibanding posisi setahun sebelumnya, dalam poin persen.",
-     "Change in coverage rate against the snapshot a year earlier, in percentage points."),
-    ("vulnerable_per_1000_employed",
-     "Pekerja rentan terlindungi (BPU dibiayai APBN, APBD, APBDes, DBH sawit, CSR, BAZNAS) "
-     "per 1.000 penduduk bekerja.",
-     "Covered vulnerable workers (BPU paid by APBN, APBD, APBDes, DBH sawit, CSR, BAZNAS) per 1,000 employed."),
-    ("villages_target_met_share", "Porsi desa yang memenuhi target pekerja rentan.",
-     "Share of villages meeting the vulnerable-worker target."),
-    ("government_workers_per_1000_employed",
-     "Perangkat desa, pegawai non-ASN dan petugas adhoc pemilu terlindungi per 1.000 penduduk bekerja.",
-     "Village staff, non-civil-servant government workers and election ad-hoc workers covered, per 1,000 employed."),
-    ("public_contributions_per_employed_idr",
-     "Iuran periode tahun itu yang dibayar dari APBN, APBD, APBDes, DBH sawit, per penduduk bekerja.",
-     "Contributions for the year's periods paid from APBN, APBD, APBDes, DBH sawit, per employed person."),
-    ("vulnerable_target_progress", "Desa: pekerja rentan terlindungi / target desa, paling tinggi 1.",
-     "Villages: covered vulnerable workers / the village target, at most 1."),
-    ("vulnerable_persons", "Jumlah pekerja rentan terlindungi.", "Covered vulnerable workers."),
-]
-
 _NORMALISATIONS = {
     "max": ("nilai / nilai tertinggi", "value / the largest value"),
     "min_max": ("(nilai - terendah) / (tertinggi - terendah)", "(value - smallest) / (largest - smallest)"),
@@ -434,9 +414,14 @@ _NORMALISATIONS = {
 }
 
 
+def _prose(text: str) -> str:
+    """A doc block's sentence as HTML: escaped, with its `code` spans kept as code."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(" ".join(text.split())))
+
+
 def _indicator_page(context: SiteContext) -> str:
-    rows = [f"<tr>{cell('<code>' + key + '</code>')}{cell(t(indonesian, english))}</tr>"
-            for key, indonesian, english in _INDICATORS]
+    rows = [f"<tr>{cell('<code>' + key + '</code>')}{cell(t(_prose(indonesian), _prose(english)))}</tr>"
+            for key, indonesian, english in context.indicators]
     rubric = context.rubric or {}
     weights = []
     for level, entries in (rubric.get("indicators") or {}).items():
