@@ -578,7 +578,7 @@ def load_delivery(
                     _record_files(conn, delivery, delivery_id, outcome.files)
                     return outcome
                 if live:
-                    _retire(conn, live[0])
+                    retire_delivery(conn, live[0], "superseded")
                 outcome.files = [peserta_outcome, *(_load_file(conn, active, c, params, progress) for c in others)]
             conn.execute(
                 "INSERT INTO raw.deliveries (delivery_id, kode_cabang, export_date, content_sha256) "
@@ -594,11 +594,12 @@ def load_delivery(
     return outcome
 
 
-def _retire(conn: psycopg.Connection, old_delivery_id: int) -> None:
-    """A newer delivery replaces the older one entirely (contract section 1)."""
+def retire_delivery(conn: psycopg.Connection, delivery_id: int, status: str) -> list[str]:
+    """Take an accepted delivery's rows out of `raw` and mark its loaded files `status` in audit.file_loads,
+    which keeps them: a newer delivery of the same date replaces it (`superseded`, contract section 1), or an
+    operator withdraws it (`withdrawn`, ingest.withdrawal). Returns the names of the files it had."""
     for table in ("raw.peserta", "raw.peserta_changes", "raw.iuran", "raw.deliveries"):
-        conn.execute(f"DELETE FROM {table} WHERE delivery_id = %s", (old_delivery_id,))
-    conn.execute(
-        "UPDATE audit.file_loads SET status = 'superseded' WHERE delivery_id = %s AND status = 'loaded'",
-        (old_delivery_id,),
-    )
+        conn.execute(f"DELETE FROM {table} WHERE delivery_id = %s", (delivery_id,))
+    return [name for (name,) in conn.execute(
+        "UPDATE audit.file_loads SET status = %s WHERE delivery_id = %s AND status = 'loaded' RETURNING file_name",
+        (status, delivery_id))]

@@ -10,7 +10,7 @@ Nothing leaves the audit trail: the delivery's `audit.file_loads` rows stay, mar
 fingerprint is in `audit.file_loads`, no night reads it again. A corrected export of the same date is a new
 delivery, and loads as any other.
 
-Its rows leave `raw`, as those of a delivery a correction replaces (load._retire). The dbt build then finds
+Its rows leave `raw`, as those of a delivery a correction replaces (load.retire_delivery). The dbt build then finds
 the branch's current snapshot is not the delivery its participants layer holds and compares the branch's rows
 itself (int_participant_changes). Payments are counted incrementally from the deliveries new since the last
 build, and a delivery that goes away is not new: so the payment counts are emptied, as a crash of the
@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import psycopg
 
 from cakupan.errors import UserError
+from cakupan.ingest.load import retire_delivery
 from cakupan.publish import night_lease
 
 # The counts of payments by export date (dbt: int_contributions_by_export_date), unlogged and made again from
@@ -67,11 +68,7 @@ def withdraw(conn: psycopg.Connection, kode_cabang: str, export_date: dt.date, r
         if found is None:
             raise WithdrawalError(_nothing_to_withdraw(conn, kode_cabang, export_date))
         delivery_id = found[0]
-        files = [name for (name,) in conn.execute(
-            "UPDATE audit.file_loads SET status = 'withdrawn' WHERE delivery_id = %s AND status = 'loaded' "
-            "RETURNING file_name", (delivery_id,))]
-        for table in ("raw.peserta", "raw.peserta_changes", "raw.iuran", "raw.deliveries"):
-            conn.execute(f"DELETE FROM {table} WHERE delivery_id = %s", (delivery_id,))
+        files = retire_delivery(conn, delivery_id, "withdrawn")
         conn.execute(
             "INSERT INTO audit.withdrawals (delivery_id, kode_cabang, export_date, files, reason, withdrawn_by) "
             "VALUES (%s, %s, %s, %s, %s, %s)",
