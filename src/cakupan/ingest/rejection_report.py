@@ -2,8 +2,8 @@
 
 A report is written whole or not at all (a temporary file in the same folder, synced, then renamed over the
 old one), readable by the branch offices' group and no one else. The loader writes it after the delivery
-committed; when that fails (a full disk), the delivery stays loaded and a later load task re-makes the report
-from the audit tables (`remake_missing_reports`).
+committed; when that fails (a full disk), the delivery stays loaded and the next night re-makes the report
+from the audit tables (`remake_missing_reports`, from nightly.find_exports).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ HEADER = ("berkas", "baris", "kpj", "kolom", "aturan", "alasan")
 REPORT_NAME = "penolakan.csv"
 FILE_MODE = 0o640
 FOLDER_MODE = 0o750
-# How far back a load task looks for reports that should exist but do not: a branch fetches its report
+# How far back a night looks for reports that should exist but do not: a branch fetches its report
 # within days, and looking further costs a query over more of audit.file_loads for nothing.
 REMAKE_WITHIN = dt.timedelta(days=14)
 

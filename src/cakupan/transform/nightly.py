@@ -53,9 +53,11 @@ def pii_key(settings: Settings) -> str | None:
 
 
 def find_exports(settings: Settings, snapshot_date: dt.date) -> list[str]:
-    """Folders of complete deliveries with export_date <= D that this warehouse has not seen yet."""
+    """Folders of complete deliveries with export_date <= D that this warehouse has not seen yet. First, the
+    reports a full disk kept an earlier night from writing are re-made: once a night, new deliveries or not."""
     with db.connect(settings, "admin") as conn:
         db.apply_schema(conn)
+        _remake_missing_reports(conn, settings)
         deliveries, incomplete = landing.find_deliveries(settings.landing_root, snapshot_date)
         seen = {row[0] for row in conn.execute("SELECT DISTINCT delivery_fingerprint FROM audit.file_loads")}
     for folder in incomplete:
@@ -65,6 +67,14 @@ def find_exports(settings: Settings, snapshot_date: dt.date) -> list[str]:
     log.info("%d complete deliveries up to %s, %d new, %d incomplete.", len(deliveries), snapshot_date,
              len(new), len(incomplete))
     return [str(d.folder) for d in new]
+
+
+def _remake_missing_reports(conn, settings: Settings) -> None:
+    try:
+        for path in remake_missing_reports(conn, settings.reports_root):
+            log.info("Rejection report re-made (its night could not write it): %s", path)
+    except OSError as error:
+        log.warning("Missing rejection reports not re-made (%s); the next night tries again.", error.strerror)
 
 
 def _error_class(name: str) -> type[BaseException]:
@@ -116,17 +126,11 @@ def batch_exports(folders: list[str], batches: int) -> list[list[str]]:
 def load_exports(settings: Settings, folders: list[str]) -> list[dict]:
     """Load a batch of deliveries one after another, each in its own transaction, on one connection with one
     judge. A delivery that fails (rather than being rejected) does not stop the others; the batch then
-    fails naming every one. SIGTERM stops it cleanly: the delivery being loaded is rolled back. First, the
-    reports a full disk kept an earlier night from writing are re-made."""
+    fails naming every one. SIGTERM stops it cleanly: the delivery being loaded is rolled back."""
     outcomes: list[dict] = []
     failures: list[tuple[str, BaseException]] = []
     pseudonymiser = Pseudonymiser(pii_key(settings))
     with stop_cleanly_on_sigterm(), db.connect(settings, "loader") as conn, open_judge(conn, pseudonymiser) as judge:
-        try:
-            for path in remake_missing_reports(conn, settings.reports_root):
-                log.info("Rejection report re-made (its night could not write it): %s", path)
-        except OSError as error:
-            log.warning("Missing rejection reports not re-made (%s); the next load task tries again.", error.strerror)
         for number, folder in enumerate(folders, start=1):
             log.info("Delivery %d of %d: %s", number, len(folders), folder)
             try:
@@ -166,8 +170,8 @@ def _load_one(settings: Settings, conn, folder: str, pseudonymiser: Pseudonymise
         try:
             report = write_rejection_report(conn, settings.reports_root, outcome.delivery_id)
         except OSError as error:
-            # The delivery is committed; its report is re-made by a later load task (load_exports).
-            log.warning("%s: rejection report not written (%s); a later load task writes it.", delivery.label,
+            # The delivery is committed; the next night's find_exports re-makes its report.
+            log.warning("%s: rejection report not written (%s); the next night writes it.", delivery.label,
                         error.strerror)
     for file in outcome.files:
         log.info("%s %s: %s, read %d, loaded %d, rejected %d%s", outcome.label, file.file_name, file.status,
