@@ -17,6 +17,7 @@ from cakupan.settings import Settings, load_settings
 DEMO_DATE = dt.date(2026, 11, 20)
 # The pseudonymisation key `make run` makes, under CAKUPAN_HOME; `run` and `backfill` use it when no key is set.
 DEMO_KEY_FILE = "demo_pii_key"
+SUMMARY_PASSWORD_HELP = "print the BI role's password in the summary's URL (default: ***)"
 
 
 def _date(text: str) -> dt.date:
@@ -171,10 +172,8 @@ def _report_run(settings: Settings, snapshot_date: dt.date, *, verbose: bool, do
         return _fail(cut_short(settings, snapshot_date, started, error, log_path))
     print(run.task_summary())
     if not run.succeeded:
-        from cakupan.orchestration.dag_run import warehouse_answers
-
-        if not warehouse_answers(settings):
-            return _fail(cut_short(settings, snapshot_date, started, None, log_path))
+        if stopped := cut_short(settings, snapshot_date, started, None, log_path):
+            return _fail(stopped)
         where = f" (Airflow's log of the night: {log_path})" if log_path else ""
         return _fail(f"the nightly run for {snapshot_date} ended {run.state}{where}.\n{run.failure_summary()}")
     return 0
@@ -374,14 +373,14 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the nightly DAG once for a date, through Airflow")
     run.add_argument("--date", type=_date, required=True)
     run.add_argument("--verbose", action="store_true", help="show Airflow's full task logs")
-    _show_password_option(run, "print the BI role's password in the summary's URL (default: ***)")
+    _show_password_option(run, SUMMARY_PASSWORD_HELP)
     run.set_defaults(handler=cmd_run)
 
     backfill = commands.add_parser("backfill", help="run the nightly DAG for every date of a range, in order")
     backfill.add_argument("--start", type=_date, required=True)
     backfill.add_argument("--end", type=_date, required=True)
     backfill.add_argument("--verbose", action="store_true", help="show Airflow's full task logs")
-    _show_password_option(backfill, "print the BI role's password in the summary's URL (default: ***)")
+    _show_password_option(backfill, SUMMARY_PASSWORD_HELP)
     backfill.set_defaults(handler=cmd_backfill)
 
     delivery = commands.add_parser("delivery", help="a branch's delivery: withdraw one that should not count")
@@ -411,7 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="what `make run` does: from nothing to coverage marts")
     demo.add_argument("--date", type=_date, default=DEMO_DATE)
     demo.add_argument("--verbose", action="store_true", help="show Airflow's full task logs")
-    _show_password_option(demo, "print the BI role's password in the summary's URL (default: ***)")
+    _show_password_option(demo, SUMMARY_PASSWORD_HELP)
     demo.set_defaults(handler=cmd_demo)
     return parser
 

@@ -173,17 +173,20 @@ def where_it_stopped(settings: Settings, since: float) -> str:
 
 
 def cut_short(settings: Settings, snapshot_date: dt.date, since: float, error: BaseException | None,
-              log_path=None) -> str:
-    """One line for a night that did not finish (the warehouse or Airflow went away): what happened, what to do."""
+              log_path=None) -> str | None:
+    """One line for a night that did not finish because the warehouse or Airflow went away (`error`: what ended
+    the run, if it did not end on its own): what happened, and what to do. None for a night that ended on its
+    own with the warehouse still answering: its failed tasks say why."""
+    warehouse_down = not warehouse_answers(settings)
+    if error is None and not warehouse_down:
+        return None
     again = f"run `cakupan run --date {snapshot_date}` again: a night re-run gives the same result"
     where = where_it_stopped(settings, since)
     log = f" (Airflow's log of the night: {log_path})" if log_path else ""
-    if not warehouse_answers(settings):
+    if warehouse_down:
         start = "start it with `cakupan warehouse start`" if settings.embedded else \
             "check the server at CAKUPAN_WAREHOUSE_URL"
         return (f"the warehouse stopped answering during {where} of the night of {snapshot_date}; "
                 f"{start} and {again}{log}.")
-    cause = (f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
-             if error else "")
-    return (f"Airflow stopped during {where} of the night of {snapshot_date}" + (f" ({cause})" if cause else "")
-            + f"; {again}{log}.")
+    cause = f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
+    return f"Airflow stopped during {where} of the night of {snapshot_date} ({cause}); {again}{log}."
