@@ -20,15 +20,16 @@ import psycopg
 
 from cakupan.platform.roles import grant_published_marts
 from cakupan.publish import night_lease
+from cakupan.settings import PROJECT_ROOT
 
 PUBLISHED = "marts"
 CANDIDATE = "marts_candidate"
 _RETIRED = "marts_retired"
-# The marts that keep a set of rows per snapshot date, night after night (dbt_project/models/marts/daily/,
-# incremental by snapshot_date): a night adds or replaces its own date and leaves every other as it was. The
-# award marts also have a snapshot_date column, but it names the year's latest snapshot and moves each night.
-DAILY_MARTS = ("branch_freshness", "coverage_district", "coverage_province", "coverage_village",
-               "participation_district")
+# The marts that keep a set of rows per snapshot date, night after night: the models of dbt's marts/daily/
+# folder (incremental by snapshot_date), where a night adds or replaces its own date and leaves every other as
+# it was. The award marts also have a snapshot_date column, but it names the year's latest snapshot and moves.
+DAILY_MARTS_FOLDER = PROJECT_ROOT / "dbt_project" / "models" / "marts" / "daily"
+DAILY_MARTS = tuple(sorted(model.stem for model in DAILY_MARTS_FOLDER.glob("*.sql")))
 
 
 def _published_tables(conn: psycopg.Connection) -> list[str]:
@@ -95,6 +96,8 @@ def _refuse_another_runs_candidate(conn: psycopg.Connection, snapshot_date: dt.d
 def _refuse_lost_dates(conn: psycopg.Connection, snapshot_date: dt.date) -> None:
     """Every date of every published daily mart must be in the candidate, and with as many rows, except the
     night's own date, which the night rebuilt."""
+    if not DAILY_MARTS:  # without them nothing would be checked: never publish blind
+        raise PublicationRefused(f"No daily marts in {DAILY_MARTS_FOLDER}: set CAKUPAN_PROJECT_ROOT to the project.")
     daily = [table for table in DAILY_MARTS
              if conn.execute("SELECT to_regclass(%s)", (f"{PUBLISHED}.{table}",)).fetchone()[0] is not None]
     problems = []
