@@ -77,17 +77,13 @@ def _parse_date(text: str) -> dt.date | None:
         return None
 
 
-def _is_link(path: Path) -> bool:
-    return path.is_symlink()
-
-
 def _fingerprint(folder: Path) -> str:
     """The manifest's bytes and mtime; never read through a link, nor past MAX_MANIFEST_BYTES: a link or an
     oversized manifest is fingerprinted by what lstat says of it, and rejected by check_delivery."""
     digest = hashlib.sha256()
     manifest = folder / MANIFEST
     for part in (folder.parent, folder, manifest):
-        if _is_link(part):
+        if part.is_symlink():
             status = os.lstat(part)
             digest.update(f"link:{part.name}:{os.readlink(part)}:{status.st_mtime_ns}".encode())
             return digest.hexdigest()
@@ -124,13 +120,13 @@ def find_deliveries(landing_root: Path, up_to: dt.date) -> tuple[list[Delivery],
     complete: list[Delivery] = []
     incomplete: list[Path] = []
     for branch_dir in sorted(landing_root.iterdir()):
-        if _is_link(branch_dir):
+        if branch_dir.is_symlink():
             log.warning("%s is a symbolic link, not a branch folder: not followed, not read.", branch_dir.name)
             continue
         if not branch_dir.is_dir():
             continue
         for folder in sorted(branch_dir.iterdir()):
-            linked = _is_link(folder)
+            linked = folder.is_symlink()
             if not (linked or folder.is_dir()):
                 continue
             export_date = _parse_date(folder.name)
@@ -151,9 +147,9 @@ def _not_regular(name: str, what: str) -> Problem:
 
 def _outside_or_linked(delivery: Delivery) -> Problem | None:
     folder = delivery.folder
-    if _is_link(folder.parent):
+    if folder.parent.is_symlink():
         return _not_regular(folder.parent.name, f"Folder cabang {folder.parent.name}")
-    if _is_link(folder):
+    if folder.is_symlink():
         return _not_regular(folder.name, f"Folder {folder.name}")
     root = folder.parent.parent.resolve()
     if not folder.resolve().is_relative_to(root):
