@@ -33,11 +33,13 @@ lint: install
 bench: install
 	$(VENV)/bin/cakupan bench
 
-# Re-resolve requirements.in into requirements.lock (runtime, what the Docker image installs) and
-# requirements-test.in into requirements-test.lock (the test tools, held to the runtime lock): every version pinned.
+# Re-resolve requirements.in into requirements.lock (runtime, what the Docker image installs),
+# requirements-test.in into requirements-test.lock (the test tools, held to the runtime lock) and Superset's
+# own environment (bi/superset, apart: its dependencies conflict with Airflow's): every version pinned.
 lock: install
 	$(UV) pip compile requirements.in -o requirements.lock --python-version 3.11 --quiet
 	$(UV) pip compile requirements-test.in -o requirements-test.lock --python-version 3.11 --quiet
+	$(UV) pip compile bi/superset/requirements.in -o bi/superset/requirements.lock --python-version 3.11 --quiet
 
 stop:
 	-$(VENV)/bin/cakupan warehouse stop
