@@ -267,6 +267,27 @@ def cmd_airflow(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_superset(settings: Settings, args: argparse.Namespace) -> int:
+    """The shipped Superset dashboard: imported into a Superset, or its ZIP; Superset's own environment."""
+    from cakupan.bi import superset
+    from cakupan.platform.warehouse import warehouse_url
+
+    if args.action == "venv":
+        print(superset.ensure_venv(settings) / "bin" / "superset")
+        return 0
+    url = args.url or warehouse_url(settings, "bi")
+    if args.action == "bundle":
+        out = superset.write_bundle(settings, url, args.out.resolve())
+        print(f"Dashboard bundle: {out} (it holds the warehouse's password: readable by you only).\n"
+              f"Import it with `superset import-dashboards -p {out} -u USER`, or Dashboards > Import in Superset.")
+        return 0
+    superset.import_dashboard(settings, url, args.username, args.superset)
+    connection = _shown(superset.superset_url(url), args)
+    print(f"Imported the dashboard into Superset as {args.username}, connecting as {connection}.\n"
+          f"  open it at <your Superset>{superset.dashboard_path(settings)}")
+    return 0
+
+
 def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     from cakupan.bench.bench import run_bench, write_report
 
@@ -395,6 +416,21 @@ def build_parser() -> argparse.ArgumentParser:
     airflow.add_argument("action", choices=["up", "down"])
     _show_password_option(airflow, "up: print the UI login's password (default: ***)")
     airflow.set_defaults(handler=cmd_airflow)
+
+    superset = commands.add_parser(
+        "superset", help="the shipped Superset dashboard: import it into a Superset, write its ZIP, or install "
+                         "the pinned Superset (venv)")
+    superset.add_argument("action", choices=["import", "bundle", "venv"])
+    superset.add_argument("--url", help="import/bundle: the warehouse as Superset reaches it, as cakupan_bi "
+                                        "(default: this warehouse's, `cakupan warehouse url --role bi`)")
+    superset.add_argument("--username", default="admin",
+                          help="import: the Superset user the dashboard is imported as, an Admin (default admin)")
+    superset.add_argument("--superset", default="superset",
+                          help="import: your Superset's `superset` command (default: the one on PATH)")
+    superset.add_argument("--out", type=Path, default=Path("cakupan_dashboard.zip"),
+                          help="bundle: where to write the ZIP (default ./cakupan_dashboard.zip)")
+    _show_password_option(superset, "import: print the password in the connection's URL (default: ***)")
+    superset.set_defaults(handler=cmd_superset)
 
     bench = commands.add_parser("bench", help="measure speed and memory ratios (docs/benchmarks.json)")
     bench.add_argument("--participants", type=int, default=1_000_000)

@@ -1,0 +1,1 @@
+"""What Cakupan ships for BI tools on top of the marts: the Superset dashboard."""
