@@ -63,7 +63,7 @@ def conn(settings):
 @pytest.fixture
 def empty_warehouse(conn):
     """raw, audit and every dbt schema emptied; the region reference kept."""
-    conn.execute("DROP SCHEMA IF EXISTS staging, intermediate, marts, marts_candidate, marts_retired CASCADE")
+    conn.execute("DROP SCHEMA IF EXISTS staging, intermediate, marts, marts_candidate CASCADE")
     conn.execute(
         "TRUNCATE raw.deliveries, raw.peserta, raw.peserta_changes, raw.iuran, audit.file_loads, audit.rejected_rows, "
         "audit.gate_results, audit.publications, audit.marts_candidate, audit.reference_layer_builds, "

@@ -44,6 +44,13 @@ def assert_bi_reads_the_marts_and_nothing_else(settings, owner_conn: psycopg.Con
         assert refused(bi, "CREATE TABLE marts.bi_scratch (x int)")
         assert refused(bi, "CREATE TABLE public.bi_scratch (x int)")
         assert refused(bi, "CREATE TEMPORARY TABLE bi_scratch (x int)")
+        # Where PostgreSQL lets a role's view be narrowed, BI sees no schema but the marts.
+        assert {name for (name,) in bi.execute("SELECT schema_name FROM information_schema.schemata")} == {
+            "marts", "pg_catalog", "information_schema"}
+        # Its sessions are bounded (docs/bi.md, "Timeouts").
+        assert [bi.execute(f"SHOW {parameter}").fetchone()[0] for parameter in (
+            "statement_timeout", "idle_in_transaction_session_timeout", "default_transaction_read_only")] == [
+            settings.bi_statement_timeout, settings.bi_idle_in_transaction_timeout, "on"]
     columns = {column for (column,) in owner_conn.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = 'marts'")}
     assert not columns & IDENTIFYING_COLUMNS, columns & IDENTIFYING_COLUMNS

@@ -109,8 +109,9 @@ def cmd_generate(settings: Settings, args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     if args.next_night:
-        following = generate_next_night(args.out / "landing", args.date, changed_share=args.changed, seed=args.seed)
-        print(f"Generated the night after {args.date} for {following.branches} branches in "
+        before = args.date - dt.timedelta(days=1)
+        following = generate_next_night(args.out / "landing", before, changed_share=args.changed, seed=args.seed)
+        print(f"Generated the night of {args.date} from {before}'s for {following.branches} branches in "
               f"{time.monotonic() - started:.1f}s: {following.participants:,} participants, {following.changed:,} "
               f"of them changed, {following.payments:,} payments\n  landing:   {following.landing_root}")
         return 0
@@ -385,7 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--national", action="store_true",
                      help="national shape: all 514 districts and 83,762 villages, 325 branches sized by workforce")
     gen.add_argument("--next-night", action="store_true",
-                     help="make the night after --date from the one already under --out "
+                     help="make the night of --date from the night before it, already under --out "
                           "(same branches and participants)")
     gen.add_argument("--changed", type=float, default=0.01,
                      help="with --next-night: the share of participants whose status, village or funding changes")

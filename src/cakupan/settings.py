@@ -56,6 +56,11 @@ DOCUMENTED = [
      "password of the role cakupan_transformer (dbt, gates, publishing)"),
     ("CAKUPAN_BI_PASSWORD", "(embedded: generated)",
      "password of the role cakupan_bi (BI tools and reviewers: reads marts only)"),
+    ("CAKUPAN_BI_STATEMENT_TIMEOUT", "5min",
+     "longest a cakupan_bi query may run (a PostgreSQL duration: 90s, 5min, 0 for none); set on the role by "
+     "`cakupan warehouse setup`"),
+    ("CAKUPAN_BI_IDLE_IN_TRANSACTION_TIMEOUT", "5min",
+     "longest a cakupan_bi session may sit idle inside a transaction before PostgreSQL ends it (a duration)"),
     ("CAKUPAN_ALERT_WEBHOOK_URL", "(none)",
      "URL that receives a JSON summary of every failed task and missed deadline"),
     ("CAKUPAN_ALERT_EMAIL", "(none)",
@@ -104,6 +109,8 @@ class Settings:
     nightly_schedule: str | None
     warehouse_setup_url: str | None
     role_passwords: dict[str, str]
+    bi_statement_timeout: str
+    bi_idle_in_transaction_timeout: str
     expectations_dir: Path
     award_rubric: Path
     project_root: Path = PROJECT_ROOT
@@ -183,6 +190,8 @@ def load_settings() -> Settings:
         role_passwords={role: os.environ[f"CAKUPAN_{role.upper()}_PASSWORD"]
                         for role in ("admin", "loader", "transformer", "bi")
                         if os.environ.get(f"CAKUPAN_{role.upper()}_PASSWORD")},
+        bi_statement_timeout=_env_or_default("CAKUPAN_BI_STATEMENT_TIMEOUT"),
+        bi_idle_in_transaction_timeout=_env_or_default("CAKUPAN_BI_IDLE_IN_TRANSACTION_TIMEOUT"),
         expectations_dir=_path("CAKUPAN_EXPECTATIONS_DIR", PROJECT_ROOT / "expectations"),
         award_rubric=_path("CAKUPAN_AWARD_RUBRIC", PROJECT_ROOT / "award" / "rubric.yml"),
     )

@@ -72,3 +72,14 @@ def test_cakupan_warehouse_url_prints_each_role():
                               "--show-password"], capture_output=True, text=True, check=True).stdout.strip()
         with psycopg.connect(url) as conn:
             assert conn.execute("SELECT current_user").fetchone()[0] == f"cakupan_{role}"
+
+
+def test_a_bi_timeout_that_is_no_duration_is_refused_saying_how_to_fix_it(settings, monkeypatch):
+    from cakupan.errors import UserError
+    from cakupan.platform import roles
+    from cakupan.settings import load_settings
+
+    monkeypatch.setenv("CAKUPAN_BI_STATEMENT_TIMEOUT", "five minutes")
+    with pytest.raises(UserError, match=r"CAKUPAN_BI_STATEMENT_TIMEOUT='five minutes' is not a PostgreSQL duration"
+                                        r".*such as 90s, 5min or 1h"):
+        roles.setup_warehouse(load_settings())

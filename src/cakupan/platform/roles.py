@@ -19,11 +19,13 @@ brought in line (objects the setup account owned are handed over).
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import psycopg
 from psycopg import sql
 
+from cakupan.errors import UserError
 from cakupan.platform.db import apply_schema
 from cakupan.platform.warehouse import (
     AIRFLOW_DATABASE,
@@ -89,7 +91,7 @@ def setup_warehouse(settings: Settings) -> list[str]:
         conn.execute("SELECT pg_advisory_xact_lock(hashtext('cakupan.platform.roles'))")
         for role in ROLES:
             _ensure_login_role(conn, role_user(role), role_password(settings, role))
-        conn.execute(sql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(sql.Identifier(BI)))
+        _bound_bi_sessions(conn, settings)
         conn.execute(sql.SQL("ALTER ROLE {} CONNECTION LIMIT {}").format(
             sql.Identifier(BI), sql.Literal(bi_connection_limit(conn, settings))))
         temporary_left_to_public = _revoke_public_temporary(conn)
@@ -106,12 +108,44 @@ def setup_warehouse(settings: Settings) -> list[str]:
         for schema in TRANSFORMER_SCHEMAS:
             _own_schema(conn, schema, TRANSFORMER, create=False)
         if conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = 'marts'").fetchone():
-            grant_published_marts(conn)
+            grant_bi_read(conn)
+        _keep_public_schema_from_bi(conn)
         conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(ADMIN)))
         apply_schema(conn)
         conn.execute(_grants())
         conn.execute("RESET ROLE")
     return temporary_left_to_public
+
+
+def _bound_bi_sessions(conn: psycopg.Connection, settings: Settings) -> None:
+    """BI's sessions start read-only, and neither a runaway query nor a client left open inside a transaction
+    holds the warehouse for longer than its timeout (docs/bi.md, "Timeouts")."""
+    for parameter, value, variable in (
+            ("default_transaction_read_only", "on", None),
+            ("statement_timeout", settings.bi_statement_timeout, "CAKUPAN_BI_STATEMENT_TIMEOUT"),
+            ("idle_in_transaction_session_timeout", settings.bi_idle_in_transaction_timeout,
+             "CAKUPAN_BI_IDLE_IN_TRANSACTION_TIMEOUT")):
+        try:
+            with conn.transaction():
+                conn.execute(sql.SQL("ALTER ROLE {} SET {} = {}").format(
+                    sql.Identifier(BI), sql.Identifier(parameter), sql.Literal(value)))
+        except psycopg.errors.InvalidParameterValue as error:
+            raise UserError(f"{variable}={value!r} is not a PostgreSQL duration ({error.diag.message_primary}). "
+                            "Give a number with a unit, such as 90s, 5min or 1h, or 0 for no limit.") from None
+
+
+def _keep_public_schema_from_bi(conn: psycopg.Connection) -> None:
+    """BI is to see no schema but `marts` where PostgreSQL lets a role's view be narrowed: information_schema
+    lists only the schemas a role holds a privilege on, and PostgreSQL gives PUBLIC usage of schema `public`.
+    Nothing of Cakupan lives there; it is taken from PUBLIC only while it is empty, so that a database shared
+    with another application keeps working. The names of the other schemas stay in pg_namespace, which every
+    role may read: PostgreSQL has no way to hide them (docs/bi.md says how to filter them in each BI tool)."""
+    empty = conn.execute("SELECT to_regnamespace('public') IS NOT NULL AND NOT EXISTS "
+                         "(SELECT FROM pg_class WHERE relnamespace = to_regnamespace('public'))").fetchone()[0]
+    # A server by URL whose public schema the setup account may not change is left as it was.
+    if empty:
+        with contextlib.suppress(psycopg.errors.InsufficientPrivilege), conn.transaction():
+            conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
 
 
 def _revoke_public_temporary(conn: psycopg.Connection) -> list[str]:
@@ -152,9 +186,12 @@ def _grants() -> str:
     """
 
 
-def grant_published_marts(conn: psycopg.Connection, schema: str = "marts") -> None:
-    """BI reads every table of the published marts. Run inside the publishing transaction: the schema is a
-    renamed candidate, new each night, so its grants are given again."""
+def grant_bi_read(conn: psycopg.Connection, schema: str = "marts", relation: str | None = None) -> None:
+    """BI reads `relation` of the published marts, or (none given) the schema and every relation in it.
+    Publishing grants each table or view it makes, never those BI already reads: it must not wait for them."""
+    if relation is not None:
+        conn.execute(sql.SQL("GRANT SELECT ON {} TO {}").format(sql.Identifier(schema, relation), sql.Identifier(BI)))
+        return
     conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(schema), sql.Identifier(BI)))
     conn.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(
         sql.Identifier(schema), sql.Identifier(BI)))

@@ -1,7 +1,7 @@
 """The night lease: one night at a time, whoever starts it (contract branch-export-v1 section 7.7).
 
 Nights build on each other: each copies the published marts into the candidate schema, builds its date there
-and swaps the candidate in. Two nights at once would drop each other's candidate, and one would publish the
+and publishes the candidate's rows. Two nights at once would drop each other's candidate, and one would publish the
 other's half-built copy, losing dates. Airflow's `max_active_runs` only orders the scheduler's own runs;
 `cakupan run` and `cakupan backfill` run the DAG in-process (`dag.test()`), beside them. And a PostgreSQL
 advisory lock cannot span the night's tasks, each of which is a process of its own under a scheduler.
@@ -12,7 +12,7 @@ the night has ended. While one of its tasks runs, a thread refreshes the row's h
 longer than STALE_AFTER belongs to a night that was killed (or a machine that rebooted), and so does one held by
 a `cakupan run` on this machine whose process has ended: the next night takes it over, and if that night was only
 stalled, its next task finds the lease gone and fails, and it never publishes (publication.publish confirms the
-lease in the swap's own transaction).
+lease in the publication's own transaction).
 
 The CLI asks `current(conn)` who holds the lease, to refuse at once instead of waiting.
 """

@@ -261,7 +261,7 @@ CREATE TABLE IF NOT EXISTS audit.marts_candidate (
     snapshot_date date NOT NULL,
     prepared_at timestamptz NOT NULL DEFAULT now()
 );
--- The run that prepared it: publication.publish swaps in only its own run's candidate.
+-- The run that prepared it: publication.publish publishes only its own run's candidate.
 ALTER TABLE audit.marts_candidate ADD COLUMN IF NOT EXISTS run_id text;
 
 -- The night lease (src/cakupan/night_lease.py): the one night that may write, from finding its exports to
@@ -279,7 +279,7 @@ CREATE TABLE IF NOT EXISTS audit.night_lease (
 );
 DO $$ BEGIN
     IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'cakupan_transformer') THEN  -- roles.py's transformer role
-        -- publish_marts confirms the lease inside the swap's transaction, keeping the row locked until it commits.
+        -- publish_marts confirms the lease inside the publication's transaction, keeping the row locked until it commits.
         GRANT SELECT, UPDATE (heartbeat_at) ON audit.night_lease TO cakupan_transformer;
     END IF;
 END $$;
@@ -293,7 +293,7 @@ CREATE TABLE IF NOT EXISTS audit.reference_layer_builds (
     built_at timestamptz NOT NULL DEFAULT now()
 );
 
--- Each time checked marts were swapped in for BI tools and the docs site (src/cakupan/publication.py).
+-- Each time checked marts were published for BI tools and the docs site (src/cakupan/publish/publication.py).
 CREATE TABLE IF NOT EXISTS audit.publications (
     publication_id bigserial PRIMARY KEY,
     snapshot_date date NOT NULL,
