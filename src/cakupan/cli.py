@@ -283,9 +283,10 @@ def cmd_superset(settings: Settings, args: argparse.Namespace) -> int:
               f"Import it with `superset import-dashboards -p {out} -u USER`, or Dashboards > Import in Superset.")
         return 0
     superset.import_dashboard(settings, url, args.username, args.superset)
-    connection = _shown(superset.superset_url(url), args)
-    print(f"Imported the dashboard into Superset as {args.username}, connecting as {connection}.\n"
-          f"  open it at <your Superset>{superset.dashboard_path(settings)}")
+    where = superset.dashboard_path(settings)
+    print(f"Imported the dashboard into Superset as {args.username}: <your Superset>{where}\n"
+          f"  its database connection Cakupan, when new: {_shown(superset.superset_url(url), args)} (a Superset that "
+          "had it already keeps its own: docs/bi.md, \"Importing again\")")
     return 0
 
 

@@ -23,7 +23,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    if not any(map(_needs_superset, session.items)):
+    if session.config.option.collectonly or not any(map(_needs_superset, session.items)):
         return
     log = superset_instance.preparation_log()
     log.parent.mkdir(parents=True, exist_ok=True)

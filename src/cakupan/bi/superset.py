@@ -136,11 +136,12 @@ def import_dashboard(settings: Settings, url: str, username: str, superset: str)
         result = subprocess.run([command, "import-dashboards", "-p", str(bundle), "-u", username],
                                 capture_output=True, text=True)
     output = result.stdout + result.stderr
-    if result.returncode != 0 or "Error when importing" in output:
+    if result.returncode != 0:
         raise SupersetError(
-            f"Superset did not import the dashboard (`{command} import-dashboards` exited {result.returncode}). "
-            f"Check that the user {username!r} exists and is an Admin (`superset fab list-users`) and that Superset "
-            f"is initialised (`superset db upgrade`, `superset init`). Its last words:\n{output[-3000:]}")
+            f"Superset did not import the dashboard (`{command} import-dashboards` exited {result.returncode}); "
+            f"its last words below say why. The usual causes: no user {username!r}, or one that is not an Admin "
+            "(`superset fab list-users`), or a Superset not initialised (`superset db upgrade`, then "
+            f"`superset init`).\n{output[-3000:]}")
     return output
 
 
