@@ -63,8 +63,9 @@ def test_every_chart_is_on_the_dashboard_and_asks_its_dataset_for_what_it_has(bu
         assert bool(context) == (chart["viz_type"] != "country_map"), chart["slice_name"]
         if context:
             assert context["form_data"] == params
-            assert {*context["queries"][0]["columns"], *(context["queries"][0]["metrics"] or [])} <= {
-                *columns, *metrics}
+            (query,) = context["queries"]
+            asked = [column["label"] if isinstance(column, dict) else column for column in query["columns"]]
+            assert {*asked, *(query["metrics"] or [])} <= {*columns, *metrics}, chart["slice_name"]
 
 
 def test_a_url_that_is_not_postgresql_is_refused_with_what_to_give():

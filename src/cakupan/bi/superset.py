@@ -85,8 +85,8 @@ def bundle_files(settings: Settings, url: str) -> dict[str, str]:
 def query_context(params: dict) -> dict | None:
     """The query Superset saves beside a chart's parameters when it is saved in Explore (its chart data API,
     alerts and reports run that one; a dashboard asks from the parameters). A bundle written by hand has to
-    bring it: this builds it the way Superset's frontend does for the chart types the dashboard uses. None for
-    a legacy chart type (the country map), which Superset queries from its parameters alone."""
+    bring it: this builds it as Superset 6.1's frontend does for the chart types the dashboard uses. None for a
+    legacy chart type (the country map), which Superset queries from its parameters alone."""
     viz_type = params["viz_type"]
     if viz_type == "country_map":
         return None
@@ -101,10 +101,20 @@ def query_context(params: dict) -> dict | None:
         query |= {"columns": params["all_columns"], "metrics": None,  # None, not []: no GROUP BY
                   "orderby": [json.loads(order) for order in params.get("order_by_cols", [])]}
     elif viz_type == "table":
-        query |= {"columns": params.get("groupby", []), "metrics": params["metrics"]}
+        query |= {"columns": params.get("groupby", []), "metrics": params["metrics"],
+                  "orderby": [[params["metrics"][0], not params.get("order_desc", True)]]}
     elif viz_type == "echarts_timeseries_bar":
-        query |= {"columns": [params["x_axis"], *params.get("groupby", [])], "metrics": params["metrics"],
-                  "orderby": [[params["x_axis_sort"], params.get("x_axis_sort_asc", True)]]}
+        x_axis, metrics, series = params["x_axis"], params["metrics"], params.get("groupby", [])
+        query |= {"columns": [{"columnType": "BASE_AXIS", "sqlExpression": x_axis, "label": x_axis,
+                               "expressionType": "SQL", "isColumnReference": True}, *series],
+                  "series_columns": series, "metrics": metrics,
+                  "orderby": [[metrics[0], not params.get("order_desc", True)]],
+                  "post_processing": [
+                      {"operation": "pivot", "options": {"index": [x_axis], "columns": series, "aggregates": {
+                          metric: {"operator": "mean"} for metric in metrics}, "drop_missing_columns": False}},
+                      {"operation": "sort", "options": {"by": params["x_axis_sort"],
+                                                        "ascending": params.get("x_axis_sort_asc", True)}},
+                      {"operation": "flatten"}]}
     else:
         raise SupersetError(f"no query context for the chart type {viz_type}: add it to query_context()")
     return {"datasource": {"id": 0, "type": "table"},  # the import points it at the imported dataset
