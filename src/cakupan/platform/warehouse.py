@@ -20,12 +20,16 @@ import secrets
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from cakupan.errors import UserError
 from cakupan.platform.local_ports import free_port, port_is_free
 from cakupan.platform.state_folder import make_private, make_private_file
 from cakupan.settings import Settings
+
+if TYPE_CHECKING:
+    import psycopg
 
 SYSTEM_USER = "cakupan"
 SUPERUSER = "cakupan"
@@ -34,6 +38,8 @@ AIRFLOW_DATABASE = "airflow"
 AIRFLOW_ROLE = "cakupan_airflow"
 # What each step connects as: `setup` is the account that creates the roles, used by nothing else.
 ROLES = ("admin", "loader", "transformer", "bi")
+# The PostgreSQL major versions a warehouse may run, oldest first. docs/commands.md names them too.
+SUPPORTED_POSTGRES = (15, 16, 17, 18)
 
 # Sized for the 2-core, 24 GiB machines this runs on; a warehouse, so bulk loads matter more than latency.
 SERVER_CONFIG = {
@@ -109,6 +115,49 @@ def masked(url: str) -> str:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def supported_postgres() -> str:
+    """The supported versions as the docs write them: `15, 16, 17 and 18`."""
+    *older, newest = map(str, SUPPORTED_POSTGRES)
+    return f"{', '.join(older)} and {newest}"
+
+
+def unsupported_postgres(server_version_num: int, server_version: str, where: str) -> str | None:
+    """Why the server at `where` (PostgreSQL's `server_version_num` and `server_version`) may not be the
+    warehouse, or None when it may. An older server is refused before anything is written to it: nothing
+    older is tested, and PostgreSQL 15 already needed its own fixes (expectations/README.md)."""
+    if server_version_num // 10000 >= SUPPORTED_POSTGRES[0]:
+        return None
+    return (f"The warehouse at {where} runs PostgreSQL {server_version}; Cakupan supports PostgreSQL "
+            f"{supported_postgres()}. Upgrade that server, or point CAKUPAN_WAREHOUSE_URL (and "
+            "CAKUPAN_WAREHOUSE_SETUP_URL) at a server of one of these versions, or unset them to use the embedded "
+            "PostgreSQL.")
+
+
+def check_server_version(conn: psycopg.Connection, url: str) -> None:
+    """Raise WarehouseError when the server `conn` is connected to (at `url`) runs an unsupported PostgreSQL."""
+    refusal = unsupported_postgres(conn.info.server_version, conn.info.parameter_status("server_version") or "?",
+                                   masked(url))
+    if refusal:
+        raise WarehouseError(refusal)
+
+
+def check_server(settings: Settings) -> None:
+    """The warehouse by URL answers as cakupan_admin and runs a supported PostgreSQL: checked as a command
+    starts, so that a wrong server is named at once rather than by the night's first task."""
+    import psycopg
+
+    url = warehouse_url(settings, "admin")
+    try:
+        with psycopg.connect(url, connect_timeout=10) as conn:
+            check_server_version(conn, url)
+    except psycopg.OperationalError as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise WarehouseError(
+            f"Cannot connect to the warehouse at {masked(url)} ({reason}). Check CAKUPAN_WAREHOUSE_URL and "
+            "CAKUPAN_ADMIN_PASSWORD; a new server is set up once with `cakupan warehouse setup` "
+            "(as CAKUPAN_WAREHOUSE_SETUP_URL).") from error
 
 
 def with_database(url: str, database: str) -> str:
