@@ -175,6 +175,12 @@ def with_driver(url: str, driver: str) -> str:
 class EmbeddedWarehouse:
     state_dir: Path
     configured_port: int | None = None
+    # Another PostgreSQL's bin folder, for the test suite's servers of the other supported versions.
+    bin_dir: Path | None = None
+
+    @property
+    def binaries(self) -> Path:
+        return self.bin_dir or _bin_dir()
 
     @property
     def pgdata(self) -> Path:
@@ -213,7 +219,7 @@ class EmbeddedWarehouse:
     def _run(self, tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         user = SYSTEM_USER if _running_as_root() else None
         return subprocess.run(
-            [str(_bin_dir() / tool), *args], user=user, capture_output=True, text=True, check=check
+            [str(self.binaries / tool), *args], user=user, capture_output=True, text=True, check=check
         )
 
     def is_running(self) -> bool:
@@ -230,7 +236,7 @@ class EmbeddedWarehouse:
         make_private_file(self.log_file, owner)
         if owner is None:
             return
-        above = [*home.parents, *_bin_dir().parents]
+        above = [*home.parents, *self.binaries.parents]
         if home.stat().st_uid != owner:  # someone else's home, left as its owner made it: it must let us through
             above.append(home)
         for parent in above:
