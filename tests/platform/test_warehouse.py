@@ -13,9 +13,12 @@ from cakupan.platform.warehouse import (
     check_server_version,
     psql_path,
     shared_buffers_mib,
+    supported_postgres,
     unsupported_postgres,
     warehouse_url,
 )
+
+PROJECT_ROOT = Path(__file__).parents[2]
 
 
 def test_status_and_url_give_a_url_psql_can_use(settings, capsys):
@@ -79,3 +82,7 @@ def test_a_server_by_url_out_of_reach_is_named_with_what_to_do(monkeypatch, caps
     assert "Cannot connect to the warehouse at postgresql://cakupan_admin:***@127.0.0.1:" in error
     assert "s3cret" not in error and "`cakupan warehouse setup`" in error
 
+
+def test_the_docs_name_the_supported_versions():
+    for doc in ("README.md", "docs/commands.md", "docs/configuration.md"):
+        assert f"PostgreSQL {supported_postgres()}" in " ".join((PROJECT_ROOT / doc).read_text().split()), doc

@@ -38,7 +38,8 @@ AIRFLOW_DATABASE = "airflow"
 AIRFLOW_ROLE = "cakupan_airflow"
 # What each step connects as: `setup` is the account that creates the roles, used by nothing else.
 ROLES = ("admin", "loader", "transformer", "bi")
-# The PostgreSQL major versions a warehouse may run, oldest first. docs/commands.md names them too.
+# The PostgreSQL major versions a warehouse may run, oldest first. `make test` runs the night on each one it has
+# binaries of (tests/postgres_versions.py); README and docs name them (tests/platform/test_warehouse.py).
 SUPPORTED_POSTGRES = (15, 16, 17, 18)
 
 # Sized for the 2-core, 24 GiB machines this runs on; a warehouse, so bulk loads matter more than latency.
