@@ -51,6 +51,7 @@ def test_a_configured_url_starts_nothing(monkeypatch, capsys):
     assert capsys.readouterr().out.strip() == "postgresql://cakupan_bi:s3cret%2Fpass@db.example:5432/cakupan"
     assert cakupan(["warehouse", "url", "--role", "bi"]) == 0
     assert capsys.readouterr().out.strip() == "postgresql://cakupan_bi:***@db.example:5432/cakupan"
+    monkeypatch.delenv("CAKUPAN_LOADER_PASSWORD", raising=False)  # set when the session's server is by URL
     assert cakupan(["warehouse", "url", "--role", "loader"]) == 1
     assert "set CAKUPAN_LOADER_PASSWORD" in capsys.readouterr().err
 
