@@ -6,7 +6,7 @@
 set -euo pipefail
 [ "$#" -gt 0 ] || exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-  echo "PostgreSQL $* is not installed and cannot be here (needs root and apt)." >&2
+  echo "Cannot install PostgreSQL $* here (needs root and apt)." >&2
   exit 0
 fi
 apt-get update -qq
