@@ -19,9 +19,12 @@ install: $(VENV)/.installed
 run: install
 	$(VENV)/bin/cakupan demo
 
+# The whole suite on the embedded PostgreSQL, then the end-to-end night on the other versions Cakupan supports, side
+# by side, each on a server its session starts from that version's binaries (tests/postgres_versions.py).
 test: lint
 	@deploy/install-browser.sh
 	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python tests/postgres_versions.py
 
 # Static checks, one tool a line: the Python by pyproject.toml's [tool.ruff] (`ruff check`, no formatter),
 # the dbt project's SQL by dbt_project/.sqlfluff. `make test` runs them first.

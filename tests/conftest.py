@@ -1,7 +1,9 @@
 """Test session: a real embedded PostgreSQL under .cakupan/test, the real region reference, a test PII key.
 
 Every test runs against real PostgreSQL, dbt, Great Expectations and Airflow; nothing is mocked.
-Set CAKUPAN_WAREHOUSE_URL to run the suite against another server (its `cakupan` data is replaced).
+Set CAKUPAN_WAREHOUSE_URL to run the suite against another server (its `cakupan` data is replaced), or
+CAKUPAN_TEST_POSTGRES to a major version to run it against a server of that version that the session starts
+and stops (tests/postgres_versions.py; `make test` runs the night so on every supported version).
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from pathlib import Path
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-# CAKUPAN_TEST_HOME lets two suites run at once on one machine, each with its own embedded warehouse.
-TEST_HOME = Path(os.environ.get("CAKUPAN_TEST_HOME") or PROJECT_ROOT / ".cakupan" / "test")
+TEST_POSTGRES = int(os.environ["CAKUPAN_TEST_POSTGRES"]) if os.environ.get("CAKUPAN_TEST_POSTGRES") else None
+# CAKUPAN_TEST_HOME lets two suites run at once on one machine, each with its own warehouse.
+TEST_HOME = Path(os.environ.get("CAKUPAN_TEST_HOME")
+                 or PROJECT_ROOT / ".cakupan" / (f"test-postgres{TEST_POSTGRES}" if TEST_POSTGRES else "test"))
 TEST_PII_KEY = "cakupan-test-key-not-a-secret"
 
 
@@ -31,6 +35,12 @@ def pytest_configure(config: pytest.Config) -> None:
     from cakupan.platform.warehouse import embedded
     from cakupan.settings import load_settings
 
+    if TEST_POSTGRES:
+        if os.environ.get("CAKUPAN_WAREHOUSE_URL"):
+            raise pytest.UsageError("Set CAKUPAN_TEST_POSTGRES or CAKUPAN_WAREHOUSE_URL, not both.")
+        from postgres_versions import start_server
+
+        start_server(TEST_POSTGRES, TEST_HOME)
     settings = load_settings()
     if settings.embedded:
         embedded(settings).start()
@@ -38,6 +48,20 @@ def pytest_configure(config: pytest.Config) -> None:
     # Airflow reads its configuration at import: point it at the test home before any test imports it.
     configure_airflow(settings)
     migrate_metadata_database(settings)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # A session on a server by URL never starts an embedded one: whatever did would have been tested on it.
+    if TEST_POSTGRES and (TEST_HOME / "warehouse").exists():
+        print(f"\nAn embedded warehouse was started in {TEST_HOME / 'warehouse'} by a session on a server by URL.")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if TEST_POSTGRES:
+        from postgres_versions import stop_server
+
+        stop_server(TEST_POSTGRES, TEST_HOME)
 
 
 @pytest.fixture(scope="session")

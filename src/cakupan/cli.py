@@ -79,12 +79,15 @@ def cmd_warehouse(settings: Settings, args: argparse.Namespace) -> int:
 
 def _ensure_warehouse(settings: Settings) -> None:
     """The embedded server running, with its roles and grants in place. Another server was set up once by
-    `cakupan warehouse setup` (the deployment's init job), which needs an account that may create roles."""
+    `cakupan warehouse setup` (the deployment's init job), which needs an account that may create roles; it is
+    only checked here."""
     from cakupan.platform import roles, warehouse
 
     if settings.embedded:
         warehouse.embedded(settings).start()
         roles.setup(settings)
+    else:
+        warehouse.check_server(settings)
 
 
 def cmd_reference(settings: Settings, args: argparse.Namespace) -> int:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 
 import pytest
 
 from cakupan.gates.quality import QualityGateFailed, run_checkpoint
 from cakupan.platform.warehouse import warehouse_url
+from cakupan.settings import load_settings
 from raw_rows import insert_delivery, insert_peserta
 
 D = dt.date(2026, 11, 20)
@@ -85,3 +87,16 @@ def test_a_check_that_cannot_run_fails_and_says_why(settings, empty_warehouse, t
     [failure] = outcome.failed_errors
     assert failure.startswith("raw_peserta.desa: Kolom yang sudah diganti namanya")
     assert "could not be evaluated" in failure
+
+
+def test_every_batch_subquery_has_a_name():
+    """PostgreSQL 15 refuses a subquery in FROM without an alias, and GX names `{batch}` only in a query without
+    a JOIN (expectations/README.md): the other queries must name it themselves, and only they may."""
+    for path in sorted((load_settings().expectations_dir / "expectations").glob("*.json")):
+        for expectation in json.loads(path.read_text())["expectations"]:
+            query = expectation["kwargs"].get("unexpected_rows_query")
+            if query is None:
+                continue
+            named = re.findall(r"\{batch\}\s+AS\s+\w+", query)
+            expected = query.count("{batch}") if re.search(r"\bJOIN\b", query, re.IGNORECASE) else 0
+            assert len(named) == expected, (path.name, query)

@@ -8,6 +8,7 @@ import datetime as dt
 import io
 import json
 import os
+import resource
 import zipfile
 from pathlib import Path
 
@@ -120,6 +121,9 @@ def test_a_bad_day_publishes_the_clean_figures_and_leaks_nothing(night, empty_wa
     conn = empty_warehouse
     rejections = _hostile_deliveries(night.landing_root)
 
+    # The night's tasks run in this process (dag.test), and their usage reports this process's peak, or its
+    # largest child's: whatever earlier tests of the session left there is the floor the loads start from.
+    peak_before = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     run = run_nightly(night, D)
     assert run.succeeded, run.failure_summary()
 
@@ -143,10 +147,10 @@ def test_a_bad_day_publishes_the_clean_figures_and_leaks_nothing(night, empty_wa
         ("PEKANBARU", "2026-11-20", "on_time"), ("SAWAHLUNTO", "2026-11-20", "on_time"),
         ("SOLOK", "2026-11-19", "late")]
 
-    # Bounded memory: the loads of the bomb files stayed in the ordinary range.
+    # Bounded memory: the loads of the bomb files stayed in the ordinary range (read whole, they take gigabytes).
     usage = [json.loads(line) for line in usage_file(run.run_id).read_text().splitlines()]
     loads = [u for u in usage if u["task_id"] == "load_exports"]
-    assert loads and max(u["peak_rss_mib"] for u in loads) < 1024, loads
+    assert loads and max(u["peak_rss_mib"] for u in loads) < max(1024, peak_before / 1024 + 256), loads
 
     # No personal data from any hostile file in any log, report, state file or the docs site.
     leaks = []

@@ -31,6 +31,7 @@ from cakupan.platform.warehouse import (
     AIRFLOW_DATABASE,
     AIRFLOW_ROLE,
     ROLES,
+    check_server_version,
     embedded,
     role_password,
     role_user,
@@ -88,6 +89,7 @@ def setup_warehouse(settings: Settings) -> list[str]:
     of the server on which PUBLIC keeps TEMPORARY because the setup account may not change them (a DBA must:
     docs/commands.md, "Warehouse roles")."""
     with psycopg.connect(warehouse_url(settings, "setup"), autocommit=True) as conn, conn.transaction():
+        check_server_version(conn, warehouse_url(settings, "setup"))
         conn.execute("SELECT pg_advisory_xact_lock(hashtext('cakupan.platform.roles'))")
         for role in ROLES:
             _ensure_login_role(conn, role_user(role), role_password(settings, role))

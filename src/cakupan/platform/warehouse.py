@@ -20,12 +20,16 @@ import secrets
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from cakupan.errors import UserError
 from cakupan.platform.local_ports import free_port, port_is_free
 from cakupan.platform.state_folder import make_private, make_private_file
 from cakupan.settings import Settings
+
+if TYPE_CHECKING:
+    import psycopg
 
 SYSTEM_USER = "cakupan"
 SUPERUSER = "cakupan"
@@ -34,6 +38,9 @@ AIRFLOW_DATABASE = "airflow"
 AIRFLOW_ROLE = "cakupan_airflow"
 # What each step connects as: `setup` is the account that creates the roles, used by nothing else.
 ROLES = ("admin", "loader", "transformer", "bi")
+# The PostgreSQL major versions a warehouse may run, oldest first. `make test` runs the night on each one it has
+# binaries of (tests/postgres_versions.py); README and docs name them (tests/platform/test_warehouse.py).
+SUPPORTED_POSTGRES = (15, 16, 17, 18)
 
 # Sized for the 2-core, 24 GiB machines this runs on; a warehouse, so bulk loads matter more than latency.
 SERVER_CONFIG = {
@@ -111,6 +118,49 @@ def masked(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
+def supported_postgres() -> str:
+    """The supported versions as the docs write them: `15, 16, 17 and 18`."""
+    *older, newest = map(str, SUPPORTED_POSTGRES)
+    return f"{', '.join(older)} and {newest}"
+
+
+def unsupported_postgres(server_version_num: int, server_version: str, where: str) -> str | None:
+    """Why the server at `where` (PostgreSQL's `server_version_num` and `server_version`) may not be the
+    warehouse, or None when it may. An older server is refused before anything is written to it: nothing
+    older is tested, and PostgreSQL 15 already needed its own fixes (expectations/README.md)."""
+    if server_version_num // 10000 >= SUPPORTED_POSTGRES[0]:
+        return None
+    return (f"The warehouse at {where} runs PostgreSQL {server_version}; Cakupan supports PostgreSQL "
+            f"{supported_postgres()}. Upgrade that server, or point CAKUPAN_WAREHOUSE_URL (and "
+            "CAKUPAN_WAREHOUSE_SETUP_URL) at a server of one of these versions, or unset them to use the embedded "
+            "PostgreSQL.")
+
+
+def check_server_version(conn: psycopg.Connection, url: str) -> None:
+    """Raise WarehouseError when the server `conn` is connected to (at `url`) runs an unsupported PostgreSQL."""
+    refusal = unsupported_postgres(conn.info.server_version, conn.info.parameter_status("server_version") or "?",
+                                   masked(url))
+    if refusal:
+        raise WarehouseError(refusal)
+
+
+def check_server(settings: Settings) -> None:
+    """The warehouse by URL answers as cakupan_admin and runs a supported PostgreSQL: checked as a command
+    starts, so that a wrong server is named at once rather than by the night's first task."""
+    import psycopg
+
+    url = warehouse_url(settings, "admin")
+    try:
+        with psycopg.connect(url, connect_timeout=10) as conn:
+            check_server_version(conn, url)
+    except psycopg.OperationalError as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise WarehouseError(
+            f"Cannot connect to the warehouse at {masked(url)} ({reason}). Check CAKUPAN_WAREHOUSE_URL and "
+            "CAKUPAN_ADMIN_PASSWORD; a new server is set up once with `cakupan warehouse setup` "
+            "(as CAKUPAN_WAREHOUSE_SETUP_URL).") from error
+
+
 def with_database(url: str, database: str) -> str:
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
@@ -126,6 +176,12 @@ def with_driver(url: str, driver: str) -> str:
 class EmbeddedWarehouse:
     state_dir: Path
     configured_port: int | None = None
+    # Another PostgreSQL's bin folder, for the test suite's servers of the other supported versions.
+    bin_dir: Path | None = None
+
+    @property
+    def binaries(self) -> Path:
+        return self.bin_dir or _bin_dir()
 
     @property
     def pgdata(self) -> Path:
@@ -164,7 +220,7 @@ class EmbeddedWarehouse:
     def _run(self, tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         user = SYSTEM_USER if _running_as_root() else None
         return subprocess.run(
-            [str(_bin_dir() / tool), *args], user=user, capture_output=True, text=True, check=check
+            [str(self.binaries / tool), *args], user=user, capture_output=True, text=True, check=check
         )
 
     def is_running(self) -> bool:
@@ -181,7 +237,7 @@ class EmbeddedWarehouse:
         make_private_file(self.log_file, owner)
         if owner is None:
             return
-        above = [*home.parents, *_bin_dir().parents]
+        above = [*home.parents, *self.binaries.parents]
         if home.stat().st_uid != owner:  # someone else's home, left as its owner made it: it must let us through
             above.append(home)
         for parent in above:
