@@ -1,7 +1,7 @@
 {#- The award indicators of a level (district or province) for every award year, from its coverage mart of
-    the year's last snapshot. One definition for both levels: only the grouping key and the name differ.
+    the year's last snapshot. One definition for both levels: only the grouping key and the names differ.
     Every column here can be named as an indicator in award/rubric.yml. -#}
-{% macro award_indicators(coverage_model, key, name) %}
+{% macro award_indicators(coverage_model, key, names) %}
 with snapshots as (select * from {{ ref('int_award_snapshots') }}),
 coverage as (select * from {{ ref(coverage_model) }}),
 participation as (select * from {{ ref('participation_district') }}),
@@ -29,7 +29,8 @@ select
     snapshots.snapshot_date,
     {% if key == 'district_code' %}coverage.province_code,{% endif %}
     coverage.{{ key }},
-    coverage.{{ name }},
+    {% for name in names %}coverage.{{ name }},
+    {% endfor -%}
     coverage.covered_persons,
     coverage.employed_population,
     coverage.coverage_rate,

@@ -14,6 +14,7 @@ import pytest
 
 from cakupan.cli import main as cakupan
 from cakupan.orchestration.dag_run import run_nightly
+from cakupan.publish import publication
 from cakupan.reference import reference_layer
 from cakupan.settings import load_settings
 from cakupan.transform.dbt_runner import DbtFailed
@@ -89,17 +90,25 @@ def test_the_night_produces_the_hand_worked_figures(night, empty_warehouse, tmp_
     for personal in _personal_values() - places:
         assert personal not in site
 
-    # Every column of every model is described in its YAML (the dbt docs reviewers read).
+    # Every column of every model and seed is described in its YAML (the dbt docs reviewers read).
     manifest = json.loads((night.home / "dbt" / "target" / "manifest.json").read_text())
     documented = {
         (node["schema"], node["name"], column)
-        for node in manifest["nodes"].values() if node["resource_type"] == "model"
+        for node in manifest["nodes"].values() if node["resource_type"] in ("model", "seed")
         for column, spec in node["columns"].items() if spec.get("description")
     }
     built = set(conn.execute(
         "SELECT table_schema, table_name, column_name FROM information_schema.columns "
-        "WHERE table_schema IN ('staging', 'intermediate', 'marts')").fetchall())
+        "WHERE table_schema IN ('staging', 'intermediate', 'marts') AND table_name NOT LIKE %s",
+        (f"%{publication.LATEST_SUFFIX}",)).fetchall())
     assert built and built <= documented, sorted(built - documented)
+    # Each daily mart's latest view (the publication's, not a model) has its mart's columns and descriptions.
+    for mart in publication.DAILY_MARTS:
+        assert conn.execute(
+            "SELECT array_agg((attname, col_description(attrelid, attnum))::text ORDER BY attnum) FROM pg_attribute "
+            "WHERE attrelid = to_regclass(%s) AND attnum > 0", (f"marts.{mart}",)).fetchone() == conn.execute(
+            "SELECT array_agg((attname, col_description(attrelid, attnum))::text ORDER BY attnum) FROM pg_attribute "
+            "WHERE attrelid = to_regclass(%s) AND attnum > 0", (f"marts.{publication.latest_view(mart)}",)).fetchone()
 
     # Re-running the same night changes nothing.
     audit_before = conn.execute("SELECT count(*), sum(rows_read) FROM audit.file_loads").fetchone()

@@ -9,8 +9,11 @@ provinces as (select * from {{ source('reference', 'provinces') }})
 
 select
     provinces.province_code,
+    provinces.province_name,
     districts.district_code,
+    districts.district_name,
     subdistricts.subdistrict_code,
+    subdistricts.subdistrict_name,
     villages.village_code,
     villages.village_name
 from villages

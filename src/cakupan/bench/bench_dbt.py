@@ -11,7 +11,9 @@ statement): besides the main statements, the `__dbt_tmp` build, rename to `__dbt
 indexes, the `analyze` post-hooks, and the commits. Every `target/run/` file is checked to be among them.
 What is left out is dbt's own bookkeeping: its relation-cache queries (`list_*`, `master` connections)
 and the contract probes (`select ... where false limit 0` run to compare a model's columns with its
-contract); PostgreSQL still enforces the contract's types and constraints in the replayed DDL.
+contract); PostgreSQL still enforces the contract's types and constraints in the replayed DDL. The seeds
+(a few dozen rows of code lists) are left out too: dbt sends a seed's rows as bound parameters, which its log
+shows only as placeholders, so the replay reads the seed tables as the dbt build before it left them.
 
 Transactions are replayed as dbt's psycopg2 connections run them: each node on a fresh connection opens a
 transaction at its first statement; a model commits explicitly, and what follows its COMMIT (the drop of
@@ -224,8 +226,9 @@ def _read_build(settings: Settings, seconds: float) -> DbtBuild:
         elif name == "ConcurrencyLine":
             threads = int(data["num_threads"])
 
-    _check_run_files_are_replayed(manifest, order, per_node)
-    script = "\n".join(_node_script(per_node[node]) for node in order if per_node[node])
+    replayed = [node for node in order if not node.startswith("seed.")]
+    _check_run_files_are_replayed(manifest, replayed, per_node)
+    script = "\n".join(_node_script(per_node[node]) for node in replayed if per_node[node])
     return DbtBuild(seconds=seconds, command_seconds=command_seconds,
                     execution_seconds=float(run_results["elapsed_time"]), nodes=len(order), replay=script,
                     statements=sum(len(s) for s in per_node.values()), statement_seconds=statement_seconds,

@@ -139,6 +139,7 @@ def _make_table_again(conn: psycopg.Connection, table: str) -> None:
         _with_readers_gone(conn, table, f"DROP TABLE {PUBLISHED}.{table} CASCADE")
     conn.execute(f"CREATE TABLE {PUBLISHED}.{table} (LIKE {CANDIDATE}.{table} INCLUDING ALL)")
     conn.execute(f"INSERT INTO {PUBLISHED}.{table} SELECT * FROM {CANDIDATE}.{table}")
+    _copy_comments(conn, f"{CANDIDATE}.{table}", f"{PUBLISHED}.{table}")  # LIKE copies the columns' only
     grant_bi_read(conn, PUBLISHED, table)
 
 

@@ -1,1 +1,1 @@
-{{ award_indicators('coverage_district', 'district_code', 'district_name') }}
+{{ award_indicators('coverage_district', 'district_code', ['district_name', 'province_name']) }}

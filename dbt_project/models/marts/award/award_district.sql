@@ -3,5 +3,5 @@
 -- Paritrana Award, districts (kabupaten/kota): every district and award year, its indicators, its score
 -- under the rubric in force, its rank within its province, and its Universal Labour Coverage target.
 {{ award_ranking('int_award_indicators_district', 'district', 'district_code',
-                 names=['province_code', 'district_code', 'district_name'], rank_column='rank_in_province',
-                 rank_within='province_code') }}
+                 names=['province_code', 'province_name', 'district_code', 'district_name'],
+                 rank_column='rank_in_province', rank_within='province_code') }}

@@ -3,4 +3,4 @@
 -- Paritrana Award, provinces: every province and award year, its indicators, its score under the rubric in
 -- force, its national rank, and its Universal Labour Coverage target.
 {{ award_ranking('int_award_indicators_province', 'province', 'province_code',
-                 names=['province_code', 'province_name'], rank_column='rank_national') }}
+                 names=['province_code', 'province_name', 'province_iso'], rank_column='rank_national') }}

@@ -1,4 +1,7 @@
-{{ config(indexes=[{'columns': ['snapshot_date', 'district_code']}]) }}
+{{ config(
+    indexes=[{'columns': ['snapshot_date', 'district_code']}],
+    pre_hook="{{ add_names_to_earlier_dates('stg_reference__districts', 'district_code', ['province_name']) }}",
+) }}
 
 -- Every district on D: its villages summed, the employed population of the latest year <= D's year
 -- (contract 5.6), and how many of the branches serving it are stale. The counting rules (covered persons,
@@ -51,7 +54,8 @@ select
     coalesce(villages.vulnerable_persons, 0)::integer as vulnerable_persons,
     coalesce(villages.villages, 0)::integer as villages,
     coalesce(villages.villages_target_met, 0)::integer as villages_target_met,
-    coalesce(stale.stale_branches, 0)::integer as stale_branches
+    coalesce(stale.stale_branches, 0)::integer as stale_branches,
+    districts.province_name
 from districts
 left join villages using (district_code)
 left join employed using (district_code)

@@ -1,4 +1,7 @@
-{{ config(indexes=[{'columns': ['snapshot_date', 'province_code']}]) }}
+{{ config(
+    indexes=[{'columns': ['snapshot_date', 'province_code']}],
+    pre_hook="{{ add_names_to_earlier_dates('lookup_province', 'province_code', ['province_iso']) }}",
+) }}
 
 -- Every province on D: sums of its districts, coverage_rate from the sums. stale_branches counts each
 -- stale branch once, even when it serves several districts of the province.
@@ -8,7 +11,7 @@ served_districts as (select * from {{ ref('stg_reference__districts') }}),
 
 freshness as (select * from {{ ref('int_branch_freshness') }}),
 
-provinces as (select * from {{ ref('stg_reference__provinces') }}),
+provinces as (select * from {{ ref('lookup_province') }}),
 
 districts as (
     select
@@ -44,7 +47,8 @@ select
     coalesce(districts.vulnerable_persons, 0)::integer as vulnerable_persons,
     coalesce(districts.villages, 0)::integer as villages,
     coalesce(districts.villages_target_met, 0)::integer as villages_target_met,
-    coalesce(stale.stale_branches, 0)::integer as stale_branches
+    coalesce(stale.stale_branches, 0)::integer as stale_branches,
+    provinces.province_iso
 from provinces
 left join districts using (province_code)
 left join stale using (province_code)

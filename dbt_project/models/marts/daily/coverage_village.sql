@@ -1,4 +1,8 @@
-{{ config(indexes=[{'columns': ['snapshot_date', 'district_code']}]) }}
+{{ config(
+    indexes=[{'columns': ['snapshot_date', 'district_code']}],
+    pre_hook="{{ add_names_to_earlier_dates('stg_reference__villages', 'village_code',
+                                           ['province_name', 'district_name', 'subdistrict_name']) }}",
+) }}
 
 -- Every village of the reference on D, with the covered persons placed in it (0 where none): persons by NIK,
 -- placed by the rule persons_placed (macros/counting_rules.sql, contract 5.4-5.5).
@@ -16,6 +20,9 @@ select
     coalesce(persons_per_village.covered_persons, 0)::integer as covered_persons,
     coalesce(persons_per_village.vulnerable_persons, 0)::integer as vulnerable_persons,
     {{ vulnerable_target() }}::integer as vulnerable_target,
-    coalesce(persons_per_village.vulnerable_persons, 0) >= {{ vulnerable_target() }} as vulnerable_target_met
+    coalesce(persons_per_village.vulnerable_persons, 0) >= {{ vulnerable_target() }} as vulnerable_target_met,
+    villages.province_name,
+    villages.district_name,
+    villages.subdistrict_name
 from villages
 left join persons_per_village using (village_code)

@@ -1,4 +1,8 @@
-{{ config(indexes=[{'columns': ['snapshot_date', 'district_code']}]) }}
+{{ config(
+    indexes=[{'columns': ['snapshot_date', 'district_code']}],
+    pre_hook="{{ add_names_to_earlier_dates('stg_reference__districts', 'district_code',
+                                           ['province_name', 'district_name']) }}",
+) }}
 
 -- Active participations on D (KPJ, not persons: contract 5.4) by district of domicile, segment,
 -- funding source and occupation; only combinations that have any.
@@ -16,6 +20,8 @@ select
     participations.segment,
     participations.funding_source,
     participations.occupation,
-    participations.active_participations
+    participations.active_participations,
+    districts.province_name,
+    districts.district_name
 from participations
 inner join districts using (district_code)
