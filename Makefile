@@ -3,6 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
+# The suite's processes (pytest-xdist), each with its own warehouse: a night keeps about one core busy.
+TEST_PROCESSES ?= 2
 
 .PHONY: install run test lint bench lock clean stop
 
@@ -23,7 +25,7 @@ run: install
 # by side, each on a server its session starts from that version's binaries (tests/postgres_versions.py).
 test: lint
 	@deploy/install-browser.sh
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -n $(TEST_PROCESSES) --dist worksteal
 	$(VENV)/bin/python tests/postgres_versions.py
 
 # Static checks, one tool a line: the Python by pyproject.toml's [tool.ruff] (`ruff check`, no formatter),

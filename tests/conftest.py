@@ -18,10 +18,19 @@ TEST_POSTGRES = int(os.environ["CAKUPAN_TEST_POSTGRES"]) if os.environ.get("CAKU
 # CAKUPAN_TEST_HOME lets two suites run at once on one machine, each with its own warehouse.
 TEST_HOME = Path(os.environ.get("CAKUPAN_TEST_HOME")
                  or PROJECT_ROOT / ".cakupan" / (f"test-postgres{TEST_POSTGRES}" if TEST_POSTGRES else "test"))
+# `make test` runs the suite in a process per core (pytest-xdist's gw0, gw1, ...): each its own test home, so its
+# own embedded warehouse and Airflow metadata, and no test sees another's nights.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if XDIST_WORKER:
+    TEST_HOME = TEST_HOME.with_name(f"{TEST_HOME.name}-{XDIST_WORKER}")
 TEST_PII_KEY = "cakupan-test-key-not-a-secret"
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if getattr(config.option, "numprocesses", None) and not XDIST_WORKER:
+        return  # pytest-xdist's controller: it runs no test, its workers each set up their own
+    if XDIST_WORKER and os.environ.get("CAKUPAN_WAREHOUSE_URL"):
+        raise pytest.UsageError("CAKUPAN_WAREHOUSE_URL is one server for every process: run the suite without -n.")
     os.environ["CAKUPAN_HOME"] = str(TEST_HOME)
     os.environ.setdefault("CAKUPAN_CACHE_DIR", str(PROJECT_ROOT / ".cakupan" / "cache"))
     os.environ["CAKUPAN_PII_KEY"] = TEST_PII_KEY
