@@ -25,7 +25,6 @@ from cakupan.platform import db, roles
 from cakupan.platform.state_folder import make_private, make_private_file
 from cakupan.platform.warehouse import SYSTEM_USER, embedded, role_password, warehouse_url
 from cakupan.publish import night_lease
-from conftest import TEST_PII_KEY
 from delivery_builder import write_delivery
 from published_marts import fingerprint
 
@@ -232,9 +231,10 @@ def test_a_withdrawn_delivery_counts_as_if_it_had_never_come(small_night, empty_
     conn, settings = empty_warehouse, small_night
     landing = settings.landing_root
     # No key set, and the one `make run` made is in the state folder: the nights use it and say so.
+    session_key = os.environ["CAKUPAN_PII_KEY"]  # the session's (tests/conftest.py), as every other night's
     monkeypatch.delenv("CAKUPAN_PII_KEY")
     demo_key = settings.home / DEMO_KEY_FILE
-    demo_key.write_text(TEST_PII_KEY)
+    demo_key.write_text(session_key)
     try:
         assert cakupan(["backfill", "--start", "2026-11-20", "--end", "2026-11-21"]) == 0, capsys.readouterr().err
         assert f"using the demo's pseudonymisation key in {demo_key}" in capsys.readouterr().out
