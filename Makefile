@@ -3,7 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
-# The suite's processes (pytest-xdist), each with its own warehouse: a night keeps about one core busy.
+# The suite's processes (pytest-xdist), each with its own warehouse: one test waits on Airflow, dbt or a
+# server while the other computes (docs/decisions.md, change 21).
 TEST_PROCESSES ?= 2
 
 .PHONY: install run test lint bench lock clean stop
