@@ -1,5 +1,6 @@
 {#- The award mart of districts or provinces: the fixed columns of marts-v1 (`rank_column` named for the
-    level), the indicators, and the year's Universal Labour Coverage target. One definition for both. -#}
+    level; with a `rank_within`, the national tier `rank_national` of award-v2 too), the indicators, and the
+    year's Universal Labour Coverage target. One definition for both. -#}
 {% macro award_ranking(indicators_model, level, key, names, rank_column, rank_within=none) %}
 with scored as (
     {{ award_scores(indicators_model, level, key,
@@ -17,6 +18,8 @@ select
     scored.score,
     scored.award_rank::integer as {{ rank_column }},
     coalesce(scored.award_rank <= 3, false) as is_top3,
+    {% if rank_within %}scored.national_rank::integer as rank_national,
+    {% endif -%}
     scored.covered_persons,
     scored.employed_population,
     scored.coverage_rate,

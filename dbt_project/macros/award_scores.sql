@@ -1,6 +1,8 @@
 {#- Scores and ranks the entities of one award level with the rubric in force (award/rubric.yml): every row
     of `indicators_model` with `eligible`, `score` (0-100, null when not eligible) and `award_rank` (1 = best
     within `rank_within`, or nationally when it is none; equal scores share a rank; null when not eligible).
+    With a `rank_within`, also `national_rank`: the second tier (contract award-v2 section 4), the rank among
+    the year's winners of their `rank_within` (award_rank = 1), null for the others.
     `eligible` is a SQL condition over `indicators` and the level's `eligibility` rules. -#}
 {% macro award_scores(indicators_model, level, key, eligible, rank_within=none) %}
 with indicators as (select * from {{ ref(indicators_model) }}),
@@ -60,16 +62,26 @@ scores as (
     select year, {{ key }}, round(100 * sum(weight * normalised) / nullif(sum(weight), 0), 2) as score
     from normalised
     group by year, {{ key }}
+),
+
+ranked as (
+    select
+        judged.*,
+        scores.score,
+        case when judged.eligible then
+            rank() over (partition by judged.year, {% if rank_within %}judged.{{ rank_within }}, {% endif %}judged.eligible
+                         order by scores.score desc)
+        end as award_rank,
+        (select max(rubric_version) from rubric) as rubric_version
+    from judged
+    left join scores using (year, {{ key }})
 )
 
 select
-    judged.*,
-    scores.score,
-    case when judged.eligible then
-        rank() over (partition by judged.year, {% if rank_within %}judged.{{ rank_within }}, {% endif %}judged.eligible
-                     order by scores.score desc)
-    end as award_rank,
-    (select max(rubric_version) from rubric) as rubric_version
-from judged
-left join scores using (year, {{ key }})
+    ranked.*{% if rank_within %},
+    -- Tied winners of one province are all winners, and each goes on to the national tier.
+    case when ranked.award_rank = 1 then
+        rank() over (partition by ranked.year, ranked.award_rank = 1 order by ranked.score desc)
+    end as national_rank{% endif %}
+from ranked
 {% endmacro %}

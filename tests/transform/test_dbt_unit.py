@@ -16,7 +16,7 @@ def test_dbt_unit_tests_pass(settings):
             dt.date(2026, 11, 20), log=lambda _: None)
     run_dbt(settings, ["test", "--select", "test_type:unit"], dt.date(2026, 11, 20), log=lines.append)
     summary = next(line for line in lines if "Done. PASS=" in line)
-    assert "PASS=11 " in summary and "ERROR=0" in summary
+    assert "PASS=12 " in summary and "ERROR=0" in summary
 
 
 def test_dbt_sessions_leave_the_cores_to_dbts_threads(settings):

@@ -174,14 +174,14 @@ def award_snapshot(conn) -> tuple[list, list, list]:
     def text(value):
         return None if value is None else str(value)
 
-    districts = [(code, text(score), rank, met, gap) for code, score, rank, met, gap in conn.execute(
-        """SELECT district_code, score, rank_in_province, coverage_target_met, coverage_gap_persons
+    districts = [(code, text(score), *ranks, met, gap) for code, score, *ranks, met, gap in conn.execute(
+        """SELECT district_code, score, rank_in_province, rank_national, coverage_target_met, coverage_gap_persons
            FROM marts.award_district WHERE year = 2026 AND (eligible OR district_code = '14.71') ORDER BY 1""")]
     provinces = [(code, text(score), rank, gap) for code, score, rank, gap in conn.execute(
         """SELECT province_code, score, rank_national, coverage_gap_persons
            FROM marts.award_province WHERE year = 2026 AND eligible ORDER BY 1""")]
-    villages = [(code, text(score), rank) for code, score, rank in conn.execute(
-        "SELECT village_code, score, rank_in_province FROM marts.award_village "
+    villages = [(code, text(score), rank, national) for code, score, rank, national in conn.execute(
+        "SELECT village_code, score, rank_in_province, rank_national FROM marts.award_village "
         "WHERE year = 2026 AND eligible ORDER BY 1")]
     return districts, provinces, villages
 

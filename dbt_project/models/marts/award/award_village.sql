@@ -1,7 +1,8 @@
 {{ config(indexes=[{'columns': ['year', 'village_code'], 'unique': true}]) }}
 
 -- Paritrana Award, villages (desa/kelurahan): every village and award year, its vulnerable-worker figures,
--- its score under the rubric in force and its rank within its province.
+-- its score under the rubric in force, its rank within its province, and, for a provincial winner, its
+-- national rank among the winners.
 with scored as (
     {{ award_scores('int_award_indicators_village', 'village', 'village_code',
                     eligible='indicators.vulnerable_persons >= coalesce(eligibility.min_vulnerable_persons, 0)',
@@ -21,6 +22,7 @@ select
     score,
     award_rank::integer as rank_in_province,
     coalesce(award_rank <= 3, false) as is_top3,
+    national_rank::integer as rank_national,
     covered_persons,
     vulnerable_persons,
     vulnerable_target,
