@@ -100,7 +100,8 @@ def empty_warehouse(conn):
     conn.execute(
         "TRUNCATE raw.deliveries, raw.peserta, raw.peserta_changes, raw.iuran, audit.file_loads, audit.rejected_rows, "
         "audit.gate_results, audit.publications, audit.marts_candidate, audit.reference_layer_builds, "
-        "audit.night_lease, audit.raw_gate_night, audit.withdrawals, "
+        "audit.night_lease, audit.raw_gate_night, audit.withdrawals, audit.award_finalised_rows, "
+        "audit.award_finalisations, "
         "reference.branches, reference.branch_districts, reference.employed_population"
     )
     conn.execute("DELETE FROM reference.sources WHERE source LIKE 'file:%'")

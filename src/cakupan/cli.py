@@ -255,6 +255,15 @@ def cmd_delivery(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_award(settings: Settings, args: argparse.Namespace) -> int:
+    """The committee's sign-off of an award year (src/cakupan/transform/award_finalisation.py)."""
+    from cakupan.transform.award_finalisation import finalise
+
+    _ensure_warehouse(settings)
+    print(finalise(settings, args.year, args.by, supersede=args.supersede).describe())
+    return 0
+
+
 def cmd_airflow(settings: Settings, args: argparse.Namespace) -> int:
     """Airflow's services on this machine (api-server, scheduler, dag-processor, triggerer)."""
     from cakupan.platform import airflow_services
@@ -415,6 +424,14 @@ def build_parser() -> argparse.ArgumentParser:
     delivery.add_argument("export_date", metavar="DATE", type=_date, help="the delivery's export date YYYY-MM-DD")
     delivery.add_argument("--reason", help="why (kept in audit.withdrawals)")
     delivery.set_defaults(handler=cmd_delivery)
+
+    award = commands.add_parser("award", help="the Paritrana Award: finalise a year (the committee's sign-off)")
+    award.add_argument("action", choices=["finalise"])
+    award.add_argument("--year", type=int, required=True, help="the award year to sign off")
+    award.add_argument("--by", required=True, help="who signs it off (recorded in marts.award_finalisations)")
+    award.add_argument("--supersede", action="store_true",
+                       help="finalise a year again: score it with today's data and rubric; the earlier record is kept")
+    award.set_defaults(handler=cmd_award)
 
     airflow = commands.add_parser("airflow",
                                   help="Airflow's services on this machine: up (and wait until healthy) or down")

@@ -321,3 +321,37 @@ BEGIN
         ALTER TABLE audit.participants_layer_builds SET UNLOGGED;
     END IF;
 END $$;
+
+-- The committee's sign-off of an award year (`cakupan award finalise`, src/cakupan/transform/award_finalisation.py):
+-- one row a finalisation, the earlier kept with superseded_at set when the year is finalised again. The award
+-- marts take a finalised year's rows from award_finalised_rows instead of scoring it again (dbt macro
+-- award_keep_finalised), so no later night, backfill or rubric changes them. Here, outside the schemas dbt
+-- rebuilds; marts.award_finalisations shows the records to BI tools.
+CREATE TABLE IF NOT EXISTS audit.award_finalisations (
+    finalisation_id bigserial PRIMARY KEY,
+    year integer NOT NULL,
+    rubric_version text,
+    snapshot_date date NOT NULL,
+    finalised_by text NOT NULL,
+    finalised_at timestamptz NOT NULL DEFAULT now(),
+    -- md5 of the year's award rows (award_finalisation.digest), to check a published row against the sign-off.
+    digest text NOT NULL,
+    superseded_at timestamptz
+);
+CREATE UNIQUE INDEX IF NOT EXISTS award_finalisations_in_force ON audit.award_finalisations (year)
+    WHERE superseded_at IS NULL;
+-- Every award row of a finalised year as it was signed off, each level's row whole as JSON (every column, so a
+-- column the marts gain later is simply missing from an older year's rows).
+CREATE TABLE IF NOT EXISTS audit.award_finalised_rows (
+    finalisation_id bigint NOT NULL REFERENCES audit.award_finalisations,
+    level text NOT NULL,
+    award_row jsonb NOT NULL
+);
+CREATE INDEX IF NOT EXISTS award_finalised_rows_of ON audit.award_finalised_rows (finalisation_id, level);
+DO $$ BEGIN
+    IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'cakupan_transformer') THEN  -- roles.py's transformer role
+        -- The transformer finalises (in the same transaction as its reading of the marts) and dbt reads them.
+        GRANT SELECT, INSERT, UPDATE ON audit.award_finalisations, audit.award_finalised_rows TO cakupan_transformer;
+        GRANT USAGE ON SEQUENCE audit.award_finalisations_finalisation_id_seq TO cakupan_transformer;
+    END IF;
+END $$;
