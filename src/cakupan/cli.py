@@ -261,6 +261,14 @@ def cmd_award(settings: Settings, args: argparse.Namespace) -> int:
 
     _ensure_warehouse(settings)
     print(finalise(settings, args.year, args.by, supersede=args.supersede).describe())
+    try:  # the reviewers' site says final at once too; it is rebuilt after every night anyway
+        index = _build_docs(settings, None)
+    except Exception as error:  # noqa: BLE001 - the sign-off stands; only the site waits for the next night
+        print(f"Warning: the docs site was not rebuilt ({error}); the next night's build shows the year as final.",
+              file=sys.stderr)
+    else:
+        if index:
+            print(f"Docs site rebuilt: {index}")
     return 0
 
 
@@ -317,21 +325,28 @@ def cmd_docs(settings: Settings, args: argparse.Namespace) -> int:
     """Build the reviewers' docs site from the published marts, or serve the built site on this machine."""
     if args.action == "serve":
         return _serve(settings.docs_dir, args.port)
+    _ensure_warehouse(settings)
+    index = _build_docs(settings, args.date)
+    if index is None:
+        return _fail("no night has run yet: `cakupan run --date D` first, or pass --date")
+    print(f"Docs site built: {index}\nOpen it from the file system, or run `cakupan docs serve`.")
+    return 0
+
+
+def _build_docs(settings: Settings, day: dt.date | None) -> Path | None:
+    """The docs site for `day`, by default the last night that ran a gate (its verdicts go on the site with the
+    published figures); None when no night has run."""
     import psycopg
 
     from cakupan.platform.warehouse import warehouse_url
     from cakupan.site.docs_site import build_docs_site
 
-    _ensure_warehouse(settings)
-    day = args.date
-    if day is None:  # the last night that ran a gate: its verdicts go on the site with the published figures
+    if day is None:
         with psycopg.connect(warehouse_url(settings, "transformer")) as conn:
             day = conn.execute("SELECT max(snapshot_date) FROM audit.gate_results").fetchone()[0]
         if day is None:
-            return _fail("no night has run yet: `cakupan run --date D` first, or pass --date")
-    index = build_docs_site(settings, day)
-    print(f"Docs site built: {index}\nOpen it from the file system, or run `cakupan docs serve`.")
-    return 0
+            return None
+    return build_docs_site(settings, day)
 
 
 def _serve(root: Path, port: int) -> int:

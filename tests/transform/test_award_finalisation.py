@@ -47,7 +47,8 @@ def test_a_finalised_year_survives_nights_backfills_and_rubric_changes(night, em
     assert cakupan(["award", "finalise", "--year", str(YEAR), "--by", "Komite"]) == 1
     assert "cakupan: error: Nothing is published yet" in capsys.readouterr().err
 
-    assert run_nightly(night, D, docs=False).succeeded
+    assert run_nightly(night, D).succeeded
+    assert f"{YEAR} results are provisional" in (night.docs_dir / "index.html").read_text()
     assert cakupan(["award", "finalise", "--year", str(YEAR - 1), "--by", "Komite"]) == 1
     assert f"cakupan: error: marts has no award rows of {YEAR - 1}" in capsys.readouterr().err
 
@@ -61,6 +62,9 @@ def test_a_finalised_year_survives_nights_backfills_and_rubric_changes(night, em
     scores_signed_off = village_scores(conn)
     assert cakupan(["award", "finalise", "--year", str(YEAR), "--by", "Komite"]) == 0, capsys.readouterr().err
     assert "Later nights leave these rows as they are." in capsys.readouterr().out
+    # The reviewers' site says so at once, on the national and the province pages.
+    for page in (night.docs_dir / "index.html", night.docs_dir / "provinsi" / "13.html"):
+        assert f"{YEAR} results are final: signed off by Komite" in page.read_text()
     # Published at once, the rows exactly as they were, and the record's digest is theirs.
     assert award_rows(conn) == signed_off
     ((year, version, snapshot, by, recorded, superseded),) = finalisations(conn)

@@ -15,7 +15,7 @@ import html
 import json
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import psycopg
@@ -107,6 +107,8 @@ class SiteContext:
     built_at: str
     # (indicator, Indonesian, English): the award indicators' dbt doc blocks (docs_site.indicator_descriptions)
     indicators: list[tuple[str, str, str]] = field(default_factory=list)
+    # Whether the committee signed the published award year off (build_review_pages reads it): a line of HTML.
+    award_status: str = ""
 
 
 def page(context: SiteContext, depth: int, title: tuple[str, str], body: str, *, models: list[str],
@@ -237,6 +239,7 @@ def build_review_pages(conn: psycopg.Connection, docs_dir: Path, context: SiteCo
         return written
 
     params = {"d": context.published, "year": context.published.year}
+    context = replace(context, award_status=_award_status(conn, context.published.year))
     provinces = _rows(conn, """SELECT c.*, a.score, a.rank_national, a.is_top3, a.eligible, a.coverage_rate_change_pp,
         a.vulnerable_per_1000_employed, a.villages_target_met_share, a.coverage_target, a.coverage_target_met,
         a.coverage_gap_persons FROM marts.coverage_province c
@@ -279,6 +282,23 @@ def build_review_pages(conn: psycopg.Connection, docs_dir: Path, context: SiteCo
     return written
 
 
+def _award_status(conn: psycopg.Connection, year: int) -> str:
+    """The award year final (signed off: marts.award_finalisations, in force) or provisional, for the award pages."""
+    signed = None
+    if conn.execute("SELECT to_regclass('marts.award_finalisations')").fetchone()[0]:
+        signed = conn.execute("SELECT finalised_by, finalised_at FROM marts.award_finalisations "
+                              "WHERE year = %s AND superseded_at IS NULL", (year,)).fetchone()
+    if signed is None:
+        status, words = "provisional", t(
+            f"Hasil {year} sementara: dinilai ulang setiap malam sampai ditetapkan oleh komite.",
+            f"{year} results are provisional: scored again every night until the committee signs them off.")
+    else:
+        by, at = html.escape(signed[0]), f"{signed[1]:%Y-%m-%d}"
+        status, words = "final", t(f"Hasil {year} final: ditetapkan oleh {by} pada {at}; tidak berubah lagi.",
+                                   f"{year} results are final: signed off by {by} on {at}; they no longer change.")
+    return f'<p class="meta award-status" data-status="{status}">{words}</p>'
+
+
 def _national_page(context: SiteContext, provinces: list[dict], trend: list[dict], extra: str) -> str:
     covered = sum(row["covered_persons"] for row in provinces)
     known = [row for row in provinces if row["employed_population"]]
@@ -307,6 +327,7 @@ def _national_page(context: SiteContext, provinces: list[dict], trend: list[dict
 <h2>{t("Rasio cakupan per provinsi", "Coverage rate by province")}</h2>
 {chart}
 <h2>{t(f"Peringkat Paritrana Award {context.published.year}", f"Paritrana Award ranking {context.published.year}")}</h2>
+{context.award_status}
 {table([t("Provinsi", "Province"), _AWARD_HEADERS[0], _AWARD_HEADERS[1],
         t("Tenaga kerja terlindungi", "Covered workers"), t("Penduduk bekerja", "Employed")]
        + _AWARD_HEADERS[2:] + [t("Cabang terlambat", "Stale branches")],
@@ -346,6 +367,7 @@ def _province_page(context: SiteContext, province: dict, districts: list[dict], 
 {t("desa memenuhi target pekerja rentan", "villages meeting the vulnerable-worker target")}:
 <strong>{fmt.number(province['villages_target_met'])} / {fmt.number(province['villages'])}</strong></p>
 <h2>{t("Kabupaten/kota", "Districts")}</h2>
+{context.award_status}
 {chart}
 {table([t("Kabupaten/kota", "District"), _AWARD_HEADERS[0], _AWARD_HEADERS[1],
         t("Tenaga kerja terlindungi", "Covered workers")]
