@@ -193,7 +193,7 @@ def _in_process_holder_is_gone(holder: str) -> bool:
     return False
 
 
-class _Heartbeat:
+class Heartbeat:
     """Refreshes the lease from a thread of its own (its own connection) while a task of the night works."""
 
     def __init__(self, settings: Settings, lease_id: str):
@@ -202,7 +202,7 @@ class _Heartbeat:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="night-lease-heartbeat", daemon=True)
 
-    def __enter__(self) -> _Heartbeat:
+    def __enter__(self) -> Heartbeat:
         self._thread.start()
         return self
 
@@ -248,7 +248,7 @@ def taken_for_night(settings: Settings, context) -> Iterator[Lease]:
         lease = take(conn, run_id=context["run_id"], snapshot_date=snapshot_date_of(context), holder=holder_name())
     try:
         context["ti"].xcom_push(key=XCOM_KEY, value=lease.lease_id)
-        with _Heartbeat(settings, lease.lease_id) as heartbeat:
+        with Heartbeat(settings, lease.lease_id) as heartbeat:
             yield lease
         if heartbeat.lost:
             raise heartbeat.lost
@@ -267,7 +267,7 @@ def held_for_night(settings: Settings, context) -> Iterator[str]:
         raise NightLeaseLost(f"This night holds no night lease: {TAKING_TASK} did not take one.")
     with db.connect(settings, "loader") as conn:
         beat(conn, lease_id)
-    with _Heartbeat(settings, lease_id) as heartbeat:
+    with Heartbeat(settings, lease_id) as heartbeat:
         yield lease_id
     if heartbeat.lost:
         raise heartbeat.lost

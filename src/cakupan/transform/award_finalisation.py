@@ -108,7 +108,7 @@ def finalise(settings: Settings, year: int, by: str, *, supersede: bool = False)
                 f"A night is running ({holder.describe() if holder else 'another run'}), and the award marts may not "
                 f"change under it: run `cakupan award finalise --year {year}` again once it has ended.")
         try:
-            with night_lease._Heartbeat(settings, lease.lease_id) as heartbeat:
+            with night_lease.Heartbeat(settings, lease.lease_id) as heartbeat:
                 done = _finalise_holding_the_lease(settings, conn, year, by.strip(), supersede, published, run_id,
                                                    lease.lease_id)
             if heartbeat.lost:
