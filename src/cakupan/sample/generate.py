@@ -23,11 +23,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from cakupan.ingest.export_contract import IURAN_COLUMNS, PESERTA_COLUMNS
+from cakupan.ingest.export_contract import IURAN_COLUMNS, OPTIONAL_COLUMNS, PESERTA_COLUMNS
 from cakupan.ingest.readers import sha256_of
 from cakupan.reference import region_package
 
-PESERTA_HEADER = PESERTA_COLUMNS  # the header the generator writes: the contract's order
+# The header the generator writes: export v1's columns in the contract's order (not yet v1.1's optional ones).
+PESERTA_HEADER = tuple(c for c in PESERTA_COLUMNS if c not in OPTIONAL_COLUMNS)
 IURAN_HEADER = IURAN_COLUMNS
 
 # Provinces in the order a growing sample takes them: Sumatera Barat (with Kota Sawahlunto) first.
