@@ -16,7 +16,8 @@ districts as (
         province_code,
         district_code,
         district_name,
-        employed_population
+        employed_population,
+        province_name
     from {{ ref('coverage_district') }}
     where snapshot_date = {{ snapshot_date() }}
 ),
@@ -54,7 +55,8 @@ select
     coalesce(by_nik_district.placed_here, 0)::integer as covered_persons_nik_placed_here,
     districts.employed_population,
     {{ coverage_rate('coalesce(by_nik_district.covered_persons_nik, 0)', 'districts.employed_population') }}
-        as coverage_rate_nik
+        as coverage_rate_nik,
+    districts.province_name
 from districts
 left join by_nik_district using (district_code)
 
@@ -70,6 +72,7 @@ select
     coalesce(max(by_nik_district.covered_persons_nik), 0)::integer as covered_persons_nik,
     null::integer as covered_persons_nik_placed_here,
     null::bigint as employed_population,
-    null::numeric as coverage_rate_nik
+    null::numeric as coverage_rate_nik,
+    null as province_name
 from by_nik_district
 where by_nik_district.district_code is null
