@@ -8,9 +8,11 @@ import io
 import json
 from pathlib import Path
 
-from cakupan.ingest.export_contract import IURAN_COLUMNS, PESERTA_COLUMNS
+from cakupan.ingest.export_contract import IURAN_COLUMNS, OPTIONAL_COLUMNS, PESERTA_COLUMNS
 
-PESERTA_HEADER = list(PESERTA_COLUMNS)
+# Export v1's header; a v1.1 delivery adds npp_pemberi_bantuan (PESERTA_HEADER_V1_1).
+PESERTA_HEADER = [c for c in PESERTA_COLUMNS if c not in OPTIONAL_COLUMNS]
+PESERTA_HEADER_V1_1 = list(PESERTA_COLUMNS)
 IURAN_HEADER = list(IURAN_COLUMNS)
 
 # A valid participant of Kota Sawahlunto; tests override single fields to break one rule at a time.
@@ -48,12 +50,13 @@ def write_delivery(
     landing_root: Path, kode_cabang: str, export_date: str, peserta_rows: list[dict[str, str]],
     iuran_rows: list[dict[str, str]] | None = None, *, files: dict[str, bytes] | None = None,
     manifest: bool = True, manifest_overrides: dict | None = None, row_counts: dict[str, int] | None = None,
+    peserta_header: list[str] | None = None,
 ) -> Path:
     """Write a delivery folder; `files` replaces generated file contents by name (e.g. a broken XLSX)."""
     folder = landing_root / kode_cabang / export_date
     folder.mkdir(parents=True, exist_ok=True)
     contents = {
-        "peserta.csv": csv_bytes(PESERTA_HEADER, peserta_rows),
+        "peserta.csv": csv_bytes(peserta_header or PESERTA_HEADER, peserta_rows),
         "iuran.csv": csv_bytes(IURAN_HEADER, iuran_rows or []),
     }
     counts = {"peserta.csv": len(peserta_rows), "iuran.csv": len(iuran_rows or [])}
@@ -82,3 +85,12 @@ def register_branches(conn, *codes: str) -> None:
     for code in codes:
         conn.execute("INSERT INTO reference.branches (kode_cabang, nama_cabang, kanwil) VALUES (%s, %s, 'Uji') "
                      "ON CONFLICT DO NOTHING", (code, f"Cabang {code}"))
+
+
+def load_folder(conn, folder: Path, pseudonymiser):
+    """Load the delivery in `folder` as a night would, its branch listed in the reference first."""
+    from cakupan.ingest import landing
+    from cakupan.ingest.load import load_delivery
+
+    register_branches(conn, folder.parent.name)
+    return load_delivery(conn, landing.delivery_at(folder), pseudonymiser, progress=lambda _: None)

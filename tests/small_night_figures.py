@@ -53,7 +53,17 @@ def marts_snapshot(conn) -> dict[str, list[tuple]]:
         """SELECT period::text, district_code, program, funding_source, payments, amount_idr
            FROM marts.contributions_district_month ORDER BY 1, 2 NULLS FIRST, 3, 4"""
     ).fetchall()
+    # Every district row with a figure, and the row of NIKs of no district (null codes) first.
+    district_nik = conn.execute(
+        """SELECT district_code, province_code, covered_persons_nik, covered_persons_nik_placed_here,
+                  employed_population, coverage_rate_nik
+           FROM marts.coverage_district_nik
+           WHERE snapshot_date = %s AND (covered_persons_nik > 0 OR district_code IS NULL)
+           ORDER BY district_code NULLS FIRST""",
+        (D,),
+    ).fetchall()
     return {
+        "district_nik": [(*r[:5], rate(r[5])) for r in district_nik],
         "village": village,
         "district": [(*r[:3], rate(r[3]), *r[4:]) for r in district],
         "province": [(*r[:3], rate(r[3]), *r[4:]) for r in province],
@@ -70,6 +80,7 @@ def assert_the_hand_worked_figures(conn) -> None:
     """The published marts of D hold exactly the figures worked out by hand (also after other nights)."""
     marts = marts_snapshot(conn)
     assert marts["village"] == sorted(expected.COVERAGE_VILLAGE_NONZERO)
+    assert marts["district_nik"] == sort_none_first(expected.COVERAGE_DISTRICT_NIK, (0,))
     assert marts["district"] == sorted(expected.COVERAGE_DISTRICT)
     assert marts["province"] == sorted(expected.COVERAGE_PROVINCE)
     assert marts["participation"] == sorted(expected.PARTICIPATION_DISTRICT)

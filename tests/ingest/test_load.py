@@ -9,20 +9,12 @@ import pytest
 
 from cakupan.ingest import landing
 from cakupan.ingest.load import load_delivery
-from cakupan.ingest.pseudonymise import Pseudonymiser
-from delivery_builder import PESERTA_HEADER, csv_bytes, iuran, peserta, register_branches, write_delivery
+from delivery_builder import PESERTA_HEADER, csv_bytes, iuran, load_folder, peserta, register_branches, write_delivery
 
 D = "2026-11-20"
 
 
-@pytest.fixture
-def pseudonymiser():
-    return Pseudonymiser(os.environ["CAKUPAN_PII_KEY"])
-
-
-def load(conn, folder, pseudonymiser):
-    register_branches(conn, folder.parent.name)
-    return load_delivery(conn, landing.delivery_at(folder), pseudonymiser, progress=lambda _: None)
+load = load_folder
 
 
 def file_loads(conn):
@@ -86,7 +78,7 @@ def test_good_and_bad_rows_are_each_accounted_for(empty_warehouse, tmp_path, pse
     kept = conn.execute("SELECT array_agg(column_name::text ORDER BY ordinal_position) FROM information_schema.columns "
                         "WHERE table_schema = 'raw' AND table_name = 'peserta'").fetchone()[0]
     assert kept == ["delivery_id", "row_number", "kpj", "nik_hash", "segmen", "kode_desa", "pekerjaan",
-                    "sumber_iuran", "tanggal_daftar", "status"]
+                    "sumber_iuran", "tanggal_daftar", "status", "nik_district", "npp_pemberi_bantuan"]
     assert conn.execute("SELECT id_transaksi, jumlah, periode::text FROM raw.iuran").fetchall() == [
         ("TRX-1", 10000, "2026-11-01")
     ]

@@ -246,7 +246,7 @@ def test_a_withdrawn_delivery_counts_as_if_it_had_never_come(small_night, empty_
         for row in peserta[:2]:
             row["kode_desa"] = "13.73.01.1002"
         payment = {**_rows(good, "iuran.csv")[0], "id_transaksi": "SWL-20261121-1", "tanggal_bayar": "2026-11-21"}
-        write_delivery(landing, "SAWAHLUNTO", "2026-11-21", peserta, [payment])
+        write_delivery(landing, "SAWAHLUNTO", "2026-11-21", peserta, [payment], peserta_header=list(peserta[0]))
         assert cakupan(["run", "--date", "2026-11-21"]) == 0, capsys.readouterr().err
         assert fingerprint(conn) != never_saw_it  # it was published
         capsys.readouterr()

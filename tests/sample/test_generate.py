@@ -81,6 +81,15 @@ def test_every_generated_row_passes_the_contract(sample, empty_warehouse, monkey
     assert 0.58 < segments["PU"] / rows < 0.68
     assert 0.19 < segments["BPU"] / rows < 0.27
     assert 0.10 < segments["JAKON"] / rows < 0.17
+    # Export v1.1: about half the CSR rows name the employer paying, each on a BPU CSR row only; NIK districts kept.
+    csr, named, misplaced, without_district = empty_warehouse.execute(
+        """SELECT count(*) FILTER (WHERE sumber_iuran = 'CSR' AND segmen = 'BPU'),
+                  count(npp_pemberi_bantuan),
+                  count(npp_pemberi_bantuan) FILTER (WHERE NOT (sumber_iuran = 'CSR' AND segmen = 'BPU')),
+                  count(*) FILTER (WHERE nik_district !~ '^[0-9]{2}[.][0-9]{2}$' OR nik_district IS NULL)
+           FROM raw.peserta"""
+    ).fetchone()
+    assert 0.3 < named / csr < 0.7 and misplaced == 0 and without_district == 0
     served = empty_warehouse.execute(
         """SELECT count(DISTINCT district_code) FILTER (WHERE district_code NOT IN
                  (SELECT district_code FROM reference.employed_population))

@@ -132,8 +132,9 @@ def test_backfill_late_delivery_and_rebuild(landing, empty_warehouse, capsys):
     following.mkdir()
     (following / "peserta.csv").write_bytes(
         (landing / "SAWAHLUNTO" / "2026-11-20" / "peserta.csv").read_bytes()
+        # The 20 Nov file is of export v1.1: the row ends with an empty npp_pemberi_bantuan.
         + b"11000000017,1471011301780099,Andi Harahap,1978-01-13,L,BPU,JKK;JKM,13.73.01.1002,,ADHOC_PEMILU,APBN,"
-          b"2024-02-14,AKTIF,2026-10,1000000\n")
+          b"2024-02-14,AKTIF,2026-10,1000000,\n")
     (following / "iuran.csv").write_text("id_transaksi,kpj,periode,program,jumlah,tanggal_bayar,sumber_iuran\n")
     finish_upload(following)
     assert cakupan(["run", "--date", "2026-11-21"]) == 0, capsys.readouterr().err

@@ -21,6 +21,8 @@ select
     source.pekerjaan as occupation,
     source.sumber_iuran as funding_source,
     source.tanggal_daftar as registered_on,
-    source.status
+    source.status,
+    source.nik_district as nik_district_code,
+    source.npp_pemberi_bantuan as csr_employer_npp
 from source
 inner join gated on source.delivery_id = gated.delivery_id

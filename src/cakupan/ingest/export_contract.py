@@ -22,7 +22,13 @@ def _codes(code_list: str) -> tuple[str, ...]:
 
 # The columns of peserta.csv and iuran.csv, in the contract's order (a file may order them otherwise).
 PESERTA_COLUMNS = ("kpj", "nik", "nama", "tanggal_lahir", "jenis_kelamin", "segmen", "program", "kode_desa", "npp",
-                   "pekerjaan", "sumber_iuran", "tanggal_daftar", "status", "iuran_terakhir", "upah")
+                   "pekerjaan", "sumber_iuran", "tanggal_daftar", "status", "iuran_terakhir", "upah",
+                   "npp_pemberi_bantuan")
+# Columns a file may leave out: read as empty when absent. npp_pemberi_bantuan came with export v1.1
+# (docs/contracts/award-v2.md section 1), so that a branch still on v1 loads exactly as before.
+OPTIONAL_COLUMNS = frozenset({"npp_pemberi_bantuan"})
+# The manifest's contract_version values a delivery may state (v1.1 is additive: award-v2.md section 1).
+CONTRACT_VERSIONS = (1, 1.1)
 IURAN_COLUMNS = ("id_transaksi", "kpj", "periode", "program", "jumlah", "tanggal_bayar", "sumber_iuran")
 
 SEGMENTS = _codes("segment_codes")

@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from cakupan.ingest import row_rules
 from cakupan.ingest.export_contract import IURAN_COLUMNS, PESERTA_COLUMNS
+from cakupan.ingest.readers import ABSENT
 
 BATCH_ROWS = 16_384  # ~3 MB to COPY: small enough to keep judge and COPY both busy
 # DuckDB's buffer pool fills up to this cap as a file streams past, then stays there (docs/benchmark-notes.md):
@@ -114,9 +115,13 @@ PESERTA = TableRules(
         FROM source s LEFT JOIN villages v ON v.village_code = s.kode_desa
     """,
     # Only what the numbers need (raw.peserta): sex, programmes, employer, last period paid and wage are
-    # judged but not kept.
+    # judged but not kept. Of the NIK only its hash and its first four digits, the province and district
+    # that issued it, as `PP.KK` (award-v2.md section 3): never more, so that the hash stays the only key to
+    # the person. The CSR employer is an employer's number, not a person's.
     stored=(Stored("kpj", "kpj", "VARCHAR"),
             Stored("nik_hash", "sha256(opad() || unhex(sha256(ipad() || encode(nik))))", "VARCHAR"),
+            Stored("nik_district", "substr(nik, 1, 2) || '.' || substr(nik, 3, 2)", "VARCHAR"),
+            Stored("npp_pemberi_bantuan", "nullif(npp_pemberi_bantuan, '')", "VARCHAR"),
             Stored("segmen", "segmen", "VARCHAR"), Stored("kode_desa", "kode_desa", "VARCHAR"),
             Stored("pekerjaan", "pekerjaan", "VARCHAR"), Stored("sumber_iuran", "sumber_iuran", "VARCHAR"),
             Stored("tanggal_daftar", "registration_date", "DATE"), Stored("status", "status", "VARCHAR")),
@@ -281,7 +286,8 @@ class Judge:
         else:
             rows = f"(SELECT * FROM {scan}header = false, skip = {part.first_row}) LIMIT {part.rows})"
             numbered = f"row_number() OVER () + {part.first_row - 1}"
-        values = _source_columns(table.columns, [f'c{p}' for p in positions], 'false', numbered, trim)
+        values = _source_columns(table.columns, ['NULL' if p == ABSENT else f'c{p}' for p in positions], 'false',
+                                 numbered, trim)
         source = f"SELECT {values} FROM {rows}"
         return self._stream(source, table, delivery)
 

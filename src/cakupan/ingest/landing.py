@@ -17,6 +17,7 @@ from pathlib import Path
 
 import structlog
 
+from cakupan.ingest.export_contract import CONTRACT_VERSIONS
 from cakupan.ingest.file_bounds import MAX_FILE_BYTES, MAX_MANIFEST_BYTES
 from cakupan.ingest.readers import FileFacts, FileRejected, inspect_file
 
@@ -224,9 +225,10 @@ def _read_manifest(delivery: Delivery) -> tuple[dict | None, Problem | None]:
         return None, Problem(MANIFEST, "manifest_unreadable", f"{MANIFEST} bukan JSON yang valid.")
     version = manifest.get("contract_version") if isinstance(manifest, dict) else None
     if isinstance(manifest, dict) and "contract_version" in manifest and (
-            isinstance(version, bool) or not isinstance(version, int) or version != 1):
+            isinstance(version, bool) or not isinstance(version, int | float) or version not in CONTRACT_VERSIONS):
         return None, Problem(MANIFEST, "manifest_version",
-                             f"contract_version {_quoted(version)} tidak didukung; yang berlaku: 1.")
+                             f"contract_version {_quoted(version)} tidak didukung; yang berlaku: "
+                             f"{' atau '.join(str(v) for v in CONTRACT_VERSIONS)}.")
     shape = _manifest_shape(manifest)
     if shape:
         return None, Problem(MANIFEST, "manifest_shape", f"{MANIFEST} tidak sesuai kontrak: {shape}")

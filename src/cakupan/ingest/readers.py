@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from cakupan.ingest.export_contract import OPTIONAL_COLUMNS
 from cakupan.ingest.file_bounds import (
     MAX_HEADER_CHARS,
     MAX_HEADER_COLUMNS,
@@ -216,6 +217,13 @@ def _check_header_size(path: Path, header: Sequence[str]) -> None:
                            f"{MAX_HEADER_FIELD_BYTES // 1024} KB; baris pertama harus berisi nama kolom.")
 
 
+ABSENT = -1  # the position of an optional column (export_contract.OPTIONAL_COLUMNS) a file leaves out
+
+
+def _value(values: Sequence[str], position: int) -> str:
+    return "" if position == ABSENT else values[position]
+
+
 def _map_header(path: Path, header: list[str], columns: Sequence[str]) -> tuple[list[int], list[str]]:
     _check_header_size(path, header)
     names = [normalise_header(h) for h in header]
@@ -227,7 +235,7 @@ def _map_header(path: Path, header: list[str], columns: Sequence[str]) -> tuple[
         if name and name in position_of:
             duplicated.add(name)
         position_of.setdefault(name, position)
-    missing = [c for c in columns if c not in position_of]
+    missing = [c for c in columns if c not in position_of and c not in OPTIONAL_COLUMNS]
     if missing:
         found = [n for n in names if n]
         # Without most of the contract's names the first line is likely a data row (a header left out): its
@@ -239,7 +247,8 @@ def _map_header(path: Path, header: list[str], columns: Sequence[str]) -> tuple[
                            f"{path.name}: kolom wajib tidak ada: {', '.join(missing)} ({seen}).")
     if duplicated:
         raise FileRejected("duplicate_columns", f"{path.name}: kolom ganda: {_listed(sorted(duplicated))}.")
-    positions = [position_of[c] for c in columns]
+    # ABSENT for an optional column the file leaves out: its values read as empty.
+    positions = [position_of.get(c, ABSENT) for c in columns]
     contract = set(columns)
     extras = [h.strip() for h, n in zip(header, names, strict=True) if n and n not in contract]
     if len(extras) > MAX_EXTRA_COLUMNS_KEPT:
@@ -346,7 +355,7 @@ def _csv_rows(path: Path, encoding: str, columns: Sequence[str], has_nul: bool) 
                     if len(record) != width:
                         yield number, None
                     else:
-                        yield number, [record[p].strip() for p in positions]
+                        yield number, [_value(record, p).strip() for p in positions]
             except FileRejected as error:
                 raise stream.fail(error) from None
             except UnicodeDecodeError:
@@ -427,7 +436,7 @@ def _xlsx_rows(path: Path, columns: Sequence[str]) -> TableStream:
                     continue
                 number += 1
                 values += [""] * (len(header) - len(values))
-                yield number, [values[p] for p in positions]
+                yield number, [_value(values, p) for p in positions]
         except _XLSX_INFRASTRUCTURE_ERRORS:
             raise
         except Exception as error:  # noqa: BLE001 - see _XLSX_INFRASTRUCTURE_ERRORS

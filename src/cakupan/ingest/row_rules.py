@@ -100,6 +100,15 @@ PESERTA_RULES = (
             "'Peserta segmen BPU (bukan penerima upah) tidak boleh memiliki NPP.'"),
     _unknown_code("pekerjaan", OCCUPATIONS, "Pekerjaan"),
     _unknown_code("sumber_iuran", FUNDING_SOURCES, "Sumber iuran"),
+    # Export v1.1 (award-v2.md section 1): the employer paying a vulnerable worker's contribution as CSR.
+    RowRule("npp_pemberi_bantuan_format", "npp_pemberi_bantuan",
+            "npp_pemberi_bantuan <> '' AND NOT regexp_full_match(npp_pemberi_bantuan, '[0-9]{8}')",
+            "'NPP pemberi bantuan harus 8 digit angka atau kosong; tertulis ' || "
+            f"{_written('npp_pemberi_bantuan')} || '.'"),
+    RowRule("npp_pemberi_bantuan_terlarang", "npp_pemberi_bantuan",
+            "npp_pemberi_bantuan <> '' AND NOT (segmen = 'BPU' AND sumber_iuran = 'CSR')",
+            "'NPP pemberi bantuan hanya boleh diisi untuk peserta segmen BPU dengan sumber iuran CSR; "
+            "untuk peserta ini kosongkan kolom tersebut.'"),
     RowRule("tanggal_daftar_tidak_valid", "tanggal_daftar", "registration_date IS NULL",
             "'Tanggal daftar bukan tanggal yang valid (format YYYY-MM-DD atau DD/MM/YYYY).'"),
     RowRule("tanggal_daftar_setelah_ekspor", "tanggal_daftar", "registration_date > export_date",

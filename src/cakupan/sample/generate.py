@@ -27,7 +27,9 @@ from cakupan.ingest.export_contract import IURAN_COLUMNS, PESERTA_COLUMNS
 from cakupan.ingest.readers import sha256_of
 from cakupan.reference import region_package
 
-PESERTA_HEADER = PESERTA_COLUMNS  # the header the generator writes: the contract's order
+# The header the generator writes: export v1.1's columns (award-v2.md section 1), in the contract's order.
+PESERTA_HEADER = PESERTA_COLUMNS
+CSR_EMPLOYER = PESERTA_COLUMNS.index("npp_pemberi_bantuan")
 IURAN_HEADER = IURAN_COLUMNS
 
 # Provinces in the order a growing sample takes them: Sumatera Barat (with Kota Sawahlunto) first.
@@ -231,9 +233,18 @@ class _NightWriter:
             _pick(rng, PROGRAMS[segment]), village, rng.choice(employers) if segment in ("PU", "JAKON") else "",
             occupation, funding, registered.isoformat(), "AKTIF" if active else "NONAKTIF", last_paid, str(wage),
         ]
+        row.append(_csr_employer(row[0], segment, funding, employers))
         if active:
             self.covered_by_district[village[:5]] += 1
         return row, segment, wage
+
+
+def _csr_employer(kpj: str, segment: str, funding: str, employers: list[str]) -> str:
+    """npp_pemberi_bantuan: one of the branch's (synthetic) employers on every other CSR row, chosen by the KPJ
+    rather than by the random generator, so that every other value of a sample stays as it was before v1.1."""
+    if segment != "BPU" or funding != "CSR" or int(kpj) % 2:
+        return ""
+    return employers[int(kpj) // 2 % len(employers)]
 
 
 def _payments(row: list[str], segment: str, wage: int, branch: str, export_date: dt.date, sequence: int,
@@ -253,7 +264,7 @@ def _payments(row: list[str], segment: str, wage: int, branch: str, export_date:
 
 def _write_manifest(folder: Path, branch: str, export_date: dt.date, counts: dict[str, int]) -> None:
     files = [{"name": name, "rows": rows, "sha256": sha256_of(folder / name)} for name, rows in counts.items()]
-    manifest = {"contract_version": 1, "kode_cabang": branch, "export_date": export_date.isoformat(), "files": files}
+    manifest = {"contract_version": 1.1, "kode_cabang": branch, "export_date": export_date.isoformat(), "files": files}
     (folder / "_manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
 
 
@@ -378,6 +389,8 @@ def _changed(row: list[str], rng: random.Random, villages_seen: list[str]) -> li
         row[7] = rng.choice([v for v in villages_seen if v != row[7]])
     elif change == "funding" and row[5] == "BPU":
         row[10] = rng.choice([source for source, _ in BPU_FUNDING if source != row[10]])
+        if len(row) > CSR_EMPLOYER:  # the employer goes with CSR funding (a night of export v1 has no column)
+            row[CSR_EMPLOYER] = ""
     else:
         row[12] = "NONAKTIF" if row[12] == "AKTIF" else "AKTIF"
     return row

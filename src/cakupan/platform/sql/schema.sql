@@ -104,6 +104,11 @@ ALTER TABLE raw.peserta DROP COLUMN IF EXISTS kode_cabang CASCADE, DROP COLUMN I
     DROP COLUMN IF EXISTS jenis_kelamin CASCADE, DROP COLUMN IF EXISTS program CASCADE,
     DROP COLUMN IF EXISTS npp CASCADE, DROP COLUMN IF EXISTS iuran_terakhir CASCADE,
     DROP COLUMN IF EXISTS upah CASCADE;
+-- The district that issued the NIK (its first four digits as PP.KK, never more: docs/data-handling.md) and,
+-- from export v1.1, the employer paying a CSR contribution (award-v2.md sections 1 and 3). Rows loaded
+-- before these existed have them NULL.
+ALTER TABLE raw.peserta ADD COLUMN IF NOT EXISTS nik_district text,
+    ADD COLUMN IF NOT EXISTS npp_pemberi_bantuan text;
 -- BRIN, not B-tree: a delivery's rows are appended together, and keeping a B-tree up to date slowed the
 -- loader's COPY (docs/decisions.md, smaller measures).
 DROP INDEX IF EXISTS raw.peserta_delivery_idx;

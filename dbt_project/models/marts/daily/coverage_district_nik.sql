@@ -1,0 +1,78 @@
+{{ config(indexes=[{'columns': ['snapshot_date', 'district_code']}]) }}
+
+-- Coverage by the district that issued the NIK (award-v2.md section 3): the covered persons of D as
+-- int_persons_covered placed them (contract 5.4-5.5; macro persons_placed), counted by their NIK's first four
+-- digits instead of by the village they are placed in. The frame and the denominator are coverage_district's
+-- (one definition of a district's employed population); a last row per date gathers the persons whose NIK
+-- names no district of the reference, so that the rows of a date add up to the national covered persons.
+with covered as (select * from {{ ref('int_persons_covered') }}),
+
+snapshot_rows as (select * from {{ ref('int_current_snapshot_rows') }}),
+
+villages as (select * from {{ ref('stg_reference__villages') }}),
+
+districts as (
+    select
+        province_code,
+        district_code,
+        district_name,
+        employed_population,
+        province_name
+    from {{ ref('coverage_district') }}
+    where snapshot_date = {{ snapshot_date() }}
+),
+
+-- Every row of a person carries the same NIK, so the row of the KPJ that places them tells its district.
+-- Rows loaded before the loader kept the prefix have none: the person then counts as of no district.
+persons as (
+    select distinct on (covered.person_key)
+        covered.person_key,
+        snapshot_rows.nik_district_code,
+        villages.district_code as placed_district_code
+    from covered
+    inner join snapshot_rows
+        on covered.placing_kpj = snapshot_rows.kpj and covered.person_key = snapshot_rows.person_key
+    inner join villages on covered.village_code = villages.village_code
+    order by covered.person_key asc, snapshot_rows.nik_district_code asc nulls last
+),
+
+by_nik_district as (
+    select
+        districts.district_code,
+        count(*) as covered_persons_nik,
+        count(*) filter (where persons.placed_district_code = districts.district_code) as placed_here
+    from persons
+    left join districts on persons.nik_district_code = districts.district_code
+    group by districts.district_code
+)
+
+select
+    {{ snapshot_date() }} as snapshot_date,
+    districts.province_code,
+    districts.district_code,
+    districts.district_name,
+    coalesce(by_nik_district.covered_persons_nik, 0)::integer as covered_persons_nik,
+    coalesce(by_nik_district.placed_here, 0)::integer as covered_persons_nik_placed_here,
+    districts.employed_population,
+    {{ coverage_rate('coalesce(by_nik_district.covered_persons_nik, 0)', 'districts.employed_population') }}
+        as coverage_rate_nik,
+    districts.province_name
+from districts
+left join by_nik_district using (district_code)
+
+union all
+
+-- No district: nowhere to be placed "here", no employed population, no rate. The row is there on every date,
+-- with 0 when every NIK names a district, so that a BI tool finds it.
+select
+    {{ snapshot_date() }} as snapshot_date,
+    null as province_code,
+    null as district_code,
+    null as district_name,
+    coalesce(max(by_nik_district.covered_persons_nik), 0)::integer as covered_persons_nik,
+    null::integer as covered_persons_nik_placed_here,
+    null::bigint as employed_population,
+    null::numeric as coverage_rate_nik,
+    null as province_name
+from by_nik_district
+where by_nik_district.district_code is null
