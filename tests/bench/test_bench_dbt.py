@@ -47,7 +47,9 @@ def test_the_psql_replay_builds_the_same_marts_as_dbt(loaded_night, conn):
 
     assert result["same_marts"] and result["mart_tables"] == len(replayed)
     assert len(replayed["coverage_village"]) == 83_762  # every village of the reference on D
-    assert all(rows for rows in replayed.values()), [t for t, rows in replayed.items() if not rows]
+    # Every mart has rows but the award's sign-offs: no year of this night is finalised.
+    empty = [table for table, rows in replayed.items() if not rows]
+    assert empty == ["award_finalisations"], empty
     assert result["nodes"] > len(replayed) and result["statements"] > result["nodes"]
     assert result["dbt_vs_sql"] > 0 and result["dbt_seconds"] > 0 and result["sql_seconds"] > 0
     # Nothing of dbt's swap is left behind, as after a night's build.
