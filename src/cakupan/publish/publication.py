@@ -95,7 +95,7 @@ def publish(conn: psycopg.Connection, snapshot_date: dt.date, run_id: str | None
         for table in tables:
             _publish_table(conn, table, snapshot_date)
         for table in set(_published_tables(conn)) - set(tables):
-            _with_readers_gone(conn, table, f"DROP TABLE {PUBLISHED}.{table} CASCADE")
+            _drop_published_table(conn, table)
         for table in DAILY_MARTS:
             if table in tables:
                 _ensure_latest_view(conn, table)
@@ -109,16 +109,18 @@ def publish(conn: psycopg.Connection, snapshot_date: dt.date, run_id: str | None
 def _publish_table(conn: psycopg.Connection, table: str, snapshot_date: dt.date) -> None:
     """The candidate's rows of `table` in the published table: the night's date of a daily mart, else all."""
     columns = _columns(conn, CANDIDATE, table)
-    if columns != _columns(conn, PUBLISHED, table):
-        _make_table_again(conn, table)
-        return
-    names = sql.SQL(", ").join(sql.Identifier(name) for name, _ in columns)
-    only_the_night = sql.SQL(" WHERE snapshot_date = {}").format(sql.Literal(snapshot_date)) \
-        if table in DAILY_MARTS else sql.SQL("")
-    published, candidate = (sql.Identifier(schema, table) for schema in (PUBLISHED, CANDIDATE))
-    conn.execute(sql.SQL("DELETE FROM {}").format(published) + only_the_night)
-    conn.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(published, names, names, candidate)
-                 + only_the_night)
+    published_columns = _columns(conn, PUBLISHED, table)
+    if columns != published_columns:
+        _make_table_again(conn, table, replacing=bool(published_columns))
+    else:
+        names = sql.SQL(", ").join(sql.Identifier(name) for name, _ in columns)
+        only_the_night = sql.SQL(" WHERE snapshot_date = {}").format(sql.Literal(snapshot_date)) \
+            if table in DAILY_MARTS else sql.SQL("")
+        published, candidate = (sql.Identifier(schema, table) for schema in (PUBLISHED, CANDIDATE))
+        conn.execute(sql.SQL("DELETE FROM {}").format(published) + only_the_night)
+        conn.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(published, names, names, candidate)
+                     + only_the_night)
+    # LIKE copies the columns' descriptions only; a table kept takes those that changed.
     _copy_comments(conn, f"{CANDIDATE}.{table}", f"{PUBLISHED}.{table}")
 
 
@@ -131,23 +133,23 @@ def _columns(conn: psycopg.Connection, schema: str, table: str) -> list[tuple[st
         """, (f"{schema}.{table}",)).fetchall()
 
 
-def _make_table_again(conn: psycopg.Connection, table: str) -> None:
-    """A mart new to `marts`, or whose columns changed: the candidate's table, every row of it, made again in
-    `marts` (its latest view with it)."""
-    if _columns(conn, PUBLISHED, table):
+def _make_table_again(conn: psycopg.Connection, table: str, *, replacing: bool) -> None:
+    """A mart new to `marts`, or (`replacing`) one whose columns changed: the candidate's table, every row of it,
+    made again in `marts` (its latest view with it)."""
+    if replacing:
         log.info("marts.%s changes its columns: it is made again, once its readers are gone.", table)
-        _with_readers_gone(conn, table, f"DROP TABLE {PUBLISHED}.{table} CASCADE")
+        _drop_published_table(conn, table)
     conn.execute(f"CREATE TABLE {PUBLISHED}.{table} (LIKE {CANDIDATE}.{table} INCLUDING ALL)")
     conn.execute(f"INSERT INTO {PUBLISHED}.{table} SELECT * FROM {CANDIDATE}.{table}")
-    _copy_comments(conn, f"{CANDIDATE}.{table}", f"{PUBLISHED}.{table}")  # LIKE copies the columns' only
     grant_bi_read(conn, PUBLISHED, table)
 
 
-def _with_readers_gone(conn: psycopg.Connection, table: str, statement: str) -> None:
-    """Run `statement`, which needs `marts.table` to itself, or fail naming the sessions that read it."""
+def _drop_published_table(conn: psycopg.Connection, table: str) -> None:
+    """Drop `marts.table` (its latest view with it), which needs its readers gone, or fail naming the sessions
+    that read it."""
     try:
         with conn.transaction():
-            conn.execute(statement)
+            conn.execute(f"DROP TABLE {PUBLISHED}.{table} CASCADE")
     except psycopg.errors.LockNotAvailable:
         readers = conn.execute(
             """
