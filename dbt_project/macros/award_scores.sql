@@ -1,16 +1,19 @@
 {#- Scores and ranks the entities of one award level with the rubric in force (award/rubric.yml): every row
     of `indicators_model` with `eligible`, `score` (0-100, null when not eligible) and `award_rank` (1 = best
     within `rank_within`, or nationally when it is none; equal scores share a rank; null when not eligible).
-    With a `rank_within`, also `national_rank`: the second tier (contract award-v2 section 4), the rank among
-    the year's winners of their `rank_within` (award_rank = 1), null for the others.
+    With a `rank_within` (a column, or a list of them), also `national_rank`: the second tier (contract
+    award-v2 section 4), the rank among the year's winners of their `rank_within` (award_rank = 1), null for the
+    others, within `national_within` (columns: businesses compete within their size class at both tiers).
     `eligible` is a SQL condition over `indicators` and the level's `eligibility` rules. -#}
-{% macro award_scores(indicators_model, level, key, eligible, rank_within=none) %}
+{% macro award_scores(indicators_model, level, key, eligible, rank_within=none, national_within=[]) %}
+{%- set rank_within = [rank_within] if rank_within is string else (rank_within or []) -%}
 with indicators as (select * from {{ ref(indicators_model) }}),
 rubric as (select * from {{ ref('stg_reference__award_indicators') }} where level = '{{ level }}'),
 eligibility as (select * from {{ ref('stg_reference__award_eligibility') }} where level = '{{ level }}'),
 
+-- A level the rubric gives no indicator (an optional one: award_rubric.py) ranks nobody.
 judged as (
-    select indicators.*, coalesce({{ eligible }}, false) as eligible
+    select indicators.*, coalesce({{ eligible }}, false) and exists (select from rubric) as eligible
     from indicators
     left join eligibility on true
 ),
@@ -69,7 +72,7 @@ ranked as (
         judged.*,
         scores.score,
         case when judged.eligible then
-            rank() over (partition by judged.year, {% if rank_within %}judged.{{ rank_within }}, {% endif %}judged.eligible
+            rank() over (partition by judged.year, {% for column in rank_within %}judged.{{ column }}, {% endfor %}judged.eligible
                          order by scores.score desc)
         end as award_rank,
         (select max(rubric_version) from rubric) as rubric_version
@@ -81,7 +84,8 @@ select
     ranked.*{% if rank_within %},
     -- Tied winners of one province are all winners, and each goes on to the national tier.
     case when ranked.award_rank = 1 then
-        rank() over (partition by ranked.year, ranked.award_rank = 1 order by ranked.score desc)
+        rank() over (partition by ranked.year, {% for column in national_within %}ranked.{{ column }}, {% endfor %}ranked.award_rank = 1
+                     order by ranked.score desc)
     end as national_rank{% endif %}
 from ranked
 {% endmacro %}

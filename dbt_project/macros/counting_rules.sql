@@ -59,6 +59,10 @@
         village_code,
         registered_on,
         status,
+        nik_district_code,
+        employer_npp,
+        has_full_program,
+        csr_employer_npp,
         segment = 'BPU' and funding_source in {{ vulnerable_funding_sources() }} as is_vulnerable_worker,
         branches::integer as branches
     from candidates

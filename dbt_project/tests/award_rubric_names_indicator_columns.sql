@@ -5,7 +5,7 @@ with rubric as (select * from {{ ref('stg_reference__award_indicators') }}),
 
 indicator_models (level, table_schema, table_name) as (
     values
-    {%- for level in ['district', 'province', 'village'] %}
+    {%- for level in ['district', 'province', 'village', 'employer'] %}
     {%- set model = ref('int_award_indicators_' ~ level) %}
     ('{{ level }}', '{{ model.schema }}', '{{ model.identifier }}'){{ ',' if not loop.last }}
     {%- endfor %}

@@ -101,7 +101,7 @@ def cmd_reference(settings: Settings, args: argparse.Namespace) -> int:
     print(
         f"Reference: {summary.provinces} provinces, {summary.districts} districts, {summary.subdistricts} "
         f"subdistricts, {summary.villages:,} villages, {summary.branches} branches, "
-        f"{summary.employed_population_rows} employed-population rows"
+        f"{summary.employed_population_rows} employed-population rows, {summary.employers:,} employers"
         + (f" (reloaded: {', '.join(summary.reloaded)})" if summary.reloaded else " (unchanged)")
     )
     return 0

@@ -19,7 +19,7 @@ from cakupan.reference import reference_layer
 from cakupan.settings import load_settings
 from cakupan.transform.dbt_runner import DbtFailed
 from cakupan.transform.nightly import build_marts
-from small_night_figures import FIXTURE, D, assert_the_hand_worked_figures, expected, marts_snapshot
+from small_night_figures import FIXTURE, D, assert_the_hand_worked_figures, expected, marts_snapshot, rate
 from warehouse_access import assert_bi_reads_the_marts_and_nothing_else, assert_the_night_ran_as_the_project_roles
 
 INDICATOR_DOCS = Path(__file__).parents[2] / "dbt_project" / "models" / "docs" / "award_indicators.md"
@@ -44,6 +44,7 @@ def test_the_night_produces_the_hand_worked_figures(night, empty_warehouse, tmp_
 
     assert award_snapshot(conn) == (
         sorted(expected.AWARD_DISTRICT), expected.AWARD_PROVINCE_ELIGIBLE, expected.AWARD_VILLAGE_ELIGIBLE)
+    assert award_employers(conn) == expected.AWARD_EMPLOYER
     counts = conn.execute(
         """SELECT (SELECT count(*) FROM marts.award_village WHERE year = 2026),
                   (SELECT count(*) FROM marts.award_district WHERE year = 2026),
@@ -184,6 +185,17 @@ def award_snapshot(conn) -> tuple[list, list, list]:
         "SELECT village_code, score, rank_in_province, rank_national FROM marts.award_village "
         "WHERE year = 2026 AND eligible ORDER BY 1")]
     return districts, provinces, villages
+
+
+def award_employers(conn) -> list[tuple]:
+    """Every award_employer row of 2026, as expected.AWARD_EMPLOYER writes them."""
+    return [(npp, size, province, workforce, covered, rate(coverage), rate(full), aided, eligible,
+             None if score is None else str(score), rank, national)
+            for npp, size, province, workforce, covered, coverage, full, aided, eligible, score, rank, national
+            in conn.execute(
+                """SELECT npp, size_class, province_code, workforce, covered_workers, coverage_rate, full_program_share,
+                          vulnerable_aided, eligible, score, rank_in_province, rank_national
+                   FROM marts.award_employer WHERE year = 2026 ORDER BY npp""")]
 
 
 def _personal_values() -> set[str]:

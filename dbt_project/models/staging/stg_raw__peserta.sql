@@ -23,6 +23,8 @@ select
     source.tanggal_daftar as registered_on,
     source.status,
     source.nik_district as nik_district_code,
-    source.npp_pemberi_bantuan as csr_employer_npp
+    source.npp_pemberi_bantuan as csr_employer_npp,
+    source.npp as employer_npp,
+    source.full_program as has_full_program
 from source
 inner join gated on source.delivery_id = gated.delivery_id

@@ -14,5 +14,9 @@ select
     pekerjaan as occupation,
     kode_desa as village_code,
     tanggal_daftar as registered_on,
-    status
+    status,
+    nik_district as nik_district_code,
+    npp as employer_npp,
+    full_program as has_full_program,
+    npp_pemberi_bantuan as csr_employer_npp
 from source

@@ -5,6 +5,8 @@ select
     source.version as rubric_version,
     levels.key as level,
     (levels.value ->> 'min_coverage_rate')::numeric as min_coverage_rate,
-    (levels.value ->> 'min_vulnerable_persons')::integer as min_vulnerable_persons
+    (levels.value ->> 'min_vulnerable_persons')::integer as min_vulnerable_persons,
+    (levels.value ->> 'min_workforce')::integer as min_workforce,
+    (levels.value ->> 'min_covered_workers')::integer as min_covered_workers
 from source
 cross join lateral jsonb_each(coalesce(source.rubric -> 'eligibility', '{}'::jsonb)) as levels

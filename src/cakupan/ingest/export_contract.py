@@ -35,5 +35,9 @@ SEGMENTS = _codes("segment_codes")
 PROGRAMS = _codes("program_codes")
 OCCUPATIONS = _codes("occupation_codes")
 FUNDING_SOURCES = _codes("funding_source_codes")
+# skala_usaha of the reference's pemberi_kerja.csv (award-v2.md section 2), read by the reference loader.
+EMPLOYER_SIZES = _codes("employer_size_codes")
+# The programmes a participation must hold to count as full for the award's employer level (award-v2.md section 4).
+FULL_PROGRAM = ("JKK", "JKM", "JHT", "JP")
 SEXES = ("L", "P")
 STATUSES = ("AKTIF", "NONAKTIF")

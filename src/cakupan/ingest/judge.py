@@ -23,7 +23,7 @@ import duckdb
 import pyarrow as pa
 
 from cakupan.ingest import row_rules
-from cakupan.ingest.export_contract import IURAN_COLUMNS, PESERTA_COLUMNS
+from cakupan.ingest.export_contract import FULL_PROGRAM, IURAN_COLUMNS, PESERTA_COLUMNS
 from cakupan.ingest.readers import ABSENT
 
 BATCH_ROWS = 16_384  # ~3 MB to COPY: small enough to keep judge and COPY both busy
@@ -75,8 +75,9 @@ class Stored:
 
 
 # Binary COPY reads each value in the column's own representation: these pairs are what PostgreSQL's
-# integer, bigint, text and date columns take.
-_ARROW_TYPES = {"INTEGER": pa.int32(), "BIGINT": pa.int64(), "VARCHAR": pa.string(), "DATE": pa.date32()}
+# integer, bigint, text, date and boolean columns take.
+_ARROW_TYPES = {"INTEGER": pa.int32(), "BIGINT": pa.int64(), "VARCHAR": pa.string(), "DATE": pa.date32(),
+                "BOOLEAN": pa.bool_()}
 
 
 @dataclass(frozen=True)
@@ -114,14 +115,18 @@ PESERTA = TableRules(
                {rupiah('s.upah')} AS wage
         FROM source s LEFT JOIN villages v ON v.village_code = s.kode_desa
     """,
-    # Only what the numbers need (raw.peserta): sex, programmes, employer, last period paid and wage are
-    # judged but not kept. Of the NIK only its hash and its first four digits, the province and district
-    # that issued it, as `PP.KK` (award-v2.md section 3): never more, so that the hash stays the only key to
-    # the person. The CSR employer is an employer's number, not a person's.
+    # Only what the numbers need (raw.peserta): sex, last period paid and wage are judged but not kept; of the
+    # programmes only whether they are the full four the award's employer level counts (award-v2.md section 4).
+    # Of the NIK only its hash and its first four digits, the province and district that issued it, as `PP.KK`
+    # (award-v2.md section 3): never more, so that the hash stays the only key to the person. The employer and
+    # the CSR employer are employers' numbers, not a person's.
     stored=(Stored("kpj", "kpj", "VARCHAR"),
             Stored("nik_hash", "sha256(opad() || unhex(sha256(ipad() || encode(nik))))", "VARCHAR"),
             Stored("nik_district", "substr(nik, 1, 2) || '.' || substr(nik, 3, 2)", "VARCHAR"),
             Stored("npp_pemberi_bantuan", "nullif(npp_pemberi_bantuan, '')", "VARCHAR"),
+            Stored("npp", "nullif(npp, '')", "VARCHAR"),
+            Stored("full_program", " AND ".join(f"contains(';' || program_codes || ';', ';{code};')"
+                                                for code in FULL_PROGRAM), "BOOLEAN"),
             Stored("segmen", "segmen", "VARCHAR"), Stored("kode_desa", "kode_desa", "VARCHAR"),
             Stored("pekerjaan", "pekerjaan", "VARCHAR"), Stored("sumber_iuran", "sumber_iuran", "VARCHAR"),
             Stored("tanggal_daftar", "registration_date", "DATE"), Stored("status", "status", "VARCHAR")),

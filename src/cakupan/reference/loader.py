@@ -1,13 +1,15 @@
 """Load the reference inputs (contract section 6) into the `reference` schema.
 
-Regions come from the verified idn-area-data package; `kantor_cabang.csv` and `penduduk_bekerja.csv`
-from CAKUPAN_REFERENCE_ROOT. Each source is reloaded only when its bytes changed, so re-running is cheap.
+Regions come from the verified idn-area-data package; `kantor_cabang.csv`, `penduduk_bekerja.csv` and the
+optional `pemberi_kerja.csv` (award-v2.md section 2) from CAKUPAN_REFERENCE_ROOT. Each source is reloaded only
+when its bytes changed, so re-running is cheap.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,11 +17,16 @@ from pathlib import Path
 import psycopg
 
 from cakupan.errors import UserError
+from cakupan.ingest.export_contract import EMPLOYER_SIZES
 from cakupan.ingest.readers import sha256_of
 from cakupan.reference import region_package
 from cakupan.settings import Settings
 
 Progress = Callable[[str], None]
+
+# The employer reference (award-v2.md section 2): optional, for the award's business category.
+EMPLOYERS_FILE = "pemberi_kerja.csv"
+EMPLOYER_COLUMNS = ("npp", "nama_badan_usaha", "kode_kabkota", "skala_usaha", "jumlah_pekerja")
 
 
 class ReferenceError(UserError, ValueError):
@@ -34,6 +41,7 @@ class ReferenceSummary:
     villages: int
     branches: int
     employed_population_rows: int
+    employers: int
     reloaded: tuple[str, ...]
 
 
@@ -153,16 +161,61 @@ def load_employed_population(conn: psycopg.Connection, path: Path) -> int:
     return len(rows)
 
 
+def _employer_problem(row: dict[str, str], districts: set[str]) -> tuple[str, str] | None:
+    """The first column of a pemberi_kerja.csv row that breaks its rule (award-v2.md section 2), and why."""
+    if not re.fullmatch(r"[0-9]{8}", row["npp"]):
+        return "npp", f"'{row['npp']}' is not an NPP of 8 digits"
+    if not row["nama_badan_usaha"]:
+        return "nama_badan_usaha", "is empty"
+    if row["kode_kabkota"] not in districts:
+        return "kode_kabkota", (f"'{row['kode_kabkota']}' is not a Kemendagri kabupaten/kota code (PP.KK) "
+                                "in idn-area-data 4.0.1")
+    if row["skala_usaha"] not in EMPLOYER_SIZES:
+        return "skala_usaha", f"'{row['skala_usaha']}' is not one of {', '.join(EMPLOYER_SIZES)}"
+    if not re.fullmatch(r"[0-9]{1,3}(\.[0-9]{3})*|[0-9]+", row["jumlah_pekerja"]):
+        return "jumlah_pekerja", f"'{row['jumlah_pekerja']}' is not a whole number >= 0"
+    return None
+
+
+def load_employers(conn: psycopg.Connection, path: Path) -> int:
+    """pemberi_kerja.csv, checked whole before any row replaces the employers loaded before. Optional: without
+    the file the reference has no employers, and the award has no business category."""
+    if not path.is_file():
+        with conn.transaction():
+            conn.execute("TRUNCATE reference.employers")
+        return 0
+    districts = _known_districts(conn)
+    rows: dict[str, tuple[str, str, str, str, int]] = {}
+    for number, row in _reference_rows(path, EMPLOYER_COLUMNS):
+        where = f"{path}, line {number + 1}"  # the header is line 1
+        problem = _employer_problem(row, districts)
+        if problem:
+            column, why = problem
+            raise ReferenceError(f"{where}, column {column}: {why}. Correct the row and run "
+                                 "`cakupan reference load` again.")
+        if row["npp"] in rows:
+            raise ReferenceError(f"{where}, column npp: {row['npp']} is listed twice; an NPP names one employer.")
+        rows[row["npp"]] = (row["npp"], row["nama_badan_usaha"], row["kode_kabkota"], row["skala_usaha"],
+                            int(row["jumlah_pekerja"].replace(".", "")))
+    with conn.transaction():
+        conn.execute("TRUNCATE reference.employers")
+        _copy(conn, "reference.employers", ("npp", "employer_name", "district_code", "size_code", "workforce"),
+              rows.values())
+    return len(rows)
+
+
 def load_reference(conn: psycopg.Connection, settings: Settings, progress: Progress = print) -> ReferenceSummary:
     reloaded: list[str] = []
     if load_regions(conn, settings.cache_dir, progress):
         reloaded.append("regions")
     # Branch files are small: always reload them (validated against the regions) unless unchanged.
-    for name, loader in (("kantor_cabang.csv", load_branches), ("penduduk_bekerja.csv", load_employed_population)):
+    for name, loader in (("kantor_cabang.csv", load_branches), ("penduduk_bekerja.csv", load_employed_population),
+                         (EMPLOYERS_FILE, load_employers)):
         path = settings.reference_root / name
         sha256 = sha256_of(path) if path.is_file() else ""
         source = f"file:{name}"
-        if sha256 and _already_loaded(conn, source, sha256):
+        # An absent employer file is recorded as such (no checksum), so that it empties the employers once.
+        if (sha256 or name == EMPLOYERS_FILE) and _already_loaded(conn, source, sha256):
             continue
         count = loader(conn, path)
         _mark_loaded(conn, source, sha256, count)
@@ -170,6 +223,7 @@ def load_reference(conn: psycopg.Connection, settings: Settings, progress: Progr
     counts = conn.execute(
         """SELECT (SELECT count(*) FROM reference.provinces), (SELECT count(*) FROM reference.districts),
                   (SELECT count(*) FROM reference.subdistricts), (SELECT count(*) FROM reference.villages),
-                  (SELECT count(*) FROM reference.branches), (SELECT count(*) FROM reference.employed_population)"""
+                  (SELECT count(*) FROM reference.branches), (SELECT count(*) FROM reference.employed_population),
+                  (SELECT count(*) FROM reference.employers)"""
     ).fetchone()
     return ReferenceSummary(*counts, reloaded=tuple(reloaded))

@@ -35,7 +35,8 @@ from cakupan.transform.dbt_runner import DbtFailed, run_dbt
 log = logging.getLogger(__name__)
 
 # Each award level and its mart: the rows a finalisation freezes, and the order of the digest.
-AWARD_MARTS = {"district": "award_district", "province": "award_province", "village": "award_village"}
+AWARD_MARTS = {"district": "award_district", "province": "award_province", "village": "award_village",
+               "employer": "award_employer"}
 FINALISATIONS_MART = "award_finalisations"
 # The dbt var that has the award models score year Y again although it is finalised (--supersede only).
 RESCORE_VAR = "award_rescore_year"

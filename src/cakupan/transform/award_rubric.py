@@ -16,9 +16,12 @@ import yaml
 
 from cakupan.errors import UserError
 
-LEVELS = ("district", "province", "village")
+LEVELS = ("district", "province", "village", "employer")
+# A rubric from before the business category (award-v2.md section 4) may leave it out: no employer is then
+# eligible, and the other levels score as before.
+OPTIONAL_LEVELS = ("employer",)
 NORMALISATIONS = ("max", "min_max", "share")
-_ELIGIBILITY_KEYS = {"min_coverage_rate", "min_vulnerable_persons"}
+_ELIGIBILITY_KEYS = {"min_coverage_rate", "min_vulnerable_persons", "min_workforce", "min_covered_workers"}
 _INDICATOR = re.compile(r"[a-z][a-z0-9_]*")
 
 
@@ -59,6 +62,8 @@ def read_rubric(path: Path) -> dict:
     indicators = rubric.get("indicators") or {}
     for level in LEVELS:
         entries = indicators.get(level) or []
+        if not entries and level in OPTIONAL_LEVELS:
+            continue
         if not entries:
             raise RubricError(f"{path}: indicators.{level}: at least one indicator is needed to score a {level}")
         for number, entry in enumerate(entries, start=1):

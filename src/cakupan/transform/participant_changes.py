@@ -18,7 +18,8 @@ from __future__ import annotations
 import psycopg
 
 # Every column of raw.peserta a number reads, besides the KPJ that keys the comparison.
-COMPARED = ("nik_hash", "segmen", "kode_desa", "pekerjaan", "sumber_iuran", "tanggal_daftar", "status")
+COMPARED = ("nik_hash", "segmen", "kode_desa", "pekerjaan", "sumber_iuran", "tanggal_daftar", "status",
+            "nik_district", "npp", "full_program", "npp_pemberi_bantuan")
 
 _PAIRS = """
     CREATE TEMP TABLE compared ON COMMIT DROP AS

@@ -26,7 +26,11 @@ select
     occupation,
     village_code,
     registered_on,
-    status
+    status,
+    nik_district_code,
+    employer_npp,
+    has_full_program,
+    csr_employer_npp
 from {{ ref('int_participant_changes') }}
 where change in ('added', 'changed')
 {% else %}
@@ -39,6 +43,10 @@ select
     occupation,
     village_code,
     registered_on,
-    status
+    status,
+    nik_district_code,
+    employer_npp,
+    has_full_program,
+    csr_employer_npp
 from {{ ref('int_current_snapshot_rows') }}
 {% endif %}

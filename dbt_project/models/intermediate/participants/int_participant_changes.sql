@@ -19,7 +19,8 @@
 {%- set built_participants = prior_build_of('int_participants_current') %}
 {%- set built_branch_dates = prior_build_of('int_branch_snapshot_dates') %}
 {%- set compared = ['person_key', 'segment', 'funding_source', 'occupation', 'village_code', 'registered_on',
-                    'status'] %}
+                    'status', 'nik_district_code', 'employer_npp', 'has_full_program', 'csr_employer_npp'] %}
+{%- set compared_types = {'registered_on': 'date', 'has_full_program': 'boolean'} %}
 
 {% if flags.FULL_REFRESH or not participants_layer_is_whole() %}
 
@@ -31,7 +32,7 @@ select
     -- The linter lays this jinja loop out as neither of its renderings:
     -- noqa: disable=LT02
     {% for column in compared %}
-    null::{{ 'date' if column == 'registered_on' else 'text' }} as {{ column }}{{ ',' if not loop.last }}
+    null::{{ compared_types.get(column, 'text') }} as {{ column }}{{ ',' if not loop.last }}
     {% endfor %}
 -- noqa: enable=LT02
 
@@ -142,7 +143,7 @@ select
     null::text as branch_code,
     kpj,
     person_key as old_person_key,
-    {% for column in compared %}null::{{ 'date' if column == 'registered_on' else 'text' }} as {{ column }}{{ ',' if not loop.last }}
+    {% for column in compared %}null::{{ compared_types.get(column, 'text') }} as {{ column }}{{ ',' if not loop.last }}
     {% endfor %}
 from {{ built_participants }} participants
 where branches > 1

@@ -44,6 +44,15 @@ CREATE TABLE IF NOT EXISTS reference.employed_population (
     employed_population bigint NOT NULL,
     PRIMARY KEY (district_code, year)
 );
+-- pemberi_kerja.csv (award-v2.md section 2): the employers of the award's business category. Optional: empty
+-- when the reference has no such file.
+CREATE TABLE IF NOT EXISTS reference.employers (
+    npp text PRIMARY KEY,
+    employer_name text NOT NULL,
+    district_code text NOT NULL,
+    size_code text NOT NULL,
+    workforce bigint NOT NULL CHECK (workforce >= 0)
+);
 -- What was loaded, so a re-run with the same inputs can skip the work.
 CREATE TABLE IF NOT EXISTS reference.sources (
     source text PRIMARY KEY,
@@ -98,17 +107,19 @@ CREATE TABLE IF NOT EXISTS raw.peserta (
     status text NOT NULL
 );
 -- Only what the numbers need: the branch and export date live in raw.deliveries, and the columns no
--- number reads (sex, programmes, employer, last period paid, wage) are checked by the row rules but not
+-- number reads (sex, the programmes as written, last period paid, wage) are checked by the row rules but not
 -- kept. Warehouses made before this lose them here; dbt rebuilds the staging views that read them.
 ALTER TABLE raw.peserta DROP COLUMN IF EXISTS kode_cabang CASCADE, DROP COLUMN IF EXISTS export_date CASCADE,
     DROP COLUMN IF EXISTS jenis_kelamin CASCADE, DROP COLUMN IF EXISTS program CASCADE,
-    DROP COLUMN IF EXISTS npp CASCADE, DROP COLUMN IF EXISTS iuran_terakhir CASCADE,
-    DROP COLUMN IF EXISTS upah CASCADE;
+    DROP COLUMN IF EXISTS iuran_terakhir CASCADE, DROP COLUMN IF EXISTS upah CASCADE;
 -- The district that issued the NIK (its first four digits as PP.KK, never more: docs/data-handling.md) and,
 -- from export v1.1, the employer paying a CSR contribution (award-v2.md sections 1 and 3). Rows loaded
 -- before these existed have them NULL.
 ALTER TABLE raw.peserta ADD COLUMN IF NOT EXISTS nik_district text,
     ADD COLUMN IF NOT EXISTS npp_pemberi_bantuan text;
+-- The employer (NPP) of a PU or JAKON participation, and whether its programmes hold JKK, JKM, JHT and JP: what
+-- the award's employer level counts (award-v2.md section 4). Rows loaded before have them NULL.
+ALTER TABLE raw.peserta ADD COLUMN IF NOT EXISTS npp text, ADD COLUMN IF NOT EXISTS full_program boolean;
 -- BRIN, not B-tree: a delivery's rows are appended together, and keeping a B-tree up to date slowed the
 -- loader's COPY (docs/decisions.md, smaller measures).
 DROP INDEX IF EXISTS raw.peserta_delivery_idx;
@@ -132,6 +143,10 @@ CREATE TABLE IF NOT EXISTS raw.peserta_changes (
     tanggal_daftar date,
     status text
 );
+-- The columns raw.peserta gained for award-v2, compared as the others (participant_changes.COMPARED).
+ALTER TABLE raw.peserta_changes ADD COLUMN IF NOT EXISTS nik_district text,
+    ADD COLUMN IF NOT EXISTS npp_pemberi_bantuan text, ADD COLUMN IF NOT EXISTS npp text,
+    ADD COLUMN IF NOT EXISTS full_program boolean;
 CREATE INDEX IF NOT EXISTS peserta_changes_delivery_idx ON raw.peserta_changes (delivery_id);
 -- The loader finds a delivery's rows through raw.peserta's BRIN index, which leaves the pages loaded since
 -- autovacuum last ran unsummarised: every lookup would read all of them. It summarises them first, which only
