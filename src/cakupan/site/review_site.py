@@ -255,11 +255,15 @@ def build_review_pages(conn: psycopg.Connection, docs_dir: Path, context: SiteCo
         LEFT JOIN marts.award_village a ON a.village_code = c.village_code AND a.year = %(year)s
         WHERE c.snapshot_date = %(d)s ORDER BY c.village_code""", params)
     participation = _rows(conn, "SELECT * FROM marts.participation_district WHERE snapshot_date = %(d)s", params)
+    # Businesses (award-v2 section 4): the national tier's first three of each size class.
+    employers = _rows(conn, """SELECT a.*, p.province_name FROM marts.award_employer a
+        LEFT JOIN marts.lookup_province p USING (province_code)
+        WHERE a.year = %(year)s AND a.rank_national <= 3 ORDER BY a.size_class, a.rank_national, a.npp""", params)
     trend = _rows(conn, """SELECT month, sum(covered_persons) AS covered,
         sum(covered_persons) FILTER (WHERE employed_population IS NOT NULL) AS covered_known,
         sum(employed_population) AS employed FROM marts.coverage_province_month GROUP BY month ORDER BY month""", {})
 
-    write("index.html", _national_page(context, provinces, trend, national_extra))
+    write("index.html", _national_page(context, provinces, trend, _employer_section(employers) + national_extra))
     districts_of = defaultdict(list)
     for row in districts:
         districts_of[row["province_code"]].append(row)
@@ -280,6 +284,33 @@ def build_review_pages(conn: psycopg.Connection, docs_dir: Path, context: SiteCo
               _district_page(context, district, province_names[district["province_code"]],
                              villages_of[district["district_code"]], participation_of[district["district_code"]]))
     return written
+
+
+_SIZE_CLASSES = {"BESAR": t("Usaha besar", "Large businesses"), "MENENGAH": t("Usaha menengah", "Medium businesses"),
+                 "KECIL_MIKRO": t("Usaha kecil dan mikro", "Small and micro businesses")}
+
+
+def _employer_section(employers: list[dict]) -> str:
+    """The national tier of the business category, a table per size class (nothing without an employer reference)."""
+    if not employers:
+        return ""
+    parts = [f'<h2>{t("Badan usaha terbaik (tingkat nasional)", "Best businesses (national tier)")}</h2>']
+    for size_class, label in _SIZE_CLASSES.items():
+        rows = [f"<tr>{cell(str(row['rank_national']), row['rank_national'])}"
+                f"{cell(html.escape(row['employer_name']))}"
+                f"{cell(html.escape(row['province_name'] or row['province_code']))}"
+                f"{cell(fmt.number(row['covered_workers']), row['covered_workers'])}"
+                f"{cell(fmt.number(row['workforce']), row['workforce'])}"
+                f"{cell(fmt.percent(row['coverage_rate']), row['coverage_rate'])}"
+                f"{cell(fmt.number(row['vulnerable_aided']), row['vulnerable_aided'])}"
+                f"{cell(fmt.score(row['score']), row['score'])}</tr>"
+                for row in employers if row["size_class"] == size_class]
+        parts.append(f"<h3>{label}</h3>" + table(
+            [t("Peringkat nasional", "National rank"), t("Badan usaha", "Business"), t("Provinsi", "Province"),
+             t("Pekerja tercakup", "Covered workers"), t("Jumlah pekerja (WLKP)", "Workforce (WLKP)"),
+             t("Rasio cakupan", "Coverage rate"), t("Pekerja rentan dibantu CSR", "Vulnerable workers aided (CSR)"),
+             t("Nilai", "Score")], rows, t("Belum ada pemenang provinsi.", "No provincial winner yet.")))
+    return "\n".join(parts)
 
 
 def _award_status(conn: psycopg.Connection, year: int) -> str:
@@ -337,8 +368,9 @@ def _national_page(context: SiteContext, provinces: list[dict], trend: list[dict
 {extra}
 """
     return page(context, 0, ("Cakupan jaminan sosial ketenagakerjaan", "Labour social-security coverage"), body,
-                models=["coverage_province", "award_province", "coverage_province_month"],
-                suites=["marts_coverage_province", "marts_award_province", "marts_coverage_province_month"])
+                models=["coverage_province", "award_province", "award_employer", "coverage_province_month"],
+                suites=["marts_coverage_province", "marts_award_province", "marts_award_employer",
+                        "marts_coverage_province_month"])
 
 
 def _province_page(context: SiteContext, province: dict, districts: list[dict], villages: list[dict]) -> str:

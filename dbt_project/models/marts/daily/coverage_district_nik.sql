@@ -7,7 +7,7 @@
 -- names no district of the reference, so that the rows of a date add up to the national covered persons.
 with covered as (select * from {{ ref('int_persons_covered') }}),
 
-snapshot_rows as (select * from {{ ref('int_current_snapshot_rows') }}),
+participants as (select * from {{ ref('int_participants_current') }}),
 
 villages as (select * from {{ ref('stg_reference__villages') }}),
 
@@ -22,18 +22,17 @@ districts as (
     where snapshot_date = {{ snapshot_date() }}
 ),
 
--- Every row of a person carries the same NIK, so the row of the KPJ that places them tells its district.
--- Rows loaded before the loader kept the prefix have none: the person then counts as of no district.
+-- Every KPJ of a person carries the same NIK, so the KPJ that places them tells its district (one row a KPJ:
+-- transfers resolved). Rows loaded before the loader kept the prefix have none: the person then counts as of no
+-- district.
 persons as (
-    select distinct on (covered.person_key)
+    select
         covered.person_key,
-        snapshot_rows.nik_district_code,
+        participants.nik_district_code,
         villages.district_code as placed_district_code
     from covered
-    inner join snapshot_rows
-        on covered.placing_kpj = snapshot_rows.kpj and covered.person_key = snapshot_rows.person_key
+    inner join participants on covered.placing_kpj = participants.kpj
     inner join villages on covered.village_code = villages.village_code
-    order by covered.person_key asc, snapshot_rows.nik_district_code asc nulls last
 ),
 
 by_nik_district as (
