@@ -43,7 +43,7 @@ def test_good_and_bad_rows_are_each_accounted_for(empty_warehouse, tmp_path, pse
         peserta(kpj="10000000007", tanggal_daftar="2026-11-21"),
         peserta(kpj="10000000008", tanggal_lahir="20/11/2020"),
         peserta(kpj="10000000009", segmen="PU", npp="12345678", sumber_iuran="PEMBERI_KERJA",
-                tanggal_lahir="15/06/1985", upah="3.250.000"),
+                tanggal_lahir="15/06/1985", upah="3.250.000", program="JKK; JKM; JHT; JP"),
     ]
     payments = [iuran(), iuran(id_transaksi="TRX-1", jumlah="20000"), iuran(id_transaksi="TRX-2", jumlah="0")]
     folder = write_delivery(tmp_path, "SAWAHLUNTO", D, rows, payments)
@@ -74,11 +74,15 @@ def test_good_and_bad_rows_are_each_accounted_for(empty_warehouse, tmp_path, pse
         ("10000000001", "BPU", "13.73.02.2005", "OJEK", "APBD", "2025-03-01", "AKTIF", 64),
         ("10000000009", "PU", "13.73.02.2005", "OJEK", "PEMBERI_KERJA", "2025-03-01", "AKTIF", 64),
     ]
-    # Only what the numbers need: sex, programmes, employer, last period paid and wage were judged, not kept.
+    # Only what the numbers need: sex, last period paid and wage were judged, not kept; of the programmes only
+    # whether they are the full four (JKK JKM JHT JP), for the award's employers.
     kept = conn.execute("SELECT array_agg(column_name::text ORDER BY ordinal_position) FROM information_schema.columns "
                         "WHERE table_schema = 'raw' AND table_name = 'peserta'").fetchone()[0]
     assert kept == ["delivery_id", "row_number", "kpj", "nik_hash", "segmen", "kode_desa", "pekerjaan",
-                    "sumber_iuran", "tanggal_daftar", "status", "nik_district", "npp_pemberi_bantuan"]
+                    "sumber_iuran", "tanggal_daftar", "status", "nik_district", "npp_pemberi_bantuan", "npp",
+                    "full_program"]
+    assert conn.execute("SELECT kpj, npp, full_program FROM raw.peserta ORDER BY kpj").fetchall() == [
+        ("10000000001", None, False), ("10000000009", "12345678", True)]
     assert conn.execute("SELECT id_transaksi, jumlah, periode::text FROM raw.iuran").fetchall() == [
         ("TRX-1", 10000, "2026-11-01")
     ]

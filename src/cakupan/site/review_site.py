@@ -256,9 +256,8 @@ def build_review_pages(conn: psycopg.Connection, docs_dir: Path, context: SiteCo
         WHERE c.snapshot_date = %(d)s ORDER BY c.village_code""", params)
     participation = _rows(conn, "SELECT * FROM marts.participation_district WHERE snapshot_date = %(d)s", params)
     # Businesses (award-v2 section 4): the national tier's first three of each size class.
-    employers = _rows(conn, """SELECT a.*, p.province_name FROM marts.award_employer a
-        LEFT JOIN marts.lookup_province p USING (province_code)
-        WHERE a.year = %(year)s AND a.rank_national <= 3 ORDER BY a.size_class, a.rank_national, a.npp""", params)
+    employers = _rows(conn, """SELECT * FROM marts.award_employer WHERE year = %(year)s AND rank_national <= 3
+        ORDER BY size_class, rank_national, npp""", params)
     trend = _rows(conn, """SELECT month, sum(covered_persons) AS covered,
         sum(covered_persons) FILTER (WHERE employed_population IS NOT NULL) AS covered_known,
         sum(employed_population) AS employed FROM marts.coverage_province_month GROUP BY month ORDER BY month""", {})

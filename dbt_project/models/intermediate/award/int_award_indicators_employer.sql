@@ -6,6 +6,8 @@ with snapshots as (select * from {{ ref('int_award_snapshots') }}),
 
 employers as (select * from {{ ref('stg_reference__employers') }}),
 
+districts as (select * from {{ ref('stg_reference__districts') }}),
+
 workers as (select * from {{ ref('int_award_employer_workers') }}),
 
 counted as (
@@ -24,7 +26,9 @@ figures as (
         employers.employer_name,
         employers.size_class,
         employers.province_code,
+        districts.province_name,
         employers.district_code,
+        districts.district_name,
         employers.workforce,
         workers.covered_workers,
         workers.active_participations,
@@ -32,6 +36,7 @@ figures as (
         workers.vulnerable_aided
     from snapshots
     cross join employers
+    left join districts on employers.district_code = districts.district_code
     left join counted on snapshots.year = counted.year and snapshots.snapshot_date = counted.snapshot_date
     left join workers
         on
@@ -46,7 +51,9 @@ select
     employer_name,
     size_class,
     province_code,
+    province_name,
     district_code,
+    district_name,
     workforce,
     case when counted then coalesce(covered_workers, 0) end as covered_workers,
     case when counted then coalesce(covered_workers, 0) end::numeric / nullif(workforce, 0) as coverage_rate,
