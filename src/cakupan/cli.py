@@ -123,8 +123,8 @@ def cmd_generate(settings: Settings, args: argparse.Namespace) -> int:
         cache_dir=settings.cache_dir, national=args.national,
     )
     print(
-        f"Generated {summary.participants:,} participants and {summary.payments:,} payments for "
-        f"{summary.branches} branches in {time.monotonic() - started:.1f}s:\n"
+        f"Generated {summary.participants:,} participants, {summary.payments:,} payments and "
+        f"{summary.employers:,} employers for {summary.branches} branches in {time.monotonic() - started:.1f}s:\n"
         f"  landing:   {summary.landing_root}\n  reference: {summary.reference_root}"
     )
     return 0
