@@ -384,7 +384,8 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     _ensure_warehouse(settings)
     if not any(settings.landing_root.glob(f"*/{args.date.isoformat()}/_manifest.json")):
         summary = generate(sample, args.date, cache_dir=settings.cache_dir)
-        print(f"Sample night {args.date}: {summary.participants:,} participants, {summary.branches} branches.")
+        print(f"Sample night {args.date}: {summary.participants:,} participants, {summary.branches} branches, "
+              f"{summary.employers:,} employers.")
     cmd_reference(settings, args)
     return cmd_run(settings, args)
 
