@@ -123,8 +123,8 @@ def cmd_generate(settings: Settings, args: argparse.Namespace) -> int:
         cache_dir=settings.cache_dir, national=args.national,
     )
     print(
-        f"Generated {summary.participants:,} participants and {summary.payments:,} payments for "
-        f"{summary.branches} branches in {time.monotonic() - started:.1f}s:\n"
+        f"Generated {summary.participants:,} participants, {summary.payments:,} payments and "
+        f"{summary.employers:,} employers for {summary.branches} branches in {time.monotonic() - started:.1f}s:\n"
         f"  landing:   {summary.landing_root}\n  reference: {summary.reference_root}"
     )
     return 0
@@ -384,7 +384,8 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     _ensure_warehouse(settings)
     if not any(settings.landing_root.glob(f"*/{args.date.isoformat()}/_manifest.json")):
         summary = generate(sample, args.date, cache_dir=settings.cache_dir)
-        print(f"Sample night {args.date}: {summary.participants:,} participants, {summary.branches} branches.")
+        print(f"Sample night {args.date}: {summary.participants:,} participants, {summary.branches} branches, "
+              f"{summary.employers:,} employers.")
     cmd_reference(settings, args)
     return cmd_run(settings, args)
 

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
 import json
+import re
 import shutil
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from cakupan.ingest import landing
 from cakupan.ingest.load import load_delivery
 from cakupan.ingest.pseudonymise import Pseudonymiser
+from cakupan.reference import region_package
 from cakupan.reference.loader import load_reference
-from cakupan.sample.generate import generate, generate_next_night
+from cakupan.sample.generate import EMPLOYER_HEADER, generate, generate_next_night
 
 D = dt.date(2026, 11, 20)
 
@@ -25,6 +29,25 @@ def sample(tmp_path_factory, settings):
     summary = generate(out, D, branches=6, participants=6_000, seed=7, cache_dir=settings.cache_dir,
                        progress=lambda _: None)
     return out, summary
+
+
+def _employers(reference_root: Path) -> dict[str, dict[str, str]]:
+    with (reference_root / "pemberi_kerja.csv").open(newline="", encoding="utf-8") as handle:
+        return {row["npp"]: row for row in csv.DictReader(handle)}
+
+
+def _employers_named(landing_root: Path, export_date: dt.date) -> tuple[Counter[str], set[str]]:
+    """Active PU/JAKON participants per npp, and every npp_pemberi_bantuan, in one night's exports."""
+    workers: Counter[str] = Counter()
+    sponsors: set[str] = set()
+    for path in landing_root.glob(f"*/{export_date.isoformat()}/peserta.csv"):
+        with path.open(newline="", encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                if row["segmen"] in ("PU", "JAKON"):
+                    workers[row["npp"]] += row["status"] == "AKTIF"
+                if row["npp_pemberi_bantuan"]:
+                    sponsors.add(row["npp_pemberi_bantuan"])
+    return workers, sponsors
 
 
 def test_manifests_match_their_files(sample):
@@ -52,6 +75,57 @@ def test_same_seed_same_bytes_other_seed_other_bytes(sample, tmp_path, settings)
     assert any((other.landing_root.parent / p.relative_to(out)).exists() is False
                or (other.landing_root.parent / p.relative_to(out)).read_bytes() != p.read_bytes()
                for p in (out / "landing").rglob("peserta.csv"))
+
+
+def test_the_employer_reference_names_every_employer_of_the_exports(sample, settings):
+    out, summary = sample
+    with (summary.reference_root / "pemberi_kerja.csv").open(newline="", encoding="utf-8") as handle:
+        assert next(csv.reader(handle)) == list(EMPLOYER_HEADER) == [
+            "npp", "nama_badan_usaha", "kode_kabkota", "skala_usaha", "jumlah_pekerja"]
+        rows = list(csv.reader(handle))
+    employers = _employers(summary.reference_root)
+    assert len(rows) == len(employers) == summary.employers
+    assert all(re.fullmatch(r"[0-9]{8}", npp) for npp in employers)
+    assert len({row[1] for row in rows}) == len(rows)
+    assert all(re.fullmatch(r"(PT|CV|UD|Koperasi) [A-Z][a-z]+ [A-Z][a-z]+ [0-9]{4,}", row[1]) for row in rows)
+    # Seated in a real district, and only in the districts the branches serve, each branch having a handful.
+    regions = {code for code, _, _ in region_package.iter_level(region_package.ensure_package(settings.cache_dir),
+                                                                "district")}
+    with (summary.reference_root / "kantor_cabang.csv").open(newline="", encoding="utf-8") as handle:
+        branch_of = {d: b["kode_cabang"] for b in csv.DictReader(handle) for d in b["kode_kabkota"].split(";")}
+    seats = Counter(branch_of[e["kode_kabkota"]] for e in employers.values())
+    assert {e["kode_kabkota"] for e in employers.values()} <= regions
+    assert len(seats) == summary.branches and min(seats.values()) >= 5
+    assert all(e["skala_usaha"] in ("BESAR", "MENENGAH", "KECIL", "MIKRO") and int(e["jumlah_pekerja"]) >= 1
+               for e in employers.values())
+    # Every employer a participant names is in the reference: the PU/JAKON npp and the CSR npp_pemberi_bantuan.
+    workers, sponsors = _employers_named(summary.landing_root, D)
+    assert workers and sponsors
+    assert set(workers) <= set(employers) and sponsors <= set(employers)
+    assert {employers[npp]["skala_usaha"] for npp in sponsors} <= {"BESAR", "MENENGAH"}
+
+
+def test_employers_are_mostly_small_and_cover_plausibly(tmp_path, settings):
+    summary = generate(tmp_path, D, branches=6, participants=40_000, seed=5, cache_dir=settings.cache_dir,
+                       progress=lambda _: None)
+    employers = _employers(summary.reference_root)
+    assert 900 < len(employers) < 1_200  # one per about 30 PU/JAKON participants
+    sizes = Counter(e["skala_usaha"] for e in employers.values())
+    shares = {size: count / len(employers) for size, count in sizes.items()}
+    assert 0.55 < shares["MIKRO"] < 0.65 and 0.23 < shares["KECIL"] < 0.33
+    assert 0.06 < shares["MENENGAH"] < 0.12 and 0.015 < shares["BESAR"] < 0.05
+    bounds = {"MIKRO": (1, 9), "KECIL": (10, 99), "MENENGAH": (100, 999), "BESAR": (1_000, 200_000)}
+    for employer in employers.values():
+        low, high = bounds[employer["skala_usaha"]]
+        assert low <= int(employer["jumlah_pekerja"]) <= high
+    # Participants go to employers by workforce: the covered workers of most stay below the workforce
+    # reported, a few exceed it, and the big employers cover the most.
+    workers, _ = _employers_named(summary.landing_root, D)
+    above = sum(workers[npp] > int(e["jumlah_pekerja"]) for npp, e in employers.items())
+    assert 0 < above < 0.08 * len(employers)
+    mean = {size: sum(workers[npp] for npp, e in employers.items() if e["skala_usaha"] == size) / sizes[size]
+            for size in sizes}
+    assert mean["BESAR"] > mean["MENENGAH"] > mean["KECIL"] > mean["MIKRO"]
 
 
 def test_every_generated_row_passes_the_contract(sample, empty_warehouse, monkeypatch):
@@ -132,3 +206,7 @@ def test_the_next_night_changes_the_share_asked_and_passes_the_contract(sample, 
         "SELECT count(*) FROM raw.iuran i JOIN raw.deliveries d USING (delivery_id) WHERE d.export_date = %s",
         (D + dt.timedelta(days=1),)).fetchone()[0]
     assert paid == following.payments > 0
+    # The changed rows keep naming employers of the reference.
+    employers = set(_employers(summary.reference_root))
+    workers, sponsors = _employers_named(landing_root, D + dt.timedelta(days=1))
+    assert workers and set(workers) <= employers and sponsors <= employers

@@ -29,7 +29,8 @@ def _national_sample(settings: Settings, participants: int) -> Path:
     """All provinces, districts and villages, 325 branches sized by workforce, and the night after it; generated
     once, then reused."""
     root = settings.home / "bench" / f"national-p{participants}"
-    if not (root / "reference" / "penduduk_bekerja.csv").exists():
+    # penduduk_bekerja.csv is written last; a sample from before the employer reference is made again.
+    if not all((root / "reference" / name).exists() for name in ("pemberi_kerja.csv", "penduduk_bekerja.csv")):
         shutil.rmtree(root, ignore_errors=True)
         print(f"Generating a national-shape night of {participants:,} participants (once; minutes) ...", flush=True)
         generate(root, BENCH_DATE, participants=participants, national=True, seed=7, cache_dir=settings.cache_dir,

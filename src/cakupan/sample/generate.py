@@ -6,10 +6,13 @@ districts of one province, segment/funding/occupation mixes near the national fi
 between branches. Deterministic for a seed (no clock, no global random). Rows are written as they are
 made, so memory stays small whatever the size. `generate_next_night` makes the following night from a
 generated one: every branch's snapshot again, a chosen share of its participants changed, new payments.
+The employer reference (award-v2.md section 2) is made branch by branch with the participants: employers seated
+in the branch's districts, mostly micro and small, and every PU/JAKON participant works for one of them.
 """
 
 from __future__ import annotations
 
+import bisect
 import csv
 import datetime as dt
 import functools
@@ -78,6 +81,26 @@ WAGE_SHARES = {"JKK": 0.0024, "JKM": 0.003, "JHT": 0.057, "JP": 0.03, "JKP": 0.0
 FIXED_AMOUNTS = {"BPU": {"JKK": 10_000, "JKM": 6_800, "JHT": 20_000},
                  "PMI": {"JKK": 37_500, "JKM": 32_500, "JHT": 50_000}}
 
+# Employers (pemberi_kerja.csv, award-v2.md section 2): one per about 30 PU/JAKON participants, which gives the
+# few hundred thousand of a national night of 10 M participants; a handful at least in every branch's area.
+PARTICIPANTS_PER_EMPLOYER = 30
+MIN_EMPLOYERS_PER_BRANCH = 5
+EMPLOYER_HEADER = ("npp", "nama_badan_usaha", "kode_kabkota", "skala_usaha", "jumlah_pekerja")
+# Size class shares (most employers are micro or small) and each class's workforce range; BESAR's upper end is
+# a heavy Pareto tail, capped near the largest Indonesian employers.
+EMPLOYER_CLASSES = (("MIKRO", 60), ("KECIL", 28), ("MENENGAH", 9), ("BESAR", 3))
+WORKFORCE_RANGES = {"MIKRO": (1, 9), "KECIL": (10, 99), "MENENGAH": (100, 999)}
+BESAR_MIN, BESAR_MAX, BESAR_TAIL = 1_000, 200_000, 1.3
+# NPPs: a counter mapped through a multiplier coprime to the 8-digit range, so unique without a set of them.
+NPP_BASE, NPP_SPAN, NPP_STRIDE = 10_000_000, 90_000_000, 55_623_059
+LEGAL_FORMS = {"BESAR": (("PT", 95), ("Koperasi", 5)), "MENENGAH": (("PT", 70), ("CV", 20), ("Koperasi", 10)),
+               "KECIL": (("CV", 45), ("PT", 20), ("UD", 25), ("Koperasi", 10)),
+               "MIKRO": (("UD", 55), ("CV", 30), ("Koperasi", 15))}
+BUSINESS_FIRST = ("Sumber", "Maju", "Sinar", "Karya", "Bumi", "Cahaya", "Mitra", "Tunas", "Anugerah", "Putra",
+                  "Berkah", "Surya", "Sari", "Mega")
+BUSINESS_SECOND = ("Makmur", "Jaya", "Abadi", "Mandiri", "Sejahtera", "Baru", "Sentosa", "Harapan", "Lestari",
+                   "Perkasa", "Utama", "Nusantara", "Bersama", "Agung")
+
 FIRST_NAMES = {
     "L": ("Ngadimin", "Budi", "Rahmat", "Agus", "Yusuf", "Hendra", "Joko", "Andi", "Syafrizal", "Rudi", "Zulkifli",
           "Dedi", "Bambang", "Irfan"),
@@ -93,6 +116,7 @@ class GenerationSummary:
     branches: int
     participants: int
     payments: int
+    employers: int
     provinces: tuple[str, ...]
     landing_root: Path
     reference_root: Path
@@ -196,7 +220,7 @@ class _NightWriter:
         name = f"{rng.choice(FIRST_NAMES[sex])} {rng.choice(LAST_NAMES)}"
         return _Person(nik, name, birth, sex)
 
-    def participant(self, village: str, employers: list[str]) -> tuple[list[str], str, int]:
+    def participant(self, village: str, employers: _Employers) -> tuple[list[str], str, int]:
         rng = self.rng
         if self.recent and rng.random() < SECOND_KPJ_SHARE:
             person = rng.choice(self.recent)  # a person registering a further KPJ
@@ -230,21 +254,68 @@ class _NightWriter:
             last_paid = f"{registered:%Y-%m}" if rng.random() < 0.7 else ""
         row = [
             self.next_kpj(), person.nik, person.name, person.birth.isoformat(), person.sex, segment,
-            _pick(rng, PROGRAMS[segment]), village, rng.choice(employers) if segment in ("PU", "JAKON") else "",
+            _pick(rng, PROGRAMS[segment]), village, employers.pick(rng) if segment in ("PU", "JAKON") else "",
             occupation, funding, registered.isoformat(), "AKTIF" if active else "NONAKTIF", last_paid, str(wage),
         ]
-        row.append(_csr_employer(row[0], segment, funding, employers))
+        row.append(_csr_employer(row[0], segment, funding, employers.sponsors))
         if active:
             self.covered_by_district[village[:5]] += 1
         return row, segment, wage
 
 
-def _csr_employer(kpj: str, segment: str, funding: str, employers: list[str]) -> str:
-    """npp_pemberi_bantuan: one of the branch's (synthetic) employers on every other CSR row, chosen by the KPJ
-    rather than by the random generator, so that every other value of a sample stays as it was before v1.1."""
+def _csr_employer(kpj: str, segment: str, funding: str, sponsors: list[str]) -> str:
+    """npp_pemberi_bantuan: one of the branch's larger employers on every other CSR row, chosen by the KPJ rather
+    than by the random generator, so that the other values of a row do not depend on it."""
     if segment != "BPU" or funding != "CSR" or int(kpj) % 2:
         return ""
-    return employers[int(kpj) // 2 % len(employers)]
+    return sponsors[int(kpj) // 2 % len(sponsors)]
+
+
+class _Employers:
+    """One branch's employers as the participants need them; their full rows are in pemberi_kerja.csv already."""
+
+    __slots__ = ("npps", "cumulative", "sponsors")
+
+    def __init__(self, npps: list[str], cumulative: list[int], sponsors: list[str]):
+        self.npps, self.cumulative, self.sponsors = npps, cumulative, sponsors
+
+    def pick(self, rng: random.Random) -> str:
+        """An employer for a PU/JAKON participant: the larger its workforce, the likelier. What choices() does
+        with cum_weights, without its per-call list: this runs for three participants of four."""
+        return self.npps[bisect.bisect(self.cumulative, rng.random() * self.cumulative[-1])]
+
+
+def _workforce(rng: random.Random, size: str) -> int:
+    if size == "BESAR":
+        return min(BESAR_MAX, int(BESAR_MIN * rng.paretovariate(BESAR_TAIL)))
+    low, high = WORKFORCE_RANGES[size]
+    # Log-uniform: within a class, the smaller firms are the more common.
+    return min(high, int(math.exp(rng.uniform(math.log(low), math.log(high + 1)))))
+
+
+def _make_employers(rng: random.Random, count: int, seats: list[str], seat_odds: list[float], first: int,
+                    npp_offset: int, out) -> _Employers:
+    """`count` employers seated in `seats`, written to `out` (pemberi_kerja.csv); `first` numbers them across
+    branches, which keeps NPPs and names unique nationally."""
+    npps: list[str] = []
+    cumulative: list[int] = []
+    sponsors: list[str] = []
+    total = 0
+    largest = (-1, "")
+    for number in range(first, first + count):
+        size = _pick(rng, EMPLOYER_CLASSES)
+        workforce = _workforce(rng, size)
+        npp = f"{NPP_BASE + (npp_offset + number * NPP_STRIDE) % NPP_SPAN:08d}"
+        name = (f"{_pick(rng, LEGAL_FORMS[size])} {rng.choice(BUSINESS_FIRST)} {rng.choice(BUSINESS_SECOND)} "
+                f"{number:04d}")
+        out.writerow((npp, name, rng.choices(seats, cum_weights=seat_odds)[0], size, workforce))
+        npps.append(npp)
+        total += workforce
+        cumulative.append(total)
+        if size in ("BESAR", "MENENGAH"):
+            sponsors.append(npp)
+        largest = max(largest, (workforce, npp))
+    return _Employers(npps, cumulative, sponsors or [largest[1]])
 
 
 def _payments(row: list[str], segment: str, wage: int, branch: str, export_date: dt.date, sequence: int,
@@ -268,20 +339,21 @@ def _write_manifest(folder: Path, branch: str, export_date: dt.date, counts: dic
     (folder / "_manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
 
 
+def _district_weight(district: str, names: dict[str, str], villages: dict[str, list[str]]) -> float:
+    """A district's share of its province's workers and employers: its villages, a city's counting more."""
+    return len(villages[district]) * (CITY_VILLAGE_WEIGHT if names[district].startswith("Kota ") else 1.0)
+
+
 def _national_weights(plan: list[Branch], districts: list[tuple[str, str, str]],
                       villages: dict[str, list[str]]) -> list[float]:
     """Each branch's share of the country's workers: its province's employed persons, spread over the
     province's villages (a city's count more)."""
     names = {code: name for code, _, name in districts}
-
-    def village_weight(district: str) -> float:
-        return len(villages[district]) * (CITY_VILLAGE_WEIGHT if names[district].startswith("Kota ") else 1.0)
-
     province_weight: Counter[str] = Counter()
     for code, province, _ in districts:
-        province_weight[province] += village_weight(code)
-    return [sum(EMPLOYED_MILLIONS.get(b.province, 0.5) * village_weight(d) / province_weight[b.province]
-                for d in b.districts) for b in plan]
+        province_weight[province] += _district_weight(code, names, villages)
+    return [sum(EMPLOYED_MILLIONS.get(b.province, 0.5) * _district_weight(d, names, villages)
+                / province_weight[b.province] for d in b.districts) for b in plan]
 
 
 def generate(
@@ -311,45 +383,59 @@ def generate(
     total_weight = sum(weights)
     quota = [max(1, int(participants * w // total_weight)) for w in weights]
     quota[-1] += participants - sum(quota)
+    names = {code: name for code, _, name in districts}
+    employing_share = sum(w for s, w in SEGMENTS if s in ("PU", "JAKON")) / sum(w for _, w in SEGMENTS)
+    npp_offset = rng.randrange(NPP_SPAN)
     transfers: list[list[str]] = []  # rows leaving branch i, written again into branch i + 1
     payments_written = 0
     written = 0
-    for index, (branch, count) in enumerate(zip(plan, quota, strict=True)):
-        folder = landing / branch.code / export_date.isoformat()
-        folder.mkdir(parents=True, exist_ok=True)
-        area = [v for d in branch.districts for v in villages[d]]
-        # Cumulative once per branch: choices() with plain weights would add them up again for every row.
-        village_odds = list(itertools.accumulate(rng.paretovariate(1.5) for _ in area))
-        employers = [f"{rng.randrange(10_000_000, 99_999_999):08d}" for _ in range(max(5, count // 40))]
-        incoming, transfers = transfers, []
-        peserta_rows = iuran_rows = 0
-        with (folder / "peserta.csv").open("w", newline="", encoding="utf-8") as peserta_file, \
-                (folder / "iuran.csv").open("w", newline="", encoding="utf-8") as iuran_file:
-            peserta_out = csv.writer(peserta_file, lineterminator="\n")
-            iuran_out = csv.writer(iuran_file, lineterminator="\n")
-            peserta_out.writerow(PESERTA_HEADER)
-            iuran_out.writerow(IURAN_HEADER)
-            for moved in incoming:  # a transfer: same KPJ and person, now living in this branch's area
-                moved[7] = rng.choices(area, cum_weights=village_odds)[0]
-                peserta_out.writerow(moved)
-                peserta_rows += 1
-            for _ in range(count):
-                village = rng.choices(area, cum_weights=village_odds)[0]
-                row, segment, wage = writer.participant(village, employers)
-                peserta_out.writerow(row)
-                peserta_rows += 1
-                if index + 1 < len(plan) and rng.random() < TRANSFER_SHARE:
-                    transfers.append(list(row))
-                if row[12] == "AKTIF" and rng.random() < DAILY_PAYERS_SHARE:
-                    for payment in _payments(row, segment, wage, branch.code, export_date, iuran_rows + 1, rng):
-                        iuran_out.writerow(payment)
-                        iuran_rows += 1
-        _write_manifest(folder, branch.code, export_date, {"peserta.csv": peserta_rows, "iuran.csv": iuran_rows})
-        written += count
-        payments_written += iuran_rows
-        progress(f"  {branch.code}: {peserta_rows:,} participants, {iuran_rows:,} payments")
-
+    employers_written = 0
     reference.mkdir(parents=True, exist_ok=True)
+    with (reference / "pemberi_kerja.csv").open("w", newline="", encoding="utf-8") as employer_file:
+        employer_out = csv.writer(employer_file, lineterminator="\n")
+        employer_out.writerow(EMPLOYER_HEADER)
+        for index, (branch, count) in enumerate(zip(plan, quota, strict=True)):
+            folder = landing / branch.code / export_date.isoformat()
+            folder.mkdir(parents=True, exist_ok=True)
+            area = [v for d in branch.districts for v in villages[d]]
+            # Cumulative once per branch: choices() with plain weights would add them up again for every row.
+            village_odds = list(itertools.accumulate(rng.paretovariate(1.5) for _ in area))
+            employer_count = max(MIN_EMPLOYERS_PER_BRANCH, round(count * employing_share / PARTICIPANTS_PER_EMPLOYER))
+            employers = _make_employers(
+                rng, employer_count, list(branch.districts),
+                list(itertools.accumulate(_district_weight(d, names, villages) for d in branch.districts)),
+                employers_written, npp_offset, employer_out)
+            employers_written += employer_count
+            incoming, transfers = transfers, []
+            peserta_rows = iuran_rows = 0
+            with (folder / "peserta.csv").open("w", newline="", encoding="utf-8") as peserta_file, \
+                    (folder / "iuran.csv").open("w", newline="", encoding="utf-8") as iuran_file:
+                peserta_out = csv.writer(peserta_file, lineterminator="\n")
+                iuran_out = csv.writer(iuran_file, lineterminator="\n")
+                peserta_out.writerow(PESERTA_HEADER)
+                iuran_out.writerow(IURAN_HEADER)
+                # A transfer: same KPJ, person and employer, now living in this branch's area.
+                for moved in incoming:
+                    moved[7] = rng.choices(area, cum_weights=village_odds)[0]
+                    peserta_out.writerow(moved)
+                    peserta_rows += 1
+                for _ in range(count):
+                    village = rng.choices(area, cum_weights=village_odds)[0]
+                    row, segment, wage = writer.participant(village, employers)
+                    peserta_out.writerow(row)
+                    peserta_rows += 1
+                    if index + 1 < len(plan) and rng.random() < TRANSFER_SHARE:
+                        transfers.append(list(row))
+                    if row[12] == "AKTIF" and rng.random() < DAILY_PAYERS_SHARE:
+                        for payment in _payments(row, segment, wage, branch.code, export_date, iuran_rows + 1, rng):
+                            iuran_out.writerow(payment)
+                            iuran_rows += 1
+            _write_manifest(folder, branch.code, export_date, {"peserta.csv": peserta_rows, "iuran.csv": iuran_rows})
+            written += count
+            payments_written += iuran_rows
+            progress(f"  {branch.code}: {peserta_rows:,} participants, {iuran_rows:,} payments, "
+                     f"{employer_count:,} employers")
+
     with (reference / "kantor_cabang.csv").open("w", newline="", encoding="utf-8") as handle:
         out = csv.writer(handle, lineterminator="\n")
         out.writerow(("kode_cabang", "nama_cabang", "kanwil", "kode_kabkota"))
@@ -364,8 +450,9 @@ def generate(
             employed = max(1_000, round(covered / rng.uniform(0.25, 0.45)))
             for year in years:
                 out.writerow((district, year, round(employed * (1 - 0.02 * (years[-1] - year)))))
-    return GenerationSummary(len(plan), written, payments_written, tuple(sorted({b.province for b in plan})),
-                             landing, reference)
+    return GenerationSummary(branches=len(plan), participants=written, payments=payments_written,
+                             employers=employers_written, provinces=tuple(sorted({b.province for b in plan})),
+                             landing_root=landing, reference_root=reference)
 
 
 # What changes for a participant between two nights, and how often (of the changed participants).
