@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -16,7 +17,29 @@ import yaml
 
 from cakupan.errors import UserError
 
-LEVELS = ("district", "province", "village")
+
+@dataclass(frozen=True)
+class AwardLevel:
+    """How a level's award mart names its entities and ranks them: what reads the marts by level (the what-if)
+    takes it from here, so a new level is one entry of AWARD_LEVELS."""
+    mart: str
+    key: str  # the entity's code, unique within a year
+    names: tuple[str, ...]  # the columns reviewers know the entity by, key included, broadest first
+    ranks: tuple[str, ...]  # the level's own rank first, then a second tier beside it (rank_national)
+    within: str | None = None  # what the own rank is within (None: nationally)
+
+
+AWARD_LEVELS = {
+    "district": AwardLevel("award_district", "district_code",
+                           ("province_code", "province_name", "district_code", "district_name"),
+                           ("rank_in_province", "rank_national"), within="province_code"),
+    "province": AwardLevel("award_province", "province_code", ("province_code", "province_name"),
+                           ("rank_national",)),
+    "village": AwardLevel("award_village", "village_code",
+                          ("province_code", "province_name", "district_code", "district_name", "village_code",
+                           "village_name"), ("rank_in_province", "rank_national"), within="province_code"),
+}
+LEVELS = tuple(AWARD_LEVELS)
 NORMALISATIONS = ("max", "min_max", "share")
 _ELIGIBILITY_KEYS = {"min_coverage_rate", "min_vulnerable_persons"}
 _INDICATOR = re.compile(r"[a-z][a-z0-9_]*")
