@@ -25,9 +25,7 @@ from cakupan.platform import db
 from cakupan.publish import publication
 from cakupan.settings import Settings
 from cakupan.transform.award_rubric import AWARD_LEVELS, AwardLevel, read_rubric, store_rubric
-from cakupan.transform.dbt_runner import run_dbt
-
-log = logging.getLogger(__name__)
+from cakupan.transform.dbt_runner import DbtFailed, run_dbt
 
 # How long the what-if waits for a lock a night holds (a night rebuilding the intermediate tables or storing its
 # rubric) before giving up: a night is never held up for longer than this by a report.
@@ -83,8 +81,11 @@ def compiled_selects(settings: Settings, snapshot_date: dt.date) -> dict[str, st
     into the usual one). Refuses when a model would read the rubric through anything but views: the rubric
     stored in the what-if's transaction would not reach it, and the 'alternative' scores would be today's."""
     target = settings.home / "dbt" / "target-what-if"
-    run_dbt(settings, ["compile", "--select", *(level.mart for level in AWARD_LEVELS.values())], snapshot_date,
-            log=logging.getLogger("cakupan.dbt").debug, target_path=target)
+    try:
+        run_dbt(settings, ["compile", "--select", *(level.mart for level in AWARD_LEVELS.values())], snapshot_date,
+                log=logging.getLogger("cakupan.dbt").debug, target_path=target)
+    except DbtFailed as error:  # a user's command: one line saying why, not a traceback
+        raise WhatIfRefused(f"dbt could not compile the award models: {error}") from error
     manifest = json.loads((target / "manifest.json").read_text())
     models = {f"model.cakupan.{level.mart}": name for name, level in AWARD_LEVELS.items()}
     reached, queue = set(), [RUBRIC_SOURCE]
