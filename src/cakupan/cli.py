@@ -256,9 +256,14 @@ def cmd_delivery(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_award(settings: Settings, args: argparse.Namespace) -> int:
-    """The committee's sign-off of an award year (src/cakupan/transform/award_finalisation.py)."""
+    """The committee's sign-off of an award year (src/cakupan/transform/award_finalisation.py), or what another
+    rubric would give (award_what_if.py)."""
     from cakupan.transform.award_finalisation import finalise
 
+    if args.action == "what-if":
+        return _award_what_if(settings, args)
+    if not args.by:
+        return _fail("award finalise needs --by NAME: whoever signs the year off (it is recorded).")
     _ensure_warehouse(settings)
     print(finalise(settings, args.year, args.by, supersede=args.supersede).describe())
     try:  # the reviewers' site says final at once too; it is rebuilt after every night anyway
@@ -269,6 +274,20 @@ def cmd_award(settings: Settings, args: argparse.Namespace) -> int:
     else:
         if index:
             print(f"Docs site rebuilt: {index}")
+    return 0
+
+
+def _award_what_if(settings: Settings, args: argparse.Namespace) -> int:
+    from cakupan.site.what_if_page import default_folder, write_report
+    from cakupan.transform.award_what_if import summary, what_if
+
+    if not args.rubric:
+        return _fail("award what-if needs --rubric FILE: the rubric to compare with the published one.")
+    _ensure_warehouse(settings)
+    result = what_if(settings, args.rubric, args.year)
+    written = write_report(settings, result, args.out or default_folder(settings, args.year))
+    print("\n".join(summary(result)))
+    print("Nothing was published. Report:\n" + "\n".join(f"  {path}" for path in written))
     return 0
 
 
@@ -441,12 +460,16 @@ def build_parser() -> argparse.ArgumentParser:
     delivery.add_argument("--reason", help="why (kept in audit.withdrawals)")
     delivery.set_defaults(handler=cmd_delivery)
 
-    award = commands.add_parser("award", help="the Paritrana Award: finalise a year (the committee's sign-off)")
-    award.add_argument("action", choices=["finalise"])
-    award.add_argument("--year", type=int, required=True, help="the award year to sign off")
-    award.add_argument("--by", required=True, help="who signs it off (recorded in marts.award_finalisations)")
+    award = commands.add_parser("award", help="the Paritrana Award: finalise a year (the committee's sign-off), or "
+                                              "compare the published ranking with another rubric's (what-if)")
+    award.add_argument("action", choices=["finalise", "what-if"])
+    award.add_argument("--year", type=int, required=True, help="the award year to sign off or to score again")
+    award.add_argument("--by", help="finalise: who signs it off (recorded in marts.award_finalisations)")
     award.add_argument("--supersede", action="store_true",
                        help="finalise a year again: score it with today's data and rubric; the earlier record is kept")
+    award.add_argument("--rubric", type=Path, help="what-if: the alternative rubric file (as award/rubric.yml)")
+    award.add_argument("--out", type=Path,
+                       help="what-if: where to write the CSVs and the page (default: the docs site's what-if/YEAR)")
     award.set_defaults(handler=cmd_award)
 
     airflow = commands.add_parser("airflow",

@@ -111,7 +111,7 @@ def _published_warnings(conn: psycopg.Connection, published: dt.date | None) -> 
     return [warning for (warnings,) in rows for warning in warnings]
 
 
-def _stale_branches(conn: psycopg.Connection) -> int:
+def stale_branches(conn: psycopg.Connection) -> int:
     if not conn.execute("SELECT to_regclass('intermediate.int_branch_freshness')").fetchone()[0]:
         return 0
     return conn.execute("SELECT count(*) FROM intermediate.int_branch_freshness WHERE is_stale").fetchone()[0]
@@ -152,7 +152,7 @@ def build_docs_site(settings: Settings, snapshot_date: dt.date) -> Path:
             published=published,
             banner=_banner(published, snapshot_date),
             warnings=_published_warnings(conn, published),
-            stale_branches=_stale_branches(conn),
+            stale_branches=stale_branches(conn),
             gx_pages=latest_data_docs_pages(docs),
             rubric=_rubric(conn),
             built_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M"),

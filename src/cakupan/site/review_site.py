@@ -75,6 +75,10 @@ SCRIPT = """
 """
 
 
+# `cakupan award what-if` writes its reports under this folder of the site, a folder per year (what_if_page.py).
+WHAT_IF_FOLDER = "what-if"
+
+
 def t(indonesian: str, english: str) -> str:
     """Both languages; the page shows one."""
     return f'<span class="lang-id">{indonesian}</span><span class="lang-en" lang="en">{english}</span>'
@@ -109,6 +113,8 @@ class SiteContext:
     indicators: list[tuple[str, str, str]] = field(default_factory=list)
     # Whether the committee signed the published award year off (build_review_pages reads it): a line of HTML.
     award_status: str = ""
+    # Links to the what-if reports in the site (what_if_links): a line of HTML, empty without any.
+    what_if: str = ""
 
 
 def page(context: SiteContext, depth: int, title: tuple[str, str], body: str, *, models: list[str],
@@ -239,7 +245,8 @@ def build_review_pages(conn: psycopg.Connection, docs_dir: Path, context: SiteCo
         return written
 
     params = {"d": context.published, "year": context.published.year}
-    context = replace(context, award_status=_award_status(conn, context.published.year))
+    context = replace(context, award_status=_award_status(conn, context.published.year),
+                      what_if=what_if_links(docs_dir))
     provinces = _rows(conn, """SELECT c.*, a.score, a.rank_national, a.is_top3, a.eligible, a.coverage_rate_change_pp,
         a.vulnerable_per_1000_employed, a.villages_target_met_share, a.coverage_target, a.coverage_target_met,
         a.coverage_gap_persons FROM marts.coverage_province c
@@ -312,6 +319,17 @@ def _employer_section(employers: list[dict]) -> str:
     return "\n".join(parts)
 
 
+def what_if_links(docs_dir: Path) -> str:
+    """The what-if reports the site holds, newest year first: the rebuild leaves them, so it links them."""
+    years = sorted((int(path.parent.name) for path in (docs_dir / WHAT_IF_FOLDER).glob("*/index.html")
+                    if path.parent.name.isdigit()), reverse=True)
+    if not years:
+        return ""
+    links = " ".join(f'<a href="{WHAT_IF_FOLDER}/{year}/index.html">{year}</a>' for year in years)
+    return (f'<p class="meta what-if">{t("Bagaimana jika dengan rubrik lain", "What if with another rubric")}: '
+            f"{links}</p>")
+
+
 def _award_status(conn: psycopg.Connection, year: int) -> str:
     """The award year final (signed off: marts.award_finalisations, in force) or provisional, for the award pages."""
     signed = None
@@ -358,6 +376,7 @@ def _national_page(context: SiteContext, provinces: list[dict], trend: list[dict
 {chart}
 <h2>{t(f"Peringkat Paritrana Award {context.published.year}", f"Paritrana Award ranking {context.published.year}")}</h2>
 {context.award_status}
+{context.what_if}
 {table([t("Provinsi", "Province"), _AWARD_HEADERS[0], _AWARD_HEADERS[1],
         t("Tenaga kerja terlindungi", "Covered workers"), t("Penduduk bekerja", "Employed")]
        + _AWARD_HEADERS[2:] + [t("Cabang terlambat", "Stale branches")],

@@ -29,14 +29,13 @@ from cakupan.errors import UserError
 from cakupan.platform import db
 from cakupan.publish import night_lease, publication
 from cakupan.settings import Settings
-from cakupan.transform.award_rubric import read_rubric, store_rubric
+from cakupan.transform.award_rubric import AWARD_LEVELS, read_rubric, store_rubric
 from cakupan.transform.dbt_runner import DbtFailed, run_dbt
 
 log = logging.getLogger(__name__)
 
 # Each award level and its mart: the rows a finalisation freezes, and the order of the digest.
-AWARD_MARTS = {"district": "award_district", "province": "award_province", "village": "award_village",
-               "employer": "award_employer"}
+AWARD_MARTS = {name: level.mart for name, level in AWARD_LEVELS.items()}
 FINALISATIONS_MART = "award_finalisations"
 # The dbt var that has the award models score year Y again although it is finalised (--supersede only).
 RESCORE_VAR = "award_rescore_year"

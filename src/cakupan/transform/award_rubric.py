@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -16,7 +17,33 @@ import yaml
 
 from cakupan.errors import UserError
 
-LEVELS = ("district", "province", "village", "employer")
+
+@dataclass(frozen=True)
+class AwardLevel:
+    """How a level's award mart names its entities and ranks them: what reads the marts by level (the what-if)
+    takes it from here, so a new level is one entry of AWARD_LEVELS."""
+    mart: str
+    key: str  # the entity's code, unique within a year
+    names: tuple[str, ...]  # the columns reviewers know the entity by, key included, broadest first
+    ranks: tuple[str, ...]  # the level's own rank first, then a second tier beside it (rank_national)
+    within: tuple[str, ...] = ()  # what the own rank is within (none: nationally)
+
+
+AWARD_LEVELS = {
+    "district": AwardLevel("award_district", "district_code",
+                           ("province_code", "province_name", "district_code", "district_name"),
+                           ("rank_in_province", "rank_national"), within=("province_code",)),
+    "province": AwardLevel("award_province", "province_code", ("province_code", "province_name"),
+                           ("rank_national",)),
+    "village": AwardLevel("award_village", "village_code",
+                          ("province_code", "province_name", "district_code", "district_name", "village_code",
+                           "village_name"), ("rank_in_province", "rank_national"), within=("province_code",)),
+    # Businesses compete within their province and size class, at both tiers (award-v2.md section 4).
+    "employer": AwardLevel("award_employer", "npp",
+                           ("province_code", "province_name", "size_class", "npp", "employer_name"),
+                           ("rank_in_province", "rank_national"), within=("province_code", "size_class")),
+}
+LEVELS = tuple(AWARD_LEVELS)
 # A rubric from before the business category (award-v2.md section 4) may leave it out: no employer is then
 # eligible, and the other levels score as before.
 OPTIONAL_LEVELS = ("employer",)

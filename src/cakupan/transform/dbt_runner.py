@@ -64,6 +64,7 @@ def dbt_vars(settings: Settings, extra: dict | None = None) -> str:
 def run_dbt(
     settings: Settings, command: list[str], snapshot_date: dt.date, log: Callable[[str], None] = print,
     extra_vars: dict | None = None, warnings: list[str] | None = None, file_log_level: str | None = None,
+    target_path: Path | None = None,
 ) -> str:
     """`dbt <command>` for the given date; returns dbt's closing summary line, raises DbtFailed naming the
     failing nodes. Tests that only warned are appended to `warnings` when given.
@@ -72,13 +73,14 @@ def run_dbt(
     `file_log_level` say `debug`: then every statement dbt sends too. Writing those costs dbt's threads, which
     share one Python interpreter, CPU the nightly build needs (docs/decisions.md, change 19); the statements
     that fail are in the console's error text anyway, and each node's SQL in
-    <home>/dbt/target/run."""
+    <home>/dbt/target/run. A `target_path` of its own keeps a command beside the night (the what-if) from
+    writing over the night's manifest and compiled SQL."""
     executable = Path(sys.executable).parent / "dbt"
     args = [
         str(executable), *command, "--no-use-colors",
         "--project-dir", str(settings.dbt_project_dir),
         "--profiles-dir", str(settings.dbt_project_dir),
-        "--target-path", str(settings.home / "dbt" / "target"),
+        "--target-path", str(target_path or settings.home / "dbt" / "target"),
         "--log-path", str(settings.home / "dbt" / "logs"),
         "--vars", dbt_vars(settings, extra_vars),
         "--log-level-file", file_log_level or settings.dbt_file_log_level,
