@@ -20,13 +20,15 @@ pytestmark = pytest.mark.slow
 
 YEAR = D.year
 # Districts ranked by their employed population alone (Agam 125,000 beats Sawahlunto 28,000); provinces need a
-# coverage rate of 0.0001, which Sumatera Barat's 0.000059 is not; villages by covered persons alone.
+# coverage rate of 0.0001, which Sumatera Barat's 0.000059 is not; villages by covered persons alone; businesses
+# by their full-programme share alone, among those with a covered worker.
 ALTERNATIVE = """version: small-night-what-if
 coverage_targets: {2026: 0.0002}
 eligibility:
   district: {min_coverage_rate: 0}
   province: {min_coverage_rate: 0.0001}
   village: {min_vulnerable_persons: 1}
+  employer: {min_workforce: 1, min_covered_workers: 1}
 indicators:
   district:
     - {indicator: employed_population, weight: 1, normalisation: max}
@@ -35,6 +37,8 @@ indicators:
   village:
     - {indicator: vulnerable_target_progress, weight: 0, normalisation: share}
     - {indicator: covered_persons, weight: 40, normalisation: max}
+  employer:
+    - {indicator: full_program_share, weight: 1, normalisation: share}
 """
 
 
@@ -52,13 +56,13 @@ def rubric_row(conn) -> tuple:
     return conn.execute("SELECT xmin::text, version, rubric::text, loaded_at FROM reference.award_rubric").fetchone()
 
 
-def ranked(path, ranks: tuple[str, ...]) -> list[tuple]:
+def ranked(path, ranks: tuple[str, ...], code: str | None = None) -> list[tuple]:
     """The report's rows ranked now or with the alternative, by code: (code, score now, ranks now, score alt,
     ranks alt, change)."""
     with path.open(newline="", encoding="utf-8") as file:
         rows = list(csv.DictReader(file))
     # The entity's own code: the names go broadest first.
-    code = [column for column in rows[0] if column.endswith("_code")][-1]
+    code = code or [column for column in rows[0] if column.endswith("_code")][-1]
     return sorted((row[code], row["score_now"], *(row[f"{r}_now"] for r in ranks), row["score_alt"],
              *(row[f"{r}_alt"] for r in ranks), row["change"])
             for row in rows if row["score_now"] or row["score_alt"])
@@ -82,6 +86,7 @@ def test_what_if_ranks_with_another_rubric_and_changes_nothing(night, empty_ware
     assert "district: 2 of 514 change rank_in_province; biggest: Kabupaten Agam 2 -> 1, Kota Sawahlunto 1 -> 2" in out
     assert "province: 1 of 38 change rank_national; biggest: Sumatera Barat 1 -> -" in out
     assert "village: 0 of 83762 change rank_in_province" in out
+    assert "employer: 5 of 8 change rank_in_province" in out
     assert str(report / "index.html") in out and "Nothing was published." in out
 
     # Districts: employed population / the largest (Agam's): Agam 100, Sawahlunto 28,000 / 125,000 = 22.40; Agam
@@ -101,6 +106,18 @@ def test_what_if_ranks_with_another_rubric_and_changes_nothing(night, empty_ware
         ("13.73.01.1001", "100.00", "1", "1", "100.00", "1", "1", "0"),
         ("13.73.02.2005", "36.00", "2", "", "40.00", "2", "", "0"),
         ("14.71.01.1002", "44.00", "1", "2", "60.00", "1", "2", "0"),
+    ]
+    # Businesses, within province and size class: only 12345678 has a full-programme worker (100); 23456789 and
+    # 45678901 tie at 0 in Sumatera Barat's small class and are both its winners; without a covered worker,
+    # 45678902, 87654321 and 98765432 leave the ranking.
+    assert ranked(report / f"award_employer_what_if_{YEAR}.csv", district, code="npp") == [
+        ("12345678", "0.05", "2", "", "100.00", "1", "1", "1"),
+        ("23456789", "15.00", "2", "", "0.00", "1", "1", "1"),
+        ("34567890", "0.40", "1", "1", "0.00", "1", "1", "0"),
+        ("45678901", "30.00", "1", "1", "0.00", "1", "1", "0"),
+        ("45678902", "0.00", "3", "", "", "", "", ""),
+        ("87654321", "40.00", "1", "1", "", "", "", ""),
+        ("98765432", "0.00", "1", "2", "", "", "", ""),
     ]
     with (report / f"award_district_what_if_{YEAR}.csv").open(encoding="utf-8") as file:
         header = next(csv.reader(file))
@@ -133,7 +150,7 @@ def test_what_if_ranks_with_another_rubric_and_changes_nothing(night, empty_ware
 
     # The award models' own SQL reads no mart: only intermediate tables and staging views.
     selects = award_what_if.compiled_selects(night, D)
-    assert set(selects) == {"district", "province", "village"}
+    assert set(selects) == {"district", "province", "village", "employer"}
     assert not any('"marts' in select for select in selects.values())
 
     # And the night itself, run with the alternative rubric, publishes exactly the what-if's scores and ranks.
