@@ -11,6 +11,7 @@
     5.6 coverage rate ............................. coverage_rate (coverage_district, coverage_province)
     5.7 vulnerable workers and the village target . vulnerable_funding_sources (contract section 3) here;
                                                     the target is vulnerable_target() (macros/run_parameters.sql)
+    award-v2 4: an employer's workers and CSR aid .. employer_participations (int_employer_person_participations)
 -#}
 
 {#- Funding sources that make a BPU participant a vulnerable worker (contract section 3). -#}
@@ -70,18 +71,33 @@
 {% endmacro %}
 
 {#- Each person with an AKTIF KPJ among `participants` (a query giving at least int_participants_current's
-    person_key, kpj, village_code, is_vulnerable_worker, registered_on and status), placed by their AKTIF KPJ
-    registered last (tie: the smallest KPJ), which also decides whether the person counts as a vulnerable
-    worker (contract 5.4-5.5). -#}
+    person_key, kpj, village_code, is_vulnerable_worker, registered_on, status and nik_district_code), placed by
+    their AKTIF KPJ registered last (tie: the smallest KPJ), which also decides whether the person counts as a
+    vulnerable worker (contract 5.4-5.5); the NIK's district goes with it (every KPJ of a person has the same). -#}
 {% macro persons_placed(participants) %}
     select distinct on (person_key)
         person_key,
         kpj as placing_kpj,
         village_code,
-        is_vulnerable_worker
+        is_vulnerable_worker,
+        nik_district_code
     from ({{ participants }}) participants
     where status = 'AKTIF'
     order by person_key, registered_on desc, kpj
+{% endmacro %}
+
+{#- The participations the award's employer level counts (award-v2.md section 4), among `participants` (a query
+    giving int_participants_current's columns): one row per AKTIF KPJ, with the employer it counts for and as
+    what: 'own', a PU or JAKON participation of the employer's own worker (npp), or 'csr_aid', a vulnerable
+    worker's participation whose contribution the employer pays as CSR (npp_pemberi_bantuan). -#}
+{% macro employer_participations(participants) %}
+    select employer_npp as npp, person_key, 'own' as counted_as, has_full_program
+    from ({{ participants }}) as own
+    where status = 'AKTIF' and segment in ('PU', 'JAKON') and employer_npp is not null
+    union all
+    select csr_employer_npp as npp, person_key, 'csr_aid' as counted_as, has_full_program
+    from ({{ participants }}) as aided
+    where status = 'AKTIF' and is_vulnerable_worker and funding_source = 'CSR' and csr_employer_npp is not null
 {% endmacro %}
 
 {#- Coverage rate (contract 5.6): covered persons over employed population, a fraction; null where the

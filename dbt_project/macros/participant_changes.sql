@@ -21,7 +21,8 @@
     (audit.participants_layer_builds, in the model's own transaction). -#}
 {% macro participants_layer() %}
     {{ return(['int_branch_participants', 'int_branch_snapshot_dates', 'int_participants_current',
-               'int_persons_covered', 'int_participation_counts', 'int_village_person_counts']) }}
+               'int_persons_covered', 'int_participation_counts', 'int_village_person_counts',
+               'int_employer_person_participations', 'int_employer_counts', 'int_nik_district_person_counts']) }}
 {% endmacro %}
 
 {% macro stamp_participants_build() %}
@@ -44,7 +45,8 @@
 {% macro participants_rules() %}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
     {%- set models = participants_layer() + ['int_participant_changes', 'int_participants_replaced',
-                                             'int_participants_rewritten', 'int_persons_replaced'] -%}
+                                             'int_participants_rewritten', 'int_persons_replaced',
+                                             'int_employer_participations_changed'] -%}
     {%- set code = [] -%}
     {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name in models -%}
         {%- do code.append(node.name ~ '\n' ~ node.raw_code) -%}
@@ -58,7 +60,7 @@
 {#- The macros whose SQL the layer's models are made of: their code counts in the fingerprint, as the models'. -#}
 {% macro participants_rules_macros() %}
     {{ return(['participants_on_snapshot_date', 'current_branch_snapshot_dates', 'persons_touched_by_changes',
-               'persons_placed', 'rows_replaced_in']) }}
+               'persons_placed', 'rows_replaced_in', 'employer_participations']) }}
 {% endmacro %}
 
 {#- True when the last build wrote every model of the layer, by the rules in force: only then can a night

@@ -30,7 +30,7 @@ DOCUMENTED = [
      "port of the embedded PostgreSQL on 127.0.0.1 (docker compose: the warehouse's port on 127.0.0.1)"),
     ("CAKUPAN_CACHE_DIR", "$CAKUPAN_HOME/cache", "downloaded reference packages (idn-area-data)"),
     ("CAKUPAN_LANDING_ROOT", "$CAKUPAN_HOME/sample/landing", "branch exports: <KODE>/<YYYY-MM-DD>/"),
-    ("CAKUPAN_REFERENCE_ROOT", "$CAKUPAN_HOME/sample/reference", "kantor_cabang.csv and penduduk_bekerja.csv"),
+    ("CAKUPAN_REFERENCE_ROOT", "$CAKUPAN_HOME/sample/reference", "kantor_cabang.csv, penduduk_bekerja.csv and the optional pemberi_kerja.csv"),
     ("CAKUPAN_REPORTS_ROOT", "$CAKUPAN_HOME/reports", "per-branch rejection reports, <KODE>/<YYYY-MM-DD>/"),
     ("CAKUPAN_DOCS_DIR", "$CAKUPAN_HOME/docs", "the generated docs site (dbt docs, GX Data Docs)"),
     ("CAKUPAN_EXPECTATIONS_DIR", "<repo>/expectations",

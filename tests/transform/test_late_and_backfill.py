@@ -77,6 +77,10 @@ def test_backfill_late_delivery_and_rebuild(landing, empty_warehouse, capsys):
         "int_participation_counts": "WHERE active_participations > 0 ORDER BY district_code, segment, funding_source, "
                                     "occupation",
         "int_village_person_counts": "WHERE covered_persons > 0 ORDER BY village_code",
+        "int_employer_person_participations": "WHERE participations > 0 ORDER BY npp, person_key, counted_as",
+        "int_employer_counts": "WHERE (covered_workers, active_participations, vulnerable_aided) <> (0, 0, 0) "
+                               "ORDER BY npp",
+        "int_nik_district_person_counts": "WHERE covered_persons > 0 ORDER BY village_code, nik_district_code",
     }
 
     def read_layer() -> dict:
@@ -86,7 +90,7 @@ def test_backfill_late_delivery_and_rebuild(landing, empty_warehouse, capsys):
     incremental_layer = read_layer()
     assert conn.execute("SELECT change, count(*) FROM intermediate.int_participant_changes GROUP BY 1 ORDER BY 1"
                         ).fetchall() != [("rebuild", 1)]  # the last build was a diff, not a rebuild
-    replaced = ["int_participants_replaced", "int_persons_replaced"]
+    replaced = ["int_participants_replaced", "int_persons_replaced", "int_employer_participations_changed"]
     run_dbt(load_settings(), ["run", "--full-refresh", "--select", "int_participant_changes", *replaced, *layer],
             dt.date(2026, 11, 20), log=lambda _: None)
     assert read_layer() == incremental_layer and all(incremental_layer.values())

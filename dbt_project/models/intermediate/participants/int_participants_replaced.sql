@@ -6,4 +6,6 @@
     'int_participants_current', 'kpj',
     'select kpj from ' ~ ref('int_participant_changes'),
     {'kpj': 'text', 'person_key': 'text', 'status': 'text', 'village_code': 'text', 'segment': 'text',
-     'funding_source': 'text', 'occupation': 'text', 'registered_on': 'date', 'is_vulnerable_worker': 'boolean'}) }}
+     'funding_source': 'text', 'occupation': 'text', 'registered_on': 'date', 'is_vulnerable_worker': 'boolean',
+     'employer_npp': 'text', 'has_full_program': 'boolean', 'csr_employer_npp': 'text',
+     'nik_district_code': 'text'}) }}

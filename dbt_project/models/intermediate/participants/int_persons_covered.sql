@@ -19,7 +19,8 @@ select
     person_key,
     placing_kpj,
     village_code,
-    is_vulnerable_worker
+    is_vulnerable_worker,
+    nik_district_code
 from {{ ref('int_persons_replaced') }}
 where is_covered
 {% else %}

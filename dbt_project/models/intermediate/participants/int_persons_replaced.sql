@@ -14,7 +14,8 @@
 -- depends_on: {{ ref('int_participants_rewritten') }}
 {%- set built = prior_build_of('int_persons_covered') %}
 {%- set participants = prior_build_of('int_participants_current') %}
-{%- set placed_columns = 'person_key, kpj, village_code, is_vulnerable_worker, registered_on, status' %}
+{%- set placed_columns = 'person_key, kpj, village_code, is_vulnerable_worker, registered_on, status, '
+                         ~ 'nik_district_code' %}
 {% if built is none or participants is none or participants_rebuilt() %}
 select
     null::text as person_key,
@@ -24,7 +25,9 @@ select
     null::boolean as is_covered,
     null::text as placing_kpj,
     null::text as village_code,
-    null::boolean as is_vulnerable_worker
+    null::boolean as is_vulnerable_worker,
+    null::text as old_nik_district_code,
+    null::text as nik_district_code
 where false
 {% else %}
 with touched as ({{ persons_touched_by_changes() }}),
@@ -68,7 +71,9 @@ select
     covered_now.person_key is not null as is_covered,
     covered_now.placing_kpj,
     covered_now.village_code,
-    covered_now.is_vulnerable_worker
+    covered_now.is_vulnerable_worker,
+    covered_before.nik_district_code as old_nik_district_code,
+    covered_now.nik_district_code
 from touched
 left join covered_before using (person_key)
 left join covered_now using (person_key)

@@ -2,12 +2,11 @@
 
 -- Coverage by the district that issued the NIK (award-v2.md section 3): the covered persons of D as
 -- int_persons_covered placed them (contract 5.4-5.5; macro persons_placed), counted by their NIK's first four
--- digits instead of by the village they are placed in. The frame and the denominator are coverage_district's
--- (one definition of a district's employed population); a last row per date gathers the persons whose NIK
--- names no district of the reference, so that the rows of a date add up to the national covered persons.
-with covered as (select * from {{ ref('int_persons_covered') }}),
-
-participants as (select * from {{ ref('int_participants_current') }}),
+-- digits (int_nik_district_person_counts) instead of by the village they are placed in. The frame and the
+-- denominator are coverage_district's (one definition of a district's employed population); a last row per
+-- date gathers the persons whose NIK names no district of the reference, so that the rows of a date add up to
+-- the national covered persons.
+with counts as (select * from {{ ref('int_nik_district_person_counts') }}),
 
 villages as (select * from {{ ref('stg_reference__villages') }}),
 
@@ -22,26 +21,16 @@ districts as (
     where snapshot_date = {{ snapshot_date() }}
 ),
 
--- Every KPJ of a person carries the same NIK, so the KPJ that places them tells its district (one row a KPJ:
--- transfers resolved). Rows loaded before the loader kept the prefix have none: the person then counts as of no
--- district.
-persons as (
-    select
-        covered.person_key,
-        participants.nik_district_code,
-        villages.district_code as placed_district_code
-    from covered
-    inner join participants on covered.placing_kpj = participants.kpj
-    inner join villages on covered.village_code = villages.village_code
-),
-
+-- A NIK prefix that names no district of the reference (nor a missing one) counts in the row of no district.
 by_nik_district as (
     select
         districts.district_code,
-        count(*) as covered_persons_nik,
-        count(*) filter (where persons.placed_district_code = districts.district_code) as placed_here
-    from persons
-    left join districts on persons.nik_district_code = districts.district_code
+        sum(counts.covered_persons) as covered_persons_nik,
+        coalesce(sum(counts.covered_persons) filter (where villages.district_code = districts.district_code), 0)
+            as placed_here
+    from counts
+    inner join villages on counts.village_code = villages.village_code
+    left join districts on counts.nik_district_code = districts.district_code
     group by districts.district_code
 )
 
