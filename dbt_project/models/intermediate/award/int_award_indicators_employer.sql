@@ -8,6 +8,9 @@ employers as (select * from {{ ref('stg_reference__employers') }}),
 
 districts as (select * from {{ ref('stg_reference__districts') }}),
 
+-- Small and micro businesses compete together (employer_size_codes).
+sizes as (select * from {{ ref('employer_size_codes') }}),
+
 workers as (select * from {{ ref('int_award_employer_workers') }}),
 
 counted as (
@@ -24,7 +27,7 @@ figures as (
         counted.year is not null as counted,
         employers.npp,
         employers.employer_name,
-        employers.size_class,
+        sizes.size_class,
         employers.province_code,
         districts.province_name,
         employers.district_code,
@@ -37,6 +40,7 @@ figures as (
     from snapshots
     cross join employers
     left join districts on employers.district_code = districts.district_code
+    left join sizes on employers.size_code = sizes.code
     left join counted on snapshots.year = counted.year and snapshots.snapshot_date = counted.snapshot_date
     left join workers
         on

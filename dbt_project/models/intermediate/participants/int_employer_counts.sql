@@ -18,6 +18,9 @@
 {% if is_incremental() and not participants_rebuilt() %}
 with changed as (select * from {{ ref('int_employer_participations_changed') }}),
 
+-- Not aliased in the lookup below: under `dbt build --empty` a ref is a subquery with an alias of its own.
+pairs_now as (select * from {{ ref('int_employer_person_participations') }}),
+
 -- Each changed pair's participations now, and so before (now less the change).
 pairs as (
     select
@@ -28,12 +31,12 @@ pairs as (
         coalesce(now.participations, 0) as now_participations
     from changed
     left join lateral (
-        select pairs.participations
-        from {{ ref('int_employer_person_participations') }} as pairs
+        select pairs_now.participations
+        from pairs_now
         where
-            pairs.npp = changed.npp
-            and pairs.person_key = changed.person_key
-            and pairs.counted_as = changed.counted_as
+            pairs_now.npp = changed.npp
+            and pairs_now.person_key = changed.person_key
+            and pairs_now.counted_as = changed.counted_as
     ) as now on true
 ),
 
