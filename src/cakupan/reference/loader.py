@@ -118,11 +118,12 @@ def _known_districts(conn: psycopg.Connection) -> set[str]:
     return {row[0] for row in conn.execute("SELECT district_code FROM reference.districts")}
 
 
+def _not_a_district(code: str) -> str:
+    return f"'{code}' is not a Kemendagri kabupaten/kota code (PP.KK) in idn-area-data 4.0.1"
+
+
 def _unknown_district(path: Path, number: int, code: str) -> ReferenceError:
-    return ReferenceError(
-        f"{path}, row {number}: district code '{code}' is not a Kemendagri kabupaten/kota code (PP.KK) "
-        "in idn-area-data 4.0.1."
-    )
+    return ReferenceError(f"{path}, row {number}: district code {_not_a_district(code)}.")
 
 
 def load_branches(conn: psycopg.Connection, path: Path) -> int:
@@ -168,8 +169,7 @@ def _employer_problem(row: dict[str, str], districts: set[str]) -> tuple[str, st
     if not row["nama_badan_usaha"]:
         return "nama_badan_usaha", "is empty"
     if row["kode_kabkota"] not in districts:
-        return "kode_kabkota", (f"'{row['kode_kabkota']}' is not a Kemendagri kabupaten/kota code (PP.KK) "
-                                "in idn-area-data 4.0.1")
+        return "kode_kabkota", _not_a_district(row["kode_kabkota"])
     if row["skala_usaha"] not in EMPLOYER_SIZES:
         return "skala_usaha", f"'{row['skala_usaha']}' is not one of {', '.join(EMPLOYER_SIZES)}"
     if not re.fullmatch(r"[0-9]{1,3}(\.[0-9]{3})*|[0-9]+", row["jumlah_pekerja"]):
