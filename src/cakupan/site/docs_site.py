@@ -8,7 +8,6 @@ docs artefacts: no personal data.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
 import logging
 import shutil
@@ -18,10 +17,13 @@ import psycopg
 
 from cakupan.platform.warehouse import warehouse_url
 from cakupan.settings import Settings
-from cakupan.site.review_site import SiteContext, build_review_pages, latest_data_docs_pages, t
+from cakupan.site.rendering import Bilingual
+from cakupan.site.review_site import NightQuality, SiteContext, build_review_pages, latest_data_docs_pages
 from cakupan.transform.dbt_runner import run_dbt
 
-GATE_NAMES = {"gx_raw": "Data mentah (GX)", "dbt": "Model & uji dbt", "gx_marts": "Mart (GX)"}
+GATE_NAMES = {"gx_raw": Bilingual("Data mentah (GX)", "Raw data (GX)"),
+              "dbt": Bilingual("Model & uji dbt", "dbt models & tests"),
+              "gx_marts": Bilingual("Mart (GX)", "Marts (GX)")}
 
 
 def _published_date(conn: psycopg.Connection, snapshot_date: dt.date) -> dt.date | None:
@@ -31,75 +33,61 @@ def _published_date(conn: psycopg.Connection, snapshot_date: dt.date) -> dt.date
     return published
 
 
-def _gate_rows(conn: psycopg.Connection, snapshot_date: dt.date) -> str:
+def _gates(conn: psycopg.Connection, snapshot_date: dt.date) -> list[dict]:
     """The latest verdict of each gate for the date: failures and warnings name checks, never values."""
     rows = conn.execute(
         """SELECT DISTINCT ON (gate) gate, passed, checks, failures, warnings FROM audit.gate_results
            WHERE snapshot_date = %s ORDER BY gate, gate_result_id DESC""",
         (snapshot_date,),
     ).fetchall()
-    if not rows:
-        return '<tr><td colspan="4">Belum ada pemeriksaan untuk tanggal ini.</td></tr>'
-    cells = []
-    for gate, passed, checks, failures, warnings in sorted(rows, key=lambda r: list(GATE_NAMES).index(r[0])
-                                                           if r[0] in GATE_NAMES else 99):
-        verdict = ('<span class="ok">lulus</span>' if passed else '<span class="fail">gagal</span>')
-        notes = [f'<span class="fail">{html.escape(f)}</span>' for f in failures[:5]]
-        notes += [f'<span class="warn">peringatan: {html.escape(w)}</span>' for w in warnings[:5]]
-        cells.append(f"<tr><td>{html.escape(GATE_NAMES.get(gate, gate))}</td><td>{verdict}</td>"
-                     f"<td class=n>{checks}</td><td>{'<br>'.join(notes) or '&ndash;'}</td></tr>")
-    return "\n".join(cells)
+    order = list(GATE_NAMES)
+    gates = []
+    for gate, passed, checks, failures, warnings in sorted(rows, key=lambda r: order.index(r[0])
+                                                           if r[0] in order else 99):
+        gates.append({"gate_code": gate, "gate": GATE_NAMES.get(gate, Bilingual(gate, gate)), "passed": passed,
+                      "verdict": Bilingual("lulus", "passed") if passed else Bilingual("gagal", "failed"),
+                      "checks": checks, "notes": [*failures[:5], *(f"warning: {w}" for w in warnings[:5])]})
+    return gates
 
 
-def _branch_rows(conn: psycopg.Connection, settings: Settings) -> str:
+def _branches(conn: psycopg.Connection, settings: Settings) -> list[dict]:
     """From the night's dbt build (intermediate.int_branch_freshness): one row per branch, latest first."""
-    exists = conn.execute("SELECT to_regclass('intermediate.int_branch_freshness')").fetchone()[0]
-    if not exists:
-        return '<tr><td colspan="4">Belum ada data.</td></tr>'
+    if not conn.execute("SELECT to_regclass('intermediate.int_branch_freshness')").fetchone()[0]:
+        return []
     rows = conn.execute(
         """SELECT f.branch_code, b.nama_cabang, f.current_snapshot_date, f.days_since_delivery
            FROM intermediate.int_branch_freshness f LEFT JOIN reference.branches b ON b.kode_cabang = f.branch_code
            ORDER BY f.days_since_delivery DESC NULLS FIRST, f.branch_code"""
     ).fetchall()
-    cells = []
+    warn, error = settings.branch_late_warn_days, settings.branch_late_error_days
+    branches = []
     for code, name, last, days in rows:
         if days is None:
-            status = '<span class="warn">belum pernah mengirim</span>'
-        elif days > settings.branch_late_error_days:
-            status = f'<span class="fail">terlambat lebih dari {settings.branch_late_error_days} hari</span>'
-        elif days > settings.branch_late_warn_days:
-            status = f'<span class="warn">terlambat lebih dari {settings.branch_late_warn_days} hari</span>'
+            status_code, status = "never", Bilingual("belum pernah mengirim", "never delivered")
+        elif days > error:
+            status_code, status = "late_error", Bilingual(f"terlambat lebih dari {error} hari",
+                                                          f"more than {error} days late")
+        elif days > warn:
+            status_code, status = "late_warn", Bilingual(f"terlambat lebih dari {warn} hari",
+                                                         f"more than {warn} days late")
         else:
-            status = '<span class="ok">tepat waktu</span>' if days == 0 else '<span class="ok">wajar</span>'
-        cells.append(f"<tr><td>{html.escape(name or code)} ({html.escape(code)})</td><td>{last or '&ndash;'}</td>"
-                     f"<td class=n>{'&ndash;' if days is None else days}</td><td>{status}</td></tr>")
-    return "\n".join(cells) or '<tr><td colspan="4">Belum ada kantor cabang.</td></tr>'
+            status_code, status = ("on_time", Bilingual("tepat waktu", "on time")) if days == 0 else (
+                "within_limits", Bilingual("wajar", "within limits"))
+        branches.append({"branch_code": code, "branch_name": name, "branch": f"{name or code} ({code})",
+                         "current_snapshot_date": last, "days_since_delivery": days, "status_code": status_code,
+                         "status": status})
+    return branches
 
 
-def _banner(published: dt.date | None, snapshot_date: dt.date) -> str:
+def _banner(published: dt.date | None, snapshot_date: dt.date) -> Bilingual | None:
     if published == snapshot_date:
-        return ""
-    shown = f"Angka di sini adalah posisi {published}." if published else "Belum ada angka yang diterbitkan."
-    return ('<p class="banner">' + t(f"<strong>Data {snapshot_date} tidak diterbitkan</strong>: pemeriksaan mutu gagal "
-            f"(lihat pemeriksaan mutu di halaman nasional). {shown}",
-            f"<strong>Data of {snapshot_date} was not published</strong>: a quality gate failed (see the quality "
-            f"gates on the national page). Figures shown are the last published ones.") + "</p>")
-
-
-def _quality_sections(conn: psycopg.Connection, settings: Settings, snapshot_date: dt.date) -> str:
-    """The night's gates and every branch's freshness, for the national page."""
-    return f"""
-<h2>{t(f"Pemeriksaan mutu {snapshot_date}", f"Quality gates of {snapshot_date}")}</h2>
-<table><tr><th>{t("Gerbang", "Gate")}</th><th>{t("Hasil", "Result")}</th><th>{t("Pemeriksaan", "Checks")}</th>
-<th>{t("Catatan", "What failed or warned")}</th></tr>
-{_gate_rows(conn, snapshot_date)}
-</table>
-<h2>{t("Kesegaran data kantor cabang", "Branch freshness")}</h2>
-<table><tr><th>{t("Kantor cabang", "Branch")}</th><th>{t("Ekspor terakhir", "Last export")}</th>
-<th>{t("Hari sejak ekspor", "Days since")}</th><th>Status</th></tr>
-{_branch_rows(conn, settings)}
-</table>
-"""
+        return None
+    shown = (Bilingual(f"Angka di sini adalah posisi {published}.", f"Figures shown are those of {published}.")
+             if published else Bilingual("Belum ada angka yang diterbitkan.", "Nothing has been published yet."))
+    return Bilingual(f"Data {snapshot_date} tidak diterbitkan: pemeriksaan mutu gagal (lihat pemeriksaan mutu di "
+                     f"halaman nasional). {shown.indonesian}",
+                     f"Data of {snapshot_date} was not published: a quality gate failed (see the quality gates on "
+                     f"the national page). {shown.english}")
 
 
 def _published_warnings(conn: psycopg.Connection, published: dt.date | None) -> list[str]:
@@ -155,9 +143,10 @@ def build_docs_site(settings: Settings, snapshot_date: dt.date) -> Path:
             stale_branches=stale_branches(conn),
             gx_pages=latest_data_docs_pages(docs),
             rubric=_rubric(conn),
-            built_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M"),
+            built_at=dt.datetime.now(dt.UTC),
             indicators=indicator_descriptions(json.loads((target / "manifest.json").read_text())),
         )
-        pages = build_review_pages(conn, docs, context, national_extra=_quality_sections(conn, settings, snapshot_date))
+        quality = NightQuality(snapshot_date, _gates(conn, snapshot_date), _branches(conn, settings))
+        pages = build_review_pages(conn, docs, context, quality)
     logging.getLogger("cakupan.docs").info("Docs site: %d pages in %s", len(pages), docs)
     return docs / "index.html"

@@ -1,170 +1,79 @@
-"""The reviewers' pages of the docs site: national, one per province and per district, and the indicators.
+"""The reviewers' pages of the docs site: national, one per province and per district, the award by category,
+and the indicators, written through the Jinja2 templates of `templates/` (this module prepares their data).
 
-Bahasa Indonesia first, with an English switch (both languages are in the page; a button shows one). Every
-figure comes from the published marts of the last published date and the award year it falls in; every
-page links the dbt docs of the models behind it and the Data Docs of their latest validation. Charts are
-inline SVG and tables sort in the browser with a few lines of inline script: nothing is fetched at view
-time, so the site works from the file system as well as from `cakupan docs serve`. Only aggregates are
-read here: no person ever appears on a page.
+Every figure comes from the published marts of the last published date and the award year it falls in; every
+page links the dbt docs of the models behind it and the Data Docs of their latest validation. Nothing is
+fetched at view time, so the site works from the file system as well as from `cakupan docs serve`. Only
+aggregates are read here: no person ever appears on a page.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
-import json
-import re
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import psycopg
 
-from cakupan.reference.region_package import ATTRIBUTION
 from cakupan.site import site_format as fmt
-from cakupan.site.svg_charts import bar_chart, line_chart
-
-STYLE = """
-body { font-family: system-ui, sans-serif; max-width: 68rem; margin: 1.5rem auto; padding: 0 1rem; color: #1d2733; }
-header nav a { margin-right: 1rem; } h1 { margin: 0.6rem 0 0.2rem; }
-html[data-lang="en"] .lang-id, html:not([data-lang="en"]) .lang-en { display: none; }
-table { border-collapse: collapse; width: 100%; margin: 0.8rem 0 1.5rem; font-size: 0.95em; }
-th, td { text-align: left; padding: 0.3rem 0.5rem; border-bottom: 1px solid #dde3ea; vertical-align: top; }
-th { cursor: pointer; background: #f3f6f9; } th[aria-sort]::after { content: " \\2195"; color: #8897a8; }
-td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-.meta { color: #5b6b7c; } .chart { max-width: 100%; height: auto; margin: 0.5rem 0 1rem; }
-.banner { background: #fdecea; border: 1px solid #e0a39d; padding: 0.7rem 1rem; border-radius: 6px; }
-.notice { background: #fff6e0; border: 1px solid #e8c979; padding: 0.7rem 1rem; border-radius: 6px; }
-.fail { color: #a1271b; font-weight: 600; } .warn { color: #8a5a00; } .ok { color: #1c6b32; }
-.sources a { margin-right: 1.2rem; } .scroll { overflow-x: auto; } #lang { float: right; }
-footer { margin-top: 2.5rem; font-size: 0.85em; color: #5b6b7c; }
-"""
-
-# Language switch (remembered) and sortable tables: numbers sort by their data-sort value.
-SCRIPT = """
-(function () {
-  var root = document.documentElement, saved = null;
-  try { saved = localStorage.getItem("cakupan-lang"); } catch (e) {}
-  if (saved) { root.setAttribute("data-lang", saved); }
-  document.getElementById("lang").addEventListener("click", function () {
-    var next = root.getAttribute("data-lang") === "en" ? "id" : "en";
-    root.setAttribute("data-lang", next); root.setAttribute("lang", next);
-    try { localStorage.setItem("cakupan-lang", next); } catch (e) {}
-  });
-  document.querySelectorAll("table.sortable th").forEach(function (th, column) {
-    th.setAttribute("aria-sort", "none");
-    th.addEventListener("click", function () {
-      var body = th.closest("table").tBodies[0], rows = Array.prototype.slice.call(body.rows);
-      var ascending = th.getAttribute("aria-sort") !== "ascending";
-      var index = Array.prototype.indexOf.call(th.parentNode.children, th);
-      function key(row) {
-        var cell = row.cells[index], value = cell.getAttribute("data-sort");
-        return value === null ? cell.textContent.trim() : (value === "" ? null : parseFloat(value));
-      }
-      rows.sort(function (a, b) {
-        var x = key(a), y = key(b);
-        if (x === y) return 0; if (x === null) return 1; if (y === null) return -1;
-        return (x < y ? -1 : 1) * (ascending ? 1 : -1);
-      });
-      th.parentNode.querySelectorAll("th").forEach(function (other) { other.setAttribute("aria-sort", "none"); });
-      th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
-      rows.forEach(function (row) { body.appendChild(row); });
-    });
-  });
-})();
-"""
-
+from cakupan.site.charts import bar_chart, line_chart
+from cakupan.site.rendering import Bilingual, copy_assets, write_page
+from cakupan.site.tables import Column, Table, with_csv
+from cakupan.transform.award_rubric import AWARD_LEVELS
 
 # `cakupan award what-if` writes its reports under this folder of the site, a folder per year (what_if_page.py).
 WHAT_IF_FOLDER = "what-if"
+# The award's pages, one per category, under this folder.
+AWARD_FOLDER = "penghargaan"
+B = Bilingual
+# Where an area's figures are, site-relative; search (search_index) links the same places.
+PROVINCE_PAGE = "provinsi/{province_code}.html"
+DISTRICT_PAGE = "kabupaten/{district_code}.html"
+VILLAGE_ROW = "kabupaten/{district_code}.html#desa-{village_code}"
 
 
-def t(indonesian: str, english: str) -> str:
-    """Both languages; the page shows one."""
-    return f'<span class="lang-id">{indonesian}</span><span class="lang-en" lang="en">{english}</span>'
+@dataclass(frozen=True)
+class AwardStatus:
+    """Which award figures a page shows, so that a figure can be cited: the year, the rubric and snapshot they
+    were scored with, and whether the committee signed them off (marts.award_finalisations, in force)."""
 
+    year: int
+    rubric_version: str | None
+    snapshot_date: dt.date | None
+    finalised_by: str | None = None
+    finalised_at: dt.datetime | None = None
+    digest: str | None = None
 
-def cell(text: str, sort: float | int | None | str = "text") -> str:
-    """A table cell; numbers carry their raw value so the table sorts them as numbers."""
-    if sort == "text":
-        return f"<td>{text}</td>"
-    value = "" if sort is None else f"{float(sort):.10g}"
-    return f'<td class="n" data-sort="{value}">{text}</td>'
-
-
-def table(headers: list[str], rows: list[str], empty: str) -> str:
-    if not rows:
-        return f'<p class="meta">{empty}</p>'
-    head = "".join(f"<th>{header}</th>" for header in headers)
-    return (f'<div class="scroll"><table class="sortable"><thead><tr>{head}</tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table></div>')
+    @property
+    def final(self) -> bool:
+        return self.finalised_by is not None
 
 
 @dataclass(frozen=True)
 class SiteContext:
     published: dt.date | None
-    banner: str  # the not-published notice, if the night was not published
+    banner: Bilingual | None  # the not-published notice, if the night was not published
     warnings: list[str]  # gate warnings of the published night
     stale_branches: int
     gx_pages: dict[str, str]  # suite name -> its latest Data Docs page, relative to the site root
     rubric: dict | None
-    built_at: str
+    built_at: dt.datetime
     # (indicator, Indonesian, English): the award indicators' dbt doc blocks (docs_site.indicator_descriptions)
     indicators: list[tuple[str, str, str]] = field(default_factory=list)
-    # Whether the committee signed the published award year off (build_review_pages reads it): a line of HTML.
-    award_status: str = ""
-    # Links to the what-if reports in the site (what_if_links): a line of HTML, empty without any.
-    what_if: str = ""
+    award: AwardStatus | None = None  # build_review_pages reads it
+    what_if_years: list[int] = field(default_factory=list)  # the what-if reports the site holds
+    data_package: str | None = None  # the night's datapackage.json, site-relative
 
 
-def page(context: SiteContext, depth: int, title: tuple[str, str], body: str, *, models: list[str],
-         suites: list[str], crumbs: str = "") -> str:
-    """A whole page: header, the data's date, the night's notices, the body, and where its figures come from."""
-    up = "../" * depth
-    published = context.published.isoformat() if context.published else "&ndash;"
-    sources = [f'<a href="{up}dbt/index.html#!/model/model.cakupan.{model}">dbt: {model}</a>' for model in models]
-    sources += [f'<a href="{up}{context.gx_pages[suite]}">GX: {suite}</a>'
-                for suite in suites if suite in context.gx_pages]
-    warnings = "".join(f"<li>{html.escape(warning)}</li>" for warning in context.warnings[:8])
-    notices = context.banner
-    if warnings:
-        heading = t("Peringatan pemeriksaan mutu (data tetap diterbitkan):", "Quality warnings (data still published):")
-        notices += f'<div class="notice">{heading}<ul>{warnings}</ul></div>'
-    return f"""<!doctype html>
-<html lang="id" data-lang="id">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="icon" href="data:,">
-<title>{html.escape(title[0])} · Cakupan</title>
-<style>{STYLE}</style>
-</head>
-<body>
-<header>
-<button id="lang" type="button">{t("English", "Bahasa Indonesia")}</button>
-<nav><a href="{up}index.html">{t("Nasional", "National")}</a><a href="{up}indikator.html">{
-    t("Indikator &amp; rubrik", "Indicators &amp; rubric")}</a>
-<a href="{up}dbt/index.html">dbt docs</a><a href="{up}gx/index.html">Data Docs</a></nav>
-{crumbs}
-<h1>{t(title[0], title[1])}</h1>
-<p class="meta">{t("Posisi data", "Data as of")}: <strong id="published">{published}</strong> &middot;
-{t("kantor cabang terlambat", "stale branches")}: <strong>{context.stale_branches}</strong> &middot;
-{t("dibangun", "built")} {context.built_at} UTC</p>
-</header>
-{notices}
-<main>
-{body}
-</main>
-<footer>
-<p class="sources">{t("Sumber angka", "Where these figures come from")}: {" ".join(sources)}</p>
-<p>{t("Hanya angka agregat; NIK, nama dan tanggal lahir tidak pernah ada di situs ini.",
-      "Aggregates only; no NIK, names or birth dates ever appear on this site.")}
-{html.escape(ATTRIBUTION)}</p>
-</footer>
-<script>{SCRIPT}</script>
-</body>
-</html>
-"""
+@dataclass(frozen=True)
+class NightQuality:
+    """The night's gates and the branches' freshness, shown on the national page (docs_site prepares them)."""
+
+    snapshot_date: dt.date
+    gates: list[dict]
+    branches: list[dict]
 
 
 def latest_data_docs_pages(docs_dir: Path) -> dict[str, str]:
@@ -179,80 +88,106 @@ def latest_data_docs_pages(docs_dir: Path) -> dict[str, str]:
     return pages
 
 
-def _rows(conn: psycopg.Connection, sql: str, params: dict) -> list[dict]:
-    cursor = conn.execute(sql, params)
+def what_if_years(docs_dir: Path) -> list[int]:
+    """The what-if reports the site holds, newest year first: the rebuild leaves them, so it links them."""
+    return sorted((int(path.parent.name) for path in (docs_dir / WHAT_IF_FOLDER).glob("*/index.html")
+                   if path.parent.name.isdigit()), reverse=True)
+
+
+def _rows(conn: psycopg.Connection, sql: str, params: dict | None = None) -> list[dict]:
+    cursor = conn.execute(sql, params or {})
     names = [column.name for column in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _district_link(row: dict, up: str) -> str:
-    return f'<a href="{up}kabupaten/{row["district_code"]}.html">{html.escape(row["district_name"])}</a>'
+def award_status(conn: psycopg.Connection, year: int) -> AwardStatus:
+    rubric = conn.execute("SELECT max(rubric_version), max(snapshot_date) FROM marts.award_province WHERE year = %s",
+                          (year,)).fetchone()
+    signed = None
+    if conn.execute("SELECT to_regclass('marts.award_finalisations')").fetchone()[0]:
+        signed = conn.execute("SELECT finalised_by, finalised_at, digest, rubric_version, snapshot_date "
+                              "FROM marts.award_finalisations WHERE year = %s AND superseded_at IS NULL",
+                              (year,)).fetchone()
+    if signed is None:
+        return AwardStatus(year=year, rubric_version=rubric[0], snapshot_date=rubric[1])
+    return AwardStatus(year=year, finalised_by=signed[0], finalised_at=signed[1], digest=signed[2],
+                       rubric_version=signed[3], snapshot_date=signed[4])
 
 
-def _province_link(row: dict, up: str) -> str:
-    return f'<a href="{up}provinsi/{row["province_code"]}.html">{html.escape(row["province_name"])}</a>'
+# Columns shared by the award tables of provinces and districts.
+_RATE_COLUMNS = [
+    Column("coverage_rate", B("Rasio cakupan", "Coverage rate"), "percent"),
+    Column("coverage_rate_change_pp", B("Perubahan setahun", "Change in a year"), "points"),
+    Column("vulnerable_per_1000_employed", B("Pekerja rentan per 1.000", "Vulnerable per 1,000"), "decimal"),
+    Column("villages_target_met_share", B("Desa memenuhi target", "Villages meeting target"), "percent"),
+    Column("coverage_target_met", B("Target cakupan semesta", "ULC target"), "yes_no"),
+    Column("coverage_gap_persons", B("Kekurangan (orang)", "Gap (persons)"), "number"),
+]
+_SCORE = Column("score", B("Nilai", "Score"), "score")
+_COVERED = Column("covered_persons", B("Tenaga kerja terlindungi", "Covered workers"), "number")
+_EMPLOYED = Column("employed_population", B("Penduduk bekerja", "Employed"), "number")
+SIZE_CLASSES = {"BESAR": B("Usaha besar", "Large businesses"), "MENENGAH": B("Usaha menengah", "Medium businesses"),
+                "KECIL_MIKRO": B("Usaha kecil dan mikro", "Small and micro businesses")}
 
 
-def _rank_cells(row: dict, rank_column: str) -> str:
-    top = " ★" if row["is_top3"] else ""
-    return (cell(f"{row[rank_column]}{top}" if row[rank_column] else fmt.DASH, row[rank_column])
-            + cell(fmt.score(row["score"]), row["score"]))
+def _ranked(rows: Sequence[dict], rank: str, *tie: str) -> list[dict]:
+    return sorted(rows, key=lambda row: (row[rank] is None, row[rank] or 0, -(row["coverage_rate"] or 0),
+                                         *(row[key] for key in tie)))
 
 
-def _target_cells(row: dict) -> str:
-    if row["coverage_target_met"] is None:
-        verdict = fmt.DASH
-    elif row["coverage_target_met"]:
-        verdict = f'<span class="ok">{t("tercapai", "met")}</span>'
-    else:
-        verdict = f'<span class="warn">{t("belum", "not yet")}</span>'
-    return cell(verdict) + cell(fmt.number(row["coverage_gap_persons"]), row["coverage_gap_persons"])
+def _rate(row: dict) -> float | None:
+    return float(row["coverage_rate"]) if row["coverage_rate"] is not None else None
 
 
-_AWARD_HEADERS = [t("Peringkat", "Rank"), t("Nilai", "Score"), t("Rasio cakupan", "Coverage rate"),
-                  t("Perubahan setahun", "Change in a year"), t("Pekerja rentan per 1.000", "Vulnerable per 1,000"),
-                  t("Desa memenuhi target", "Villages meeting target"), t("Target cakupan semesta", "ULC target"),
-                  t("Kekurangan (orang)", "Gap (persons)")]
+def _monthly_rate(rows: Sequence[dict]) -> list[tuple[dt.date, float | None]]:
+    """Coverage rate a month, over the areas with a known employed population (as the marts' rate is)."""
+    covered, employed = defaultdict(int), defaultdict(int)
+    for row in rows:
+        if row["employed_population"]:
+            covered[row["month"]] += row["covered_persons"]
+            employed[row["month"]] += row["employed_population"]
+    months = sorted({row["month"] for row in rows})
+    return [(month, covered[month] / employed[month] if employed[month] else None) for month in months]
 
 
-def _award_cells(row: dict) -> str:
-    return (cell(fmt.percent(row["coverage_rate"], 2), row["coverage_rate"])
-            + cell(fmt.points(row["coverage_rate_change_pp"]), row["coverage_rate_change_pp"])
-            + cell(fmt.number(row["vulnerable_per_1000_employed"], 1), row["vulnerable_per_1000_employed"])
-            + cell(fmt.percent(row["villages_target_met_share"]), row["villages_target_met_share"])
-            + _target_cells(row))
+class _Pages:
+    """Writes the pages of one build, remembering every file written (pages and their CSVs)."""
+
+    def __init__(self, docs_dir: Path, context: SiteContext) -> None:
+        self.docs_dir, self.context, self.written = docs_dir, context, []
+
+    def write(self, relative: str, template: str, *, title: Bilingual, models: list[str], suites: list[str],
+              crumbs: Sequence[tuple[Bilingual, str | None]] = (), tables: dict[str, Table] | None = None,
+              **data: object) -> None:
+        linked = {name: with_csv(table, self.docs_dir, relative) for name, table in (tables or {}).items()}
+        self.written += [(self.docs_dir / relative).parent / table.csv_href for table in linked.values()]
+        self.written.append(write_page(self.docs_dir, relative, template, site=self.context, title=title,
+                                       models=models, suites=suites, crumbs=list(crumbs), tables=linked, **data))
 
 
 def build_review_pages(conn: psycopg.Connection, docs_dir: Path, context: SiteContext,
-                       national_extra: str = "") -> list[Path]:
-    """Write every reviewer page for the last published date; `national_extra` (the night's gates) goes at the
-    end of the national page. Returns the files written."""
-    written: list[Path] = []
-
-    def write(relative: str, content: str) -> None:
-        path = docs_dir / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content, encoding="utf-8")
-        written.append(path)
-
-    write("indikator.html", _indicator_page(context))
+                       quality: NightQuality | None = None) -> list[Path]:
+    """Write every reviewer page for the last published date, with the night's gates and branches (`quality`)
+    on the national page. Returns the files written."""
+    copy_assets(docs_dir)
+    context = replace(context, what_if_years=what_if_years(docs_dir))
+    pages = _Pages(docs_dir, context)
+    national = B("Cakupan jaminan sosial ketenagakerjaan", "Labour social-security coverage")
     if context.published is None:
-        write("index.html", page(context, 0,
-                                 ("Cakupan jaminan sosial ketenagakerjaan", "Labour social-security coverage"),
-                                 f'<p>{t("Belum ada angka yang diterbitkan.", "Nothing has been published yet.")}</p>'
-                                 + national_extra,
-                                 models=[], suites=[]))
-        return written
+        pages.write("index.html", "national.html.j2", title=national, models=[], suites=[], quality=quality,
+                    summary=None, tables={}, charts={})
+        pages.write("indikator.html", "indicators.html.j2", **_indicator_data(context))
+        return pages.written
 
+    context = replace(context, award=award_status(conn, context.published.year))
+    pages.context = context
     params = {"d": context.published, "year": context.published.year}
-    context = replace(context, award_status=_award_status(conn, context.published.year),
-                      what_if=what_if_links(docs_dir))
     provinces = _rows(conn, """SELECT c.*, a.score, a.rank_national, a.is_top3, a.eligible, a.coverage_rate_change_pp,
         a.vulnerable_per_1000_employed, a.villages_target_met_share, a.coverage_target, a.coverage_target_met,
         a.coverage_gap_persons FROM marts.coverage_province c
         LEFT JOIN marts.award_province a ON a.province_code = c.province_code AND a.year = %(year)s
         WHERE c.snapshot_date = %(d)s ORDER BY c.province_code""", params)
-    districts = _rows(conn, """SELECT c.*, a.score, a.rank_in_province, a.is_top3, a.eligible,
+    districts = _rows(conn, """SELECT c.*, a.score, a.rank_in_province, a.rank_national, a.is_top3, a.eligible,
         a.coverage_rate_change_pp, a.vulnerable_per_1000_employed, a.villages_target_met_share, a.coverage_target,
         a.coverage_target_met, a.coverage_gap_persons, a.government_workers, a.public_contributions_idr
         FROM marts.coverage_district c
@@ -262,264 +197,303 @@ def build_review_pages(conn: psycopg.Connection, docs_dir: Path, context: SiteCo
         LEFT JOIN marts.award_village a ON a.village_code = c.village_code AND a.year = %(year)s
         WHERE c.snapshot_date = %(d)s ORDER BY c.village_code""", params)
     participation = _rows(conn, "SELECT * FROM marts.participation_district WHERE snapshot_date = %(d)s", params)
-    # Businesses (award-v2 section 4): the national tier's first three of each size class.
-    employers = _rows(conn, """SELECT * FROM marts.award_employer WHERE year = %(year)s AND rank_national <= 3
-        ORDER BY size_class, rank_national, npp""", params)
-    trend = _rows(conn, """SELECT month, sum(covered_persons) AS covered,
-        sum(covered_persons) FILTER (WHERE employed_population IS NOT NULL) AS covered_known,
-        sum(employed_population) AS employed FROM marts.coverage_province_month GROUP BY month ORDER BY month""", {})
+    province_months = _rows(conn, "SELECT * FROM marts.coverage_province_month WHERE month <= %(d)s ORDER BY month",
+                            params)
+    district_months = _rows(conn, "SELECT * FROM marts.coverage_district_month WHERE month <= %(d)s ORDER BY month",
+                            params)
 
-    write("index.html", _national_page(context, provinces, trend, _employer_section(employers) + national_extra))
-    districts_of = defaultdict(list)
+    _national_page(pages, national, provinces, province_months, quality)
+    pages.write("indikator.html", "indicators.html.j2", **_indicator_data(context))
+    _award_pages(conn, pages, params)
+
+    by_province: dict[str, list[dict]] = defaultdict(list)
     for row in districts:
-        districts_of[row["province_code"]].append(row)
-    villages_of = defaultdict(list)
+        by_province[row["province_code"]].append(row)
+    villages_of: dict[str, list[dict]] = defaultdict(list)
     for row in villages:
         villages_of[row["district_code"]].append(row)
-    participation_of = defaultdict(list)
+    participation_of: dict[str, list[dict]] = defaultdict(list)
     for row in participation:
         participation_of[row["district_code"]].append(row)
+    months_of_province: dict[str, list[dict]] = defaultdict(list)
+    for row in province_months:
+        months_of_province[row["province_code"]].append(row)
+    months_of_district: dict[str, list[dict]] = defaultdict(list)
+    for row in district_months:
+        months_of_district[row["district_code"]].append(row)
     for province in provinces:
-        members = districts_of[province["province_code"]]
-        best_villages = sorted((v for d in members for v in villages_of[d["district_code"]] if v["rank_in_province"]),
-                               key=lambda v: (v["rank_in_province"], v["village_code"]))[:10]
-        write(f"provinsi/{province['province_code']}.html", _province_page(context, province, members, best_villages))
-    province_names = {row["province_code"]: row["province_name"] for row in provinces}
+        members = by_province[province["province_code"]]
+        best = sorted((v for d in members for v in villages_of[d["district_code"]] if v["rank_in_province"]),
+                      key=lambda v: (v["rank_in_province"], v["village_code"]))[:10]
+        _province_page(pages, province, members, best, months_of_province[province["province_code"]])
+    names = {row["province_code"]: row["province_name"] for row in provinces}
     for district in districts:
-        write(f"kabupaten/{district['district_code']}.html",
-              _district_page(context, district, province_names[district["province_code"]],
-                             villages_of[district["district_code"]], participation_of[district["district_code"]]))
-    return written
+        code = district["district_code"]
+        _district_page(pages, district, names[district["province_code"]], villages_of[code], participation_of[code],
+                       months_of_district[code])
+    return pages.written
 
 
-_SIZE_CLASSES = {"BESAR": t("Usaha besar", "Large businesses"), "MENENGAH": t("Usaha menengah", "Medium businesses"),
-                 "KECIL_MIKRO": t("Usaha kecil dan mikro", "Small and micro businesses")}
-
-
-def _employer_section(employers: list[dict]) -> str:
-    """The national tier of the business category, a table per size class (nothing without an employer reference)."""
-    if not employers:
-        return ""
-    parts = [f'<h2>{t("Badan usaha terbaik (tingkat nasional)", "Best businesses (national tier)")}</h2>']
-    for size_class, label in _SIZE_CLASSES.items():
-        rows = [f"<tr>{cell(str(row['rank_national']), row['rank_national'])}"
-                f"{cell(html.escape(row['employer_name']))}"
-                f"{cell(html.escape(row['province_name'] or row['province_code']))}"
-                f"{cell(fmt.number(row['covered_workers']), row['covered_workers'])}"
-                f"{cell(fmt.number(row['workforce']), row['workforce'])}"
-                f"{cell(fmt.percent(row['coverage_rate']), row['coverage_rate'])}"
-                f"{cell(fmt.number(row['vulnerable_aided']), row['vulnerable_aided'])}"
-                f"{cell(fmt.score(row['score']), row['score'])}</tr>"
-                for row in employers if row["size_class"] == size_class]
-        parts.append(f"<h3>{label}</h3>" + table(
-            [t("Peringkat nasional", "National rank"), t("Badan usaha", "Business"), t("Provinsi", "Province"),
-             t("Pekerja tercakup", "Covered workers"), t("Jumlah pekerja (WLKP)", "Workforce (WLKP)"),
-             t("Rasio cakupan", "Coverage rate"), t("Pekerja rentan dibantu CSR", "Vulnerable workers aided (CSR)"),
-             t("Nilai", "Score")], rows, t("Belum ada pemenang provinsi.", "No provincial winner yet.")))
-    return "\n".join(parts)
-
-
-def what_if_links(docs_dir: Path) -> str:
-    """The what-if reports the site holds, newest year first: the rebuild leaves them, so it links them."""
-    years = sorted((int(path.parent.name) for path in (docs_dir / WHAT_IF_FOLDER).glob("*/index.html")
-                    if path.parent.name.isdigit()), reverse=True)
-    if not years:
-        return ""
-    links = " ".join(f'<a href="{WHAT_IF_FOLDER}/{year}/index.html">{year}</a>' for year in years)
-    return (f'<p class="meta what-if">{t("Bagaimana jika dengan rubrik lain", "What if with another rubric")}: '
-            f"{links}</p>")
-
-
-def _award_status(conn: psycopg.Connection, year: int) -> str:
-    """The award year final (signed off: marts.award_finalisations, in force) or provisional, for the award pages."""
-    signed = None
-    if conn.execute("SELECT to_regclass('marts.award_finalisations')").fetchone()[0]:
-        signed = conn.execute("SELECT finalised_by, finalised_at FROM marts.award_finalisations "
-                              "WHERE year = %s AND superseded_at IS NULL", (year,)).fetchone()
-    if signed is None:
-        status, words = "provisional", t(
-            f"Hasil {year} sementara: dinilai ulang setiap malam sampai ditetapkan oleh komite.",
-            f"{year} results are provisional: scored again every night until the committee signs them off.")
-    else:
-        by, at = html.escape(signed[0]), f"{signed[1]:%Y-%m-%d}"
-        status, words = "final", t(f"Hasil {year} final: ditetapkan oleh {by} pada {at}; tidak berubah lagi.",
-                                   f"{year} results are final: signed off by {by} on {at}; they no longer change.")
-    return f'<p class="meta award-status" data-status="{status}">{words}</p>'
-
-
-def _national_page(context: SiteContext, provinces: list[dict], trend: list[dict], extra: str) -> str:
-    covered = sum(row["covered_persons"] for row in provinces)
+def _national_page(pages: _Pages, title: Bilingual, provinces: list[dict], months: list[dict],
+                   quality: NightQuality | None) -> None:
     known = [row for row in provinces if row["employed_population"]]
     employed = sum(row["employed_population"] for row in known)
-    rate = sum(row["covered_persons"] for row in known) / employed if employed else None
     target = next((row["coverage_target"] for row in provinces if row["coverage_target"] is not None), None)
-    ranked = sorted(provinces, key=lambda row: (row["rank_national"] is None, row["rank_national"] or 0,
-                                                -(row["coverage_rate"] or 0)))
-    rows = [f"<tr>{cell(_province_link(row, ''))}{_rank_cells(row, 'rank_national')}"
-            f"{cell(fmt.number(row['covered_persons']), row['covered_persons'])}"
-            f"{cell(fmt.number(row['employed_population']), row['employed_population'])}{_award_cells(row)}"
-            f"{cell(str(row['stale_branches']), row['stale_branches'])}</tr>" for row in ranked]
-    chart_rows = sorted(provinces, key=lambda row: -(row["coverage_rate"] or -1))
-    chart = bar_chart([(row["province_name"], float(row["coverage_rate"]) if row["coverage_rate"] is not None else None)
-                       for row in chart_rows], lambda value: fmt.percent(value, 2),
-                      title="Rasio cakupan per provinsi", target=float(target) if target is not None else None,
+    summary = {"covered": sum(row["covered_persons"] for row in provinces),
+               "rate": sum(row["covered_persons"] for row in known) / employed if employed else None,
+               "target": target}
+    ranking = Table("provinsi", B("Peringkat provinsi", "Provinces ranked"), [
+        Column("province_name", B("Provinsi", "Province"), "link", href=PROVINCE_PAGE),
+        Column("rank_national", B("Peringkat", "Rank"), "rank"), _SCORE, _COVERED, _EMPLOYED, *_RATE_COLUMNS,
+        Column("stale_branches", B("Cabang terlambat", "Stale branches"), "number")],
+        _ranked(provinces, "rank_national", "province_code"), B("Belum ada data.", "No data yet."))
+    chart = bar_chart("provinces-rate", B("Rasio cakupan per provinsi", "Coverage rate by province"),
+                      [(row["province_name"], _rate(row)) for row in
+                       sorted(provinces, key=lambda row: -(row["coverage_rate"] or -1))],
+                      lambda value: fmt.percent(value, 2), target=float(target) if target is not None else None,
                       target_label=f"target {fmt.percent(target)}" if target is not None else "")
-    series = [(row["month"], float(row["covered_known"]) / float(row["employed"]) if row["employed"] else None)
-              for row in trend]
-    trend_chart = line_chart(series, lambda value: fmt.percent(value, 2), title="Rasio cakupan nasional per bulan")
-    body = f"""
-<p>{t("Tenaga kerja terlindungi", "Covered workers")}: <strong id="national-covered">{
-    fmt.number(covered)}</strong> &middot;
-{t("rasio cakupan (provinsi dengan data penduduk bekerja)", "coverage rate (provinces with an employed population)")}:
-<strong id="national-rate">{fmt.percent(rate, 2)}</strong></p>
-<h2>{t("Rasio cakupan per provinsi", "Coverage rate by province")}</h2>
-{chart}
-<h2>{t(f"Peringkat Paritrana Award {context.published.year}", f"Paritrana Award ranking {context.published.year}")}</h2>
-{context.award_status}
-{context.what_if}
-{table([t("Provinsi", "Province"), _AWARD_HEADERS[0], _AWARD_HEADERS[1],
-        t("Tenaga kerja terlindungi", "Covered workers"), t("Penduduk bekerja", "Employed")]
-       + _AWARD_HEADERS[2:] + [t("Cabang terlambat", "Stale branches")],
-       rows, t("Belum ada data.", "No data yet."))}
-<h2>{t("Tren bulanan", "Monthly trend")}</h2>
-{trend_chart or '<p class="meta">' + t("Belum ada seri bulanan.", "No monthly series yet.") + "</p>"}
-{extra}
-"""
-    return page(context, 0, ("Cakupan jaminan sosial ketenagakerjaan", "Labour social-security coverage"), body,
-                models=["coverage_province", "award_province", "award_employer", "coverage_province_month"],
-                suites=["marts_coverage_province", "marts_award_province", "marts_award_employer",
-                        "marts_coverage_province_month"])
+    trend = line_chart("national-trend", B("Rasio cakupan nasional per bulan", "National coverage rate by month"),
+                       _monthly_rate(months), lambda value: fmt.percent(value, 2))
+    tables = {"provinces": ranking}
+    if quality:
+        tables |= _quality_tables(quality)
+    pages.write("index.html", "national.html.j2", title=title, summary=summary, quality=quality,
+                charts={"rates": chart, "trend": trend}, tables=tables,
+                models=["coverage_province", "award_province", "coverage_province_month"],
+                suites=["marts_coverage_province", "marts_award_province", "marts_coverage_province_month"])
 
 
-def _province_page(context: SiteContext, province: dict, districts: list[dict], villages: list[dict]) -> str:
-    ranked = sorted(districts, key=lambda row: (row["rank_in_province"] is None, row["rank_in_province"] or 0,
-                                                -(row["coverage_rate"] or 0), row["district_code"]))
-    rows = [f"<tr>{cell(_district_link(row, '../'))}{_rank_cells(row, 'rank_in_province')}"
-            f"{cell(fmt.number(row['covered_persons']), row['covered_persons'])}{_award_cells(row)}"
-            f"{cell(fmt.number(row['government_workers']), row['government_workers'])}"
-            f"{cell(fmt.rupiah(row['public_contributions_idr']), row['public_contributions_idr'])}</tr>"
-            for row in ranked]
-    chart = bar_chart([(row["district_name"], float(row["coverage_rate"]) if row["coverage_rate"] is not None else None)
-                       for row in sorted(districts, key=lambda row: -(row["coverage_rate"] or -1))],
-                      lambda value: fmt.percent(value, 2), title=f"Rasio cakupan, {province['province_name']}",
-                      target=float(province["coverage_target"]) if province["coverage_target"] is not None else None,
+def _quality_tables(quality: NightQuality) -> dict[str, Table]:
+    day = quality.snapshot_date
+    gates = Table("gerbang", B(f"Pemeriksaan mutu {day}", f"Quality gates of {day}"),
+                  [Column("gate", B("Gerbang", "Gate")), Column("verdict", B("Hasil", "Result")),
+                   Column("checks", B("Pemeriksaan", "Checks"), "number"),
+                   Column("notes", B("Catatan", "What failed or warned"), "code")],
+                  quality.gates, B("Belum ada pemeriksaan untuk tanggal ini.", "No checks for this date yet."),
+                  csv_columns=["gate_code", "passed", "checks", "notes"])
+    branches = Table("cabang", B("Kesegaran data kantor cabang", "Branch freshness"),
+                     [Column("branch", B("Kantor cabang", "Branch")),
+                      Column("current_snapshot_date", B("Ekspor terakhir", "Last export"), "code"),
+                      Column("days_since_delivery", B("Hari sejak ekspor", "Days since"), "number"),
+                      Column("status", B("Status", "Status"))],
+                     quality.branches, B("Belum ada kantor cabang.", "No branches yet."),
+                     csv_columns=["branch_code", "branch_name", "current_snapshot_date", "days_since_delivery",
+                                  "status_code"])
+    return {"gates": gates, "branches": branches}
+
+
+def _province_page(pages: _Pages, province: dict, districts: list[dict], villages: list[dict],
+                   months: list[dict]) -> None:
+    target = province["coverage_target"]
+    name = province["province_name"]
+    table = Table("kabupaten", B(f"Kabupaten/kota di {name}", f"Districts of {name}"), [
+        Column("district_name", B("Kabupaten/kota", "District"), "link", href=DISTRICT_PAGE),
+        Column("rank_in_province", B("Peringkat", "Rank"), "rank"), _SCORE, _COVERED, *_RATE_COLUMNS,
+        Column("government_workers", B("Perangkat desa, non-ASN, adhoc", "Village staff, non-ASN, ad hoc"), "number"),
+        Column("public_contributions_idr", B("Iuran dari APBN/APBD/APBDes/DBH", "Contributions from public budgets"),
+               "rupiah")],
+        _ranked(districts, "rank_in_province", "district_code"), B("Tidak ada kabupaten/kota.", "No districts."))
+    best = Table("desa-terbaik", B("Desa terbaik (penilaian desa)", "Best villages (village award)"), [
+        Column("village_name", B("Desa", "Village"), "link", href=VILLAGE_ROW),
+        Column("district_name", B("Kab/kota", "District")),
+        Column("rank_in_province", B("Peringkat", "Rank"), "rank"), _SCORE,
+        Column("vulnerable_persons", B("Pekerja rentan", "Vulnerable workers"), "number"),
+        Column("vulnerable_target", B("Target", "Target"), "number")],
+        villages, B("Belum ada desa yang memenuhi syarat penilaian.", "No village is eligible yet."))
+    chart = bar_chart("districts-rate", B(f"Rasio cakupan, {name}", f"Coverage rate, {name}"),
+                      [(row["district_name"], _rate(row)) for row in
+                       sorted(districts, key=lambda row: -(row["coverage_rate"] or -1))],
+                      lambda value: fmt.percent(value, 2), target=float(target) if target is not None else None,
                       target_label="target")
-    village_rows = [f"<tr>{cell(html.escape(v['village_name']))}{cell(v['district_code'])}"
-                    f"{_rank_cells(v, 'rank_in_province')}"
-                    f"{cell(fmt.number(v['vulnerable_persons']), v['vulnerable_persons'])}"
-                    f"{cell(fmt.number(v['vulnerable_target']), v['vulnerable_target'])}</tr>" for v in villages]
-    body = f"""
-<p>{t("Tenaga kerja terlindungi", "Covered workers")}: <strong id="province-covered">{
-    fmt.number(province['covered_persons'])}</strong> &middot;
-{t("rasio cakupan", "coverage rate")}: <strong id="province-rate">{
-    fmt.percent(province['coverage_rate'], 2)}</strong> &middot;
-{t("peringkat nasional", "national rank")}: <strong>{province['rank_national'] or fmt.DASH}</strong> &middot;
-{t("desa memenuhi target pekerja rentan", "villages meeting the vulnerable-worker target")}:
-<strong>{fmt.number(province['villages_target_met'])} / {fmt.number(province['villages'])}</strong></p>
-<h2>{t("Kabupaten/kota", "Districts")}</h2>
-{context.award_status}
-{chart}
-{table([t("Kabupaten/kota", "District"), _AWARD_HEADERS[0], _AWARD_HEADERS[1],
-        t("Tenaga kerja terlindungi", "Covered workers")]
-       + _AWARD_HEADERS[2:] + [t("Perangkat desa, non-ASN, adhoc", "Village staff, non-ASN, ad hoc"),
-                               t("Iuran dari APBN/APBD/APBDes/DBH", "Contributions from public budgets")],
-       rows, t("Tidak ada kabupaten/kota.", "No districts."))}
-<h2>{t("Desa terbaik (penilaian desa)", "Best villages (village award)")}</h2>
-{table([t("Desa", "Village"), t("Kab/kota", "District"), _AWARD_HEADERS[0], _AWARD_HEADERS[1],
-        t("Pekerja rentan", "Vulnerable workers"), t("Target", "Target")], village_rows,
-       t("Belum ada desa yang memenuhi syarat penilaian.", "No village is eligible yet."))}
-"""
-    crumbs = (f'<p class="meta"><a href="../index.html">{t("Nasional", "National")}</a> &rsaquo; '
-              f'{html.escape(province["province_name"])}</p>')
-    return page(context, 1, (province["province_name"], province["province_name"]), body, crumbs=crumbs,
-                models=["coverage_district", "award_district", "award_village"],
+    trend = line_chart("province-trend", B(f"Rasio cakupan {name} per bulan", f"Coverage rate of {name} by month"),
+                       _monthly_rate(months), lambda value: fmt.percent(value, 2))
+    pages.write(f"provinsi/{province['province_code']}.html", "province.html.j2", title=B(name, name),
+                crumbs=[(B("Nasional", "National"), "index.html"), (B(name, name), None)],
+                province=province, charts={"rates": chart, "trend": trend},
+                tables={"districts": table, "villages": best},
+                models=["coverage_district", "award_district", "award_village", "coverage_province_month"],
                 suites=["marts_coverage_district", "marts_award_district", "marts_award_village"])
 
 
-def _district_page(context: SiteContext, district: dict, province_name: str, villages: list[dict],
-                   participation: list[dict]) -> str:
-    village_rows = [f"<tr>{cell(html.escape(v['village_name']))}{cell(v['village_code'])}"
-                    f"{cell(fmt.number(v['covered_persons']), v['covered_persons'])}"
-                    f"{cell(fmt.number(v['vulnerable_persons']), v['vulnerable_persons'])}"
-                    f"{cell(t('ya', 'yes') if v['vulnerable_target_met'] else t('belum', 'not yet'))}"
-                    f"{cell(fmt.score(v['score']), v['score'])}</tr>"
-                    for v in sorted(villages, key=lambda v: (-v["covered_persons"], v["village_code"]))]
-    by_source, by_segment = defaultdict(int), defaultdict(int)
+def _district_page(pages: _Pages, district: dict, province_name: str, villages: list[dict],
+                   participation: list[dict], months: list[dict]) -> None:
+    name = district["district_name"]
+    table = Table("desa", B(f"Desa/kelurahan di {name}", f"Villages of {name}"), [
+        Column("village_name", B("Desa", "Village")), Column("village_code", B("Kode", "Code"), "code"),
+        _COVERED, Column("vulnerable_persons", B("Pekerja rentan", "Vulnerable workers"), "number"),
+        Column("vulnerable_target_met", B("Target tercapai", "Target met"), "yes_no"),
+        Column("score", B("Nilai desa", "Village score"), "score")],
+        sorted(villages, key=lambda v: (-v["covered_persons"], v["village_code"])),
+        B("Tidak ada desa.", "No villages."), row_id=VILLAGE_ROW.split("#")[1])
+    by_source: dict[str, int] = defaultdict(int)
+    by_segment: dict[str, int] = defaultdict(int)
     for row in participation:
         by_source[row["funding_source"]] += row["active_participations"]
         by_segment[row["segment"]] += row["active_participations"]
-    sources = bar_chart(sorted(by_source.items(), key=lambda item: -item[1]), lambda value: fmt.number(value),
-                        title="Kepesertaan aktif per sumber iuran")
-    segments = bar_chart(sorted(by_segment.items(), key=lambda item: -item[1]), lambda value: fmt.number(value),
-                         title="Kepesertaan aktif per segmen")
-    body = f"""
-<p>{t("Tenaga kerja terlindungi", "Covered workers")}: <strong id="district-covered">{
-    fmt.number(district['covered_persons'])}</strong> &middot;
-{t("penduduk bekerja", "employed")}: <strong>{fmt.number(district['employed_population'])}</strong> &middot;
-{t("rasio cakupan", "coverage rate")}: <strong id="district-rate">{
-    fmt.percent(district['coverage_rate'], 2)}</strong> &middot;
-{t("nilai Paritrana", "Paritrana score")}: <strong>{fmt.score(district['score'])}</strong>
-({t("peringkat di provinsi", "rank in province")} {district['rank_in_province'] or fmt.DASH}) &middot;
-{t("pekerja rentan", "vulnerable workers")}: <strong>{fmt.number(district['vulnerable_persons'])}</strong></p>
-<h2>{t("Sumber iuran (kepesertaan aktif)", "Funding sources (active participations)")}</h2>
-{sources or '<p class="meta">' + t("Belum ada peserta aktif.", "No active participants.") + "</p>"}
-<h2>{t("Segmen", "Segments")}</h2>
-{segments or ''}
-<h2>{t("Desa/kelurahan", "Villages")}</h2>
-{table([t("Desa", "Village"), t("Kode", "Code"), t("Tenaga kerja terlindungi", "Covered workers"),
-        t("Pekerja rentan", "Vulnerable workers"), t("Target tercapai", "Target met"),
-        t("Nilai desa", "Village score")],
-       village_rows, t("Tidak ada desa.", "No villages."))}
-"""
-    crumbs = (f'<p class="meta"><a href="../index.html">{t("Nasional", "National")}</a> &rsaquo; '
-              f'<a href="../provinsi/{district["province_code"]}.html">{html.escape(province_name)}</a> &rsaquo; '
-              f'{html.escape(district["district_name"])}</p>')
-    return page(context, 1, (district["district_name"], district["district_name"]), body, crumbs=crumbs,
-                models=["coverage_village", "participation_district", "award_district"],
+    charts = {
+        "sources": bar_chart("funding-sources", B("Kepesertaan aktif per sumber iuran",
+                                                  "Active participations by funding source"),
+                             sorted(by_source.items(), key=lambda item: -item[1]), fmt.number),
+        "segments": bar_chart("segments", B("Kepesertaan aktif per segmen", "Active participations by segment"),
+                              sorted(by_segment.items(), key=lambda item: -item[1]), fmt.number),
+        "trend": line_chart("district-trend", B(f"Rasio cakupan {name} per bulan", f"Coverage rate of {name} by month"),
+                            _monthly_rate(months), lambda value: fmt.percent(value, 2)),
+    }
+    pages.write(f"kabupaten/{district['district_code']}.html", "district.html.j2", title=B(name, name),
+                crumbs=[(B("Nasional", "National"), "index.html"),
+                        (B(province_name, province_name), f"provinsi/{district['province_code']}.html"),
+                        (B(name, name), None)],
+                district=district, charts=charts, tables={"villages": table},
+                models=["coverage_village", "participation_district", "award_district", "coverage_district_month"],
                 suites=["marts_coverage_village", "marts_participation_district", "marts_award_district"])
 
 
+# The award's categories: the level of award_rubric.AWARD_LEVELS, its page and its name.
+AWARD_CATEGORIES = {"province": ("provinsi", B("Provinsi", "Provinces")),
+                    "district": ("kabupaten", B("Kabupaten/kota", "Districts")),
+                    "village": ("desa", B("Desa/kelurahan", "Villages")),
+                    "employer": ("badan-usaha", B("Badan usaha", "Businesses"))}
+
+
+def _award_pages(conn: psycopg.Connection, pages: _Pages, params: dict) -> None:
+    """A page per category: the first three of each province, the national ranking of the provincial winners
+    (or of the provinces), with the status, rubric and snapshot that make a figure citable."""
+    year = params["year"]
+    categories = []
+    for level, (slug, label) in AWARD_CATEGORIES.items():
+        mart = AWARD_LEVELS[level].mart
+        if not conn.execute("SELECT to_regclass(%s)", (f"marts.{mart}",)).fetchone()[0]:
+            continue
+        rows = _rows(conn, f"SELECT * FROM marts.{mart} WHERE year = %(year)s AND (is_top3 OR rank_national "  # noqa: S608
+                           "IS NOT NULL) ORDER BY province_code, rank_national NULLS LAST", params)
+        categories.append((level, slug, label))
+        tables = _award_tables(level, rows)
+        pages.write(f"{AWARD_FOLDER}/{slug}.html", "award_category.html.j2",
+                    title=B(f"Paritrana Award {year}: {label.indonesian}", f"Paritrana Award {year}: {label.english}"),
+                    crumbs=[(B("Nasional", "National"), "index.html"),
+                            (B("Paritrana Award", "Paritrana Award"), f"{AWARD_FOLDER}/index.html"), (label, None)],
+                    level=level, label=label, tables=tables, models=[mart], suites=[f"marts_{mart}"],
+                    what_if=year in pages.context.what_if_years)
+    pages.write(f"{AWARD_FOLDER}/index.html", "award_index.html.j2", title=B(f"Paritrana Award {year}",
+                                                                              f"Paritrana Award {year}"),
+                crumbs=[(B("Nasional", "National"), "index.html"), (B("Paritrana Award", "Paritrana Award"), None)],
+                categories=categories, models=[AWARD_LEVELS[level].mart for level, _, _ in categories],
+                suites=[f"marts_{AWARD_LEVELS[level].mart}" for level, _, _ in categories])
+
+
+def _award_tables(level: str, rows: list[dict]) -> dict[str, Table]:
+    def name_columns() -> list[Column]:
+        return {"province": [Column("province_name", B("Provinsi", "Province"), "link", href=PROVINCE_PAGE)],
+                "district": [Column("district_name", B("Kabupaten/kota", "District"), "link", href=DISTRICT_PAGE),
+                             Column("province_name", B("Provinsi", "Province"))],
+                "village": [Column("village_name", B("Desa", "Village"), "link", href=VILLAGE_ROW),
+                            Column("district_name", B("Kab/kota", "District")),
+                            Column("province_name", B("Provinsi", "Province"))],
+                "employer": [Column("employer_name", B("Badan usaha", "Business")),
+                             Column("npp", B("NPP", "NPP"), "code"),
+                             Column("district_name", B("Kab/kota", "District")),
+                             Column("province_name", B("Provinsi", "Province"))]}[level]
+
+    figures: dict[str, list[Column]] = {
+        "province": [Column("coverage_rate", B("Rasio cakupan", "Coverage rate"), "percent")],
+        "district": [Column("coverage_rate", B("Rasio cakupan", "Coverage rate"), "percent")],
+        "village": [Column("vulnerable_persons", B("Pekerja rentan", "Vulnerable workers"), "number"),
+                    Column("vulnerable_target", B("Target", "Target"), "number")],
+        "employer": [Column("covered_workers", B("Pekerja tercakup", "Covered workers"), "number"),
+                     Column("workforce", B("Jumlah pekerja (WLKP)", "Workforce (WLKP)"), "number"),
+                     Column("coverage_rate", B("Rasio cakupan", "Coverage rate"), "percent"),
+                     Column("vulnerable_aided", B("Pekerja rentan dibantu CSR", "Vulnerable workers aided (CSR)"),
+                            "number")],
+    }
+    national_rank = Column("rank_national", B("Peringkat nasional", "National rank"), "rank")
+    province_rank = Column("rank_in_province", B("Peringkat di provinsi", "Rank in province"), "rank")
+    empty = B("Belum ada yang memenuhi syarat.", "Nobody is eligible yet.")
+    groups: list[tuple[str, Bilingual, Callable[[dict], bool]]] = [("", B("", ""), lambda row: True)]
+    if level == "employer":
+        groups = [(f"-{code.lower()}", label, lambda row, code=code: row["size_class"] == code)
+                  for code, label in SIZE_CLASSES.items()]
+    tables = {}
+    for suffix, group, member in groups:
+        members = [row for row in rows if member(row)]
+        winners = sorted((row for row in members if row["rank_national"] is not None),
+                         key=lambda row: (row["rank_national"], row["score"] is None))
+        national_caption = B(f"Peringkat nasional {group.indonesian}".strip(),
+                             f"National ranking {group.english}".strip())
+        if level != "province":
+            national_caption = B(f"Peringkat nasional para juara provinsi {group.indonesian}".strip(),
+                                 f"National ranking of the provincial winners {group.english}".strip())
+        tables[f"national{suffix}"] = Table(f"nasional{suffix}", national_caption,
+                                            [national_rank, *name_columns(), _SCORE, *figures[level]], winners, empty)
+        if level != "province":
+            top3 = sorted((row for row in members if row["is_top3"]),
+                          key=lambda row: (row["province_code"], row["rank_in_province"]))
+            tables[f"top3{suffix}"] = Table(
+                f"tiga-besar{suffix}", B(f"Tiga besar tiap provinsi {group.indonesian}".strip(),
+                                         f"First three of each province {group.english}".strip()),
+                [province_rank, *name_columns(), _SCORE, *figures[level]], top3, empty)
+    return tables
+
+
 _NORMALISATIONS = {
-    "max": ("nilai / nilai tertinggi", "value / the largest value"),
-    "min_max": ("(nilai - terendah) / (tertinggi - terendah)", "(value - smallest) / (largest - smallest)"),
-    "share": ("nilai itu sendiri (0-1)", "the value itself (0-1)"),
+    "max": B("nilai / nilai tertinggi", "value / the largest value"),
+    "min_max": B("(nilai - terendah) / (tertinggi - terendah)", "(value - smallest) / (largest - smallest)"),
+    "share": B("nilai itu sendiri (0-1)", "the value itself (0-1)"),
 }
+_LEVEL_NAMES = {level: label for level, (_, label) in AWARD_CATEGORIES.items()}
 
 
-def _prose(text: str) -> str:
-    """A doc block's sentence as HTML: escaped, with its `code` spans kept as code."""
-    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(" ".join(text.split())))
+def eligibility_sentences(eligibility: dict) -> list[Bilingual]:
+    """The rubric's eligibility rules as sentences, a level each (award_rubric validates the keys)."""
+    rules = {
+        "min_coverage_rate": lambda v: B(f"rasio cakupan minimal {fmt.percent(v)}, dengan penduduk bekerja diketahui",
+                                         f"a coverage rate of at least {fmt.percent(v)}, with a known employed "
+                                         "population"),
+        "min_vulnerable_persons": lambda v: B(f"minimal {fmt.number(v)} pekerja rentan tercakup",
+                                              f"at least {fmt.number(v)} covered vulnerable workers"),
+        "min_workforce": lambda v: B(f"jumlah pekerja (WLKP) minimal {fmt.number(v)}",
+                                     f"a reported workforce (WLKP) of at least {fmt.number(v)}"),
+        "min_covered_workers": lambda v: B(f"minimal {fmt.number(v)} pekerja tercakup",
+                                           f"at least {fmt.number(v)} covered workers"),
+    }
+    sentences = []
+    for level, conditions in eligibility.items():
+        label = _LEVEL_NAMES.get(level, B(level, level))
+        parts = [rules[key](value) if key in rules else B(f"{key} = {value}", f"{key} = {value}")
+                 for key, value in (conditions or {}).items()]
+        sentences.append(B(f"{label.indonesian} ikut dinilai bila memiliki "
+                           + " dan ".join(part.indonesian for part in parts) + ".",
+                           f"{label.english} are ranked with " + " and ".join(part.english for part in parts) + "."))
+    return sentences
 
 
-def _indicator_page(context: SiteContext) -> str:
-    rows = [f"<tr>{cell('<code>' + key + '</code>')}{cell(t(_prose(indonesian), _prose(english)))}</tr>"
-            for key, indonesian, english in context.indicators]
+def _indicator_data(context: SiteContext) -> dict:
     rubric = context.rubric or {}
-    weights = []
-    for level, entries in (rubric.get("indicators") or {}).items():
-        for entry in entries:
-            how = _NORMALISATIONS.get(entry.get("normalisation"),
-                                      (entry.get("normalisation"), entry.get("normalisation")))
-            weights.append(f"<tr>{cell(level)}{cell('<code>' + html.escape(str(entry.get('indicator'))) + '</code>')}"
-                           f"{cell(fmt.number(entry.get('weight'), 0), entry.get('weight'))}{cell(t(*how))}</tr>")
-    targets = [f"<tr>{cell(str(year))}{cell(fmt.percent(rate), rate)}</tr>"
-               for year, rate in sorted((rubric.get("coverage_targets") or {}).items())]
-    eligibility = html.escape(json.dumps(rubric.get("eligibility") or {}, ensure_ascii=False))
-    body = f"""
-<h2>{t("Indikator", "Indicators")}</h2>
-{table([t("Indikator", "Indicator"), t("Arti dan rumus", "Meaning and formula")], rows, "")}
-<h2>{t("Rubrik", "Rubric")} <code>{html.escape(str(rubric.get('version', '')))}</code></h2>
-<p>{t("Nilai = 100 × Σ(bobot × nilai ternormalisasi) / Σ bobot. Normalisasi di antara peserta yang memenuhi "
-      "syarat pada tahun yang sama; nilai kosong dihitung 0. Nilai sama berbagi peringkat (1, 1, 3).",
-      "Score = 100 × Σ(weight × normalised value) / Σ weights. Normalised among the eligible of the same year; "
-      "a missing value counts 0. Equal scores share a rank (1, 1, 3).")}</p>
-{table([t("Tingkat", "Level"), t("Indikator", "Indicator"), t("Bobot", "Weight"), t("Normalisasi", "Normalisation")],
-       weights, t("Rubrik belum dimuat.", "No rubric loaded yet."))}
-<h3>{t("Target cakupan semesta per tahun", "Universal Labour Coverage target by year")}</h3>
-{table([t("Tahun", "Year"), t("Target", "Target")], targets, t("Tidak ada target.", "No targets."))}
-<h3>{t("Syarat ikut penilaian", "Eligibility")}</h3>
-<p><code>{eligibility}</code></p>
-"""
-    return page(context, 0, ("Indikator dan rubrik penilaian", "Indicators and the scoring rubric"), body,
-                models=["int_award_indicators_district", "award_district", "award_province", "award_village"],
-                suites=["marts_award_district", "marts_award_province", "marts_award_village"])
+    indicators = [{"indicator": key, "meaning": B(indonesian, english)}
+                  for key, indonesian, english in context.indicators]
+    weights = [{"level": _LEVEL_NAMES.get(level, B(level, level)), "indicator": entry.get("indicator"),
+                "weight": entry.get("weight"),
+                "normalisation": _NORMALISATIONS.get(entry.get("normalisation"),
+                                                     B(*[str(entry.get("normalisation"))] * 2))}
+               for level, entries in (rubric.get("indicators") or {}).items() for entry in entries]
+    targets = [{"year": year, "target": rate} for year, rate in sorted((rubric.get("coverage_targets") or {}).items())]
+    return {
+        "title": B("Indikator dan rubrik penilaian", "Indicators and the scoring rubric"),
+        "models": ["int_award_indicators_district", "award_district", "award_province", "award_village",
+                   "award_employer"],
+        "suites": ["marts_award_district", "marts_award_province", "marts_award_village", "marts_award_employer"],
+        "rubric_version": rubric.get("version"),
+        "indicators": indicators,
+        "eligibility": eligibility_sentences(rubric.get("eligibility") or {}),
+        "tables": {
+            "weights": Table("bobot", B("Bobot rubrik", "Rubric weights"), [
+                Column("level", B("Tingkat", "Level")), Column("indicator", B("Indikator", "Indicator"), "code"),
+                Column("weight", B("Bobot", "Weight"), "number"),
+                Column("normalisation", B("Normalisasi", "Normalisation"))],
+                weights, B("Rubrik belum dimuat.", "No rubric loaded yet.")),
+            "targets": Table("target", B("Target cakupan semesta per tahun",
+                                         "Universal Labour Coverage target by year"),
+                             [Column("year", B("Tahun", "Year"), "code"),
+                              Column("target", B("Target", "Target"), "percent")],
+                             targets, B("Tidak ada target.", "No targets.")),
+        },
+    }

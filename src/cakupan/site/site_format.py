@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-DASH = "&ndash;"
+DASH = "\u2013"  # an en dash: the page shows it as is
 
 
 def number(value: int | float | Decimal | None, decimals: int = 0) -> str:
