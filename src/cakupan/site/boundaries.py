@@ -7,16 +7,19 @@ in the first of these properties (names compared case-insensitively) that holds 
 
     district_code, kode_kabkota, kode_kab_kota, kd_kabkota, kdpkab, kode_kab, kode, code, id
 
-"13.73", "1373" and 1373 all read as 13.73. Its name is the first of district_name, nama_kabkota, wadmkk, nama,
-name; the page's own name (from the reference) is preferred. Features without a district code (the sea, a lake, a
-province outline) are left out; a file without a single district is refused.
+"13.73", "1373" and 1373 all read as 13.73 (a code whose province is not in province_tiles.csv is no district's;
+BPS codes, which differ for some districts, are not read). Its name is the first of district_name, nama_kabkota,
+wadmkk, nama, name; the page's own name (from the reference) is preferred. Features without a district code (the
+sea, a lake, a province outline) are left out; a file without a single district is refused.
 
 `load_boundaries` parses the file once for the whole site build, the districts grouped by province;
 `district_choropleth` turns one province into SVG path data for partials/choropleth.html.j2: equirectangular, the
 longitude scaled by the cosine of the province's middle latitude, fitted into the viewBox with north up, each ring
 simplified (Douglas-Peucker, half a unit) and rounded to a tenth of a unit, islets under a square unit left out. A
 province of BIG's 1:50 000 boundaries so stays within tens of kilobytes of path data, where its raw coordinates
-would take megabytes.
+would take megabytes. The whole file is held in memory while it is read: a national file at full resolution takes
+gigabytes, so simplify it once beforehand (mapshaper's `-simplify 5% -o format=topojson`, for one) and point
+CAKUPAN_BOUNDARIES at the result.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import json
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -48,6 +51,7 @@ _DISTRICT_CODE = re.compile(r"(\d{2})\.?(\d{2})")
 
 Point = tuple[float, float]
 Ring = tuple[Point, ...]
+Projection = Callable[[Point], Point]
 
 SIMPLIFY_TOLERANCE = 0.5  # in viewBox units: half of what a screen pixel shows at the map's natural size
 SMALLEST_RING = 1.0  # square viewBox units; smaller islets are left out (the district keeps its largest ring)
@@ -218,11 +222,16 @@ Feature = tuple[Mapping[str, Any], object, list[Ring]]
 
 
 def _geojson_features(document: Mapping[str, Any]) -> Iterator[Feature]:
+    def rings_of(geometry: Mapping[str, Any]) -> Iterator[Ring]:
+        if geometry.get("type") == "GeometryCollection":
+            for member in geometry["geometries"]:
+                yield from rings_of(member)
+        else:
+            yield from _rings_of(geometry.get("type"), geometry.get("coordinates"), lambda ring: ring)
+
     features = document["features"] if document["type"] == "FeatureCollection" else [document]
     for feature in features:
-        geometry = feature.get("geometry") or {}
-        rings = list(_rings_of(geometry.get("type"), geometry.get("coordinates"), lambda ring: ring))
-        yield feature.get("properties") or {}, feature.get("id"), rings
+        yield feature.get("properties") or {}, feature.get("id"), list(rings_of(feature.get("geometry") or {}))
 
 
 def _topojson_features(topology: Mapping[str, Any]) -> Iterator[Feature]:
@@ -266,7 +275,7 @@ def _decoded_arcs(topology: Mapping[str, Any]) -> list[list[Point]]:
     return decoded
 
 
-def _rings_of(kind: str | None, parts: Any, ring_of: Any) -> Iterator[Ring]:
+def _rings_of(kind: str | None, parts: Any, ring_of: Callable[[Any], Iterable[Any]]) -> Iterator[Ring]:
     """The rings of a Polygon or MultiPolygon; other geometries (points, lines) have none."""
     if kind == "Polygon":
         polygons = [parts]
@@ -281,7 +290,7 @@ def _rings_of(kind: str | None, parts: Any, ring_of: Any) -> Iterator[Ring]:
                 yield points
 
 
-def _projection(shapes: Iterable[DistrictShape], width: int, max_height: int):
+def _projection(shapes: Iterable[DistrictShape], width: int, max_height: int) -> tuple[Projection, float, float]:
     """Equirectangular for the province's extent, fitted into width x max_height: (project, width, height)."""
     longitudes = [lon for shape in shapes for ring in shape.rings for lon, _ in ring]
     latitudes = [lat for shape in shapes for ring in shape.rings for _, lat in ring]
@@ -306,7 +315,7 @@ def _path_data(rings: list[list[Point]]) -> str:
     if not kept:
         # A district too small to see at this scale still needs something to click on: its largest ring, or a
         # small diamond where it is.
-        largest = max(rings, key=lambda ring: abs(_area(ring)))
+        largest = max(rings, key=_area)
         thinned = _thinned(largest)
         if len(thinned) >= 3:
             kept = [thinned]

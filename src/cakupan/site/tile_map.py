@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from importlib import resources
+from types import MappingProxyType
 from typing import Any
 
 from cakupan.site.colour_scale import Legend, as_rate, coverage_legend, meets_target
@@ -62,7 +63,7 @@ def tile_positions() -> Mapping[str, TilePosition]:
     text = resources.files(__package__).joinpath(CODE_LIST).read_text(encoding="utf-8")
     positions = {row["province_code"]: TilePosition(int(row["column"]), int(row["row"]))
                  for row in csv.DictReader(text.splitlines())}
-    return positions
+    return MappingProxyType(positions)
 
 
 def province_tiles(rows: Iterable[Mapping[str, Any]], target: float | Decimal | None) -> TileMap:
