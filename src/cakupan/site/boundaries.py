@@ -133,9 +133,9 @@ def load_boundaries(path: Path) -> Boundaries:
         else:
             raise BoundariesError(f"{path}: neither a GeoJSON FeatureCollection nor a TopoJSON Topology "
                                   f"(type {kind!r}). {HOW_TO_FIX}")
+    except BoundariesError:
+        raise
     except (KeyError, TypeError, IndexError, ValueError) as error:
-        if isinstance(error, BoundariesError):
-            raise
         raise BoundariesError(f"{path}: a geometry is malformed ({type(error).__name__}: {error}). "
                               f"{HOW_TO_FIX}") from error
 
@@ -150,7 +150,7 @@ def load_boundaries(path: Path) -> Boundaries:
                 raise BoundariesError(f"{path}: district {code} has coordinates that are not longitude and "
                                       f"latitude; reproject the file to WGS 84 (EPSG:4326). {HOW_TO_FIX}")
         rings_by_code[code].extend(rings)
-        names.setdefault(code, _name_of(properties))
+        names[code] = names.get(code) or _name_of(properties)
     if not rings_by_code:
         raise BoundariesError(f"{path}: no Polygon or MultiPolygon feature has a district code. {HOW_TO_FIX}")
 
