@@ -34,6 +34,9 @@ DOCUMENTED = [
      "kantor_cabang.csv, penduduk_bekerja.csv and the optional pemberi_kerja.csv"),
     ("CAKUPAN_REPORTS_ROOT", "$CAKUPAN_HOME/reports", "per-branch rejection reports, <KODE>/<YYYY-MM-DD>/"),
     ("CAKUPAN_DOCS_DIR", "$CAKUPAN_HOME/docs", "the generated docs site (dbt docs, GX Data Docs)"),
+    ("CAKUPAN_BOUNDARIES", "(none)",
+     "GeoJSON or TopoJSON file of district (kabupaten/kota) boundaries keyed by Kemendagri code, such as BIG's; "
+     "the province pages draw district maps from it (none: no district maps)"),
     ("CAKUPAN_EXPECTATIONS_DIR", "<repo>/expectations",
      "the Great Expectations project (File Data Context) the gates run"),
     ("CAKUPAN_AWARD_RUBRIC", "<repo>/award/rubric.yml", "the Paritrana Award rubric the award marts score with"),
@@ -93,6 +96,7 @@ class Settings:
     reference_root: Path
     reports_root: Path
     docs_dir: Path
+    boundaries: Path | None
     pii_key: str | None
     vulnerable_target: int
     task_retries: int
@@ -163,6 +167,7 @@ def _optional(name: str) -> str | None:
 def load_settings() -> Settings:
     home = _path("CAKUPAN_HOME", PROJECT_ROOT / ".cakupan")
     port = _optional("CAKUPAN_WAREHOUSE_PORT")
+    boundaries = _optional("CAKUPAN_BOUNDARIES")
     return Settings(
         home=home,
         cache_dir=_path("CAKUPAN_CACHE_DIR", home / "cache"),
@@ -172,6 +177,7 @@ def load_settings() -> Settings:
         reference_root=_path("CAKUPAN_REFERENCE_ROOT", home / "sample" / "reference"),
         reports_root=_path("CAKUPAN_REPORTS_ROOT", home / "reports"),
         docs_dir=_path("CAKUPAN_DOCS_DIR", home / "docs"),
+        boundaries=Path(boundaries).expanduser().resolve() if boundaries else None,
         pii_key=_optional("CAKUPAN_PII_KEY"),
         vulnerable_target=int(_env("CAKUPAN_VULNERABLE_TARGET")),
         task_retries=int(_env("CAKUPAN_TASK_RETRIES")),
