@@ -17,6 +17,7 @@ import psycopg
 
 from cakupan.platform.warehouse import warehouse_url
 from cakupan.settings import Settings
+from cakupan.site.boundaries import load_boundaries
 from cakupan.site.rendering import Bilingual
 from cakupan.site.review_site import NightQuality, SiteContext, build_review_pages, latest_data_docs_pages
 from cakupan.transform.dbt_runner import run_dbt
@@ -147,6 +148,7 @@ def build_docs_site(settings: Settings, snapshot_date: dt.date) -> Path:
             indicators=indicator_descriptions(json.loads((target / "manifest.json").read_text())),
         )
         quality = NightQuality(snapshot_date, _gates(conn, snapshot_date), _branches(conn, settings))
-        pages = build_review_pages(conn, docs, context, quality)
+        boundaries = load_boundaries(settings.boundaries) if settings.boundaries else None
+        pages = build_review_pages(conn, docs, context, quality, boundaries)
     logging.getLogger("cakupan.docs").info("Docs site: %d pages in %s", len(pages), docs)
     return docs / "index.html"

@@ -62,7 +62,8 @@ def wib(moment: dt.datetime | None) -> str:
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.globals.update(t=t, wib=wib, attribution=ATTRIBUTION, dash=site_format.DASH, assets=ASSETS_FOLDER)
+    env.globals.update(t=t, wib=wib, attribution=ATTRIBUTION, dash=site_format.DASH, assets=ASSETS_FOLDER,
+                       percent=site_format.percent)
     for name in ("number", "percent", "points", "rupiah", "score"):
         env.filters[name] = getattr(site_format, name)
     env.filters["sort_value"] = sort_value

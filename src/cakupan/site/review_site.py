@@ -18,9 +18,11 @@ from pathlib import Path
 import psycopg
 
 from cakupan.site import site_format as fmt
+from cakupan.site.boundaries import Boundaries, Choropleth, district_choropleth
 from cakupan.site.charts import bar_chart, line_chart
 from cakupan.site.rendering import Bilingual, copy_assets, write_page
 from cakupan.site.tables import Column, Table, with_csv
+from cakupan.site.tile_map import province_tiles
 from cakupan.transform.award_rubric import AWARD_LEVELS
 
 # `cakupan award what-if` writes its reports under this folder of the site, a folder per year (what_if_page.py).
@@ -166,9 +168,10 @@ class _Pages:
 
 
 def build_review_pages(conn: psycopg.Connection, docs_dir: Path, context: SiteContext,
-                       quality: NightQuality | None = None) -> list[Path]:
+                       quality: NightQuality | None = None, boundaries: Boundaries | None = None) -> list[Path]:
     """Write every reviewer page for the last published date, with the night's gates and branches (`quality`)
-    on the national page. Returns the files written."""
+    on the national page, and a district map on each province page when `boundaries` are given (the file of
+    CAKUPAN_BOUNDARIES). Returns the files written."""
     copy_assets(docs_dir)
     context = replace(context, what_if_years=what_if_years(docs_dir))
     pages = _Pages(docs_dir, context)
@@ -225,7 +228,9 @@ def build_review_pages(conn: psycopg.Connection, docs_dir: Path, context: SiteCo
         members = by_province[province["province_code"]]
         best = sorted((v for d in members for v in villages_of[d["district_code"]] if v["rank_in_province"]),
                       key=lambda v: (v["rank_in_province"], v["village_code"]))[:10]
-        _province_page(pages, province, members, best, months_of_province[province["province_code"]])
+        choropleth = (district_choropleth(boundaries, province["province_code"], members, province["coverage_target"])
+                      if boundaries else None)
+        _province_page(pages, province, members, best, months_of_province[province["province_code"]], choropleth)
     names = {row["province_code"]: row["province_name"] for row in provinces}
     for district in districts:
         code = district["district_code"]
@@ -258,7 +263,7 @@ def _national_page(pages: _Pages, title: Bilingual, provinces: list[dict], month
     if quality:
         tables |= _quality_tables(quality)
     pages.write("index.html", "national.html.j2", title=title, summary=summary, quality=quality,
-                charts={"rates": chart, "trend": trend}, tables=tables,
+                charts={"rates": chart, "trend": trend}, tables=tables, tile_map=province_tiles(provinces, target),
                 models=["coverage_province", "award_province", "coverage_province_month"],
                 suites=["marts_coverage_province", "marts_award_province", "marts_coverage_province_month"])
 
@@ -283,7 +288,7 @@ def _quality_tables(quality: NightQuality) -> dict[str, Table]:
 
 
 def _province_page(pages: _Pages, province: dict, districts: list[dict], villages: list[dict],
-                   months: list[dict]) -> None:
+                   months: list[dict], choropleth: Choropleth | None) -> None:
     target = province["coverage_target"]
     name = province["province_name"]
     table = Table("kabupaten", B(f"Kabupaten/kota di {name}", f"Districts of {name}"), [
@@ -309,7 +314,7 @@ def _province_page(pages: _Pages, province: dict, districts: list[dict], village
                        _monthly_rate(months), lambda value: fmt.percent(value, 2))
     pages.write(f"provinsi/{province['province_code']}.html", "province.html.j2", title=B(name, name),
                 crumbs=[(B("Nasional", "National"), "index.html"), (B(name, name), None)],
-                province=province, charts={"rates": chart, "trend": trend},
+                province=province, charts={"rates": chart, "trend": trend}, choropleth=choropleth,
                 tables={"districts": table, "villages": best},
                 models=["coverage_district", "award_district", "award_village", "coverage_province_month"],
                 suites=["marts_coverage_district", "marts_award_district", "marts_award_village"])
