@@ -96,16 +96,9 @@ def conn(settings):
 @pytest.fixture
 def empty_warehouse(conn):
     """raw, audit and every dbt schema emptied; the region reference kept."""
-    conn.execute("DROP SCHEMA IF EXISTS staging, intermediate, marts, marts_candidate CASCADE")
-    conn.execute(
-        "TRUNCATE raw.deliveries, raw.peserta, raw.peserta_changes, raw.iuran, audit.file_loads, audit.rejected_rows, "
-        "audit.gate_results, audit.publications, audit.marts_candidate, audit.reference_layer_builds, "
-        "audit.night_lease, audit.raw_gate_night, audit.withdrawals, audit.award_finalised_rows, "
-        "audit.award_finalisations, "
-        "reference.branches, reference.branch_districts, reference.employed_population"
-    )
-    conn.execute("DELETE FROM reference.sources WHERE source LIKE 'file:%'")
-    return conn
+    from warehouse_reset import empty
+
+    return empty(conn)
 
 
 SMALL_NIGHT = Path(__file__).parent / "fixtures" / "small_night"

@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
-import subprocess
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from cakupan.errors import UserError
-from cakupan.ingest.readers import sha256_of
+from cakupan.platform.npm_package import NpmPackage, NpmPackageError
 
 PACKAGE = "idn-area-data"
 VERSION = "4.0.1"
 SHA256 = "8d47ffb2be39c08aacb0a2dd43193a1edb5754edb1022d57158341c702acc32d"
-TARBALL = f"{PACKAGE}-{VERSION}.tgz"
+REGION_PACKAGE = NpmPackage(PACKAGE, VERSION, SHA256)
+TARBALL = REGION_PACKAGE.tarball
 ATTRIBUTION = (
     "Kode dan nama wilayah: idn-area-data 4.0.1 oleh fityannugroho (github.com/fityannugroho/idn-area-data), "
     "lisensi Open Database License (ODbL) 1.0."
@@ -42,26 +41,10 @@ class RegionPackageError(UserError, RuntimeError):
 
 def ensure_package(cache_dir: Path) -> Path:
     """Return the verified tarball, fetching it with `npm pack` the first time."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tarball = cache_dir / TARBALL
-    if not tarball.exists():
-        if shutil.which("npm") is None:
-            raise RegionPackageError("npm is not installed: install Node.js/npm, then run the command again.")
-        print(f"Fetching {PACKAGE}@{VERSION} with npm pack ...", flush=True)
-        result = subprocess.run(
-            ["npm", "pack", f"{PACKAGE}@{VERSION}", "--silent", "--pack-destination", str(cache_dir)],
-            capture_output=True,
-            text=True,
-        )
-        if result.returncode != 0 or not tarball.exists():
-            raise RegionPackageError(f"npm pack {PACKAGE}@{VERSION} failed: {result.stderr.strip()}")
-    actual = sha256_of(tarball)
-    if actual != SHA256:
-        tarball.unlink()
-        raise RegionPackageError(
-            f"{TARBALL} has sha256 {actual}, expected {SHA256}; the corrupt file was removed, run again to re-fetch."
-        )
-    return tarball
+    try:
+        return REGION_PACKAGE.ensure(cache_dir)
+    except NpmPackageError as error:
+        raise RegionPackageError(str(error)) from error
 
 
 def iter_level(tarball: Path, level: str) -> Iterator[tuple[str, str, str]]:
