@@ -69,7 +69,9 @@ def run_bench(settings: Settings, participants: int = 1_000_000, repeats: int = 
         "end_to_end_s": night["end_to_end_s"],
         "peak_rss_mib": night["peak_rss_mib"],
         "loader_peak_rss_mib": load["loader_peak_rss_mib"],
-        "night": {key: value for key, value in night.items() if key not in ("peak_rss_mib", "gx", "dbt", "next_night")},
+        "site": night["site"],
+        "night": {key: value for key, value in night.items()
+                  if key not in ("peak_rss_mib", "gx", "dbt", "next_night", "site")},
         "gx": night["gx"],
         "dbt": night["dbt"],
         "next_night": night["next_night"],
@@ -96,6 +98,13 @@ def _table(result: dict) -> list[str]:
          "< 1800 at 10 M on 2 cores"),
         ("next night end_to_end_s", f"{result['next_night']['end_to_end_s']} (as the nightly runs it)", ""),
     ]
+    site = result.get("site")
+    if site:
+        rows += [("site build_docs_s", f"{site['build_docs_s']} (dbt docs, then {site['pages']:,} reviewers' pages)",
+                  "about 60 at national size"),
+                 ("site heaviest_page_kib", f"{site['heaviest_page_kib']} ({site['heaviest_page']}, with the CSS "
+                                           "and scripts it loads)", "about 1024"),
+                 ("site dbt_docs_kib", f"{site['dbt_docs_kib']} (dbt's own single page)", "")]
     rows += [(f"peak_rss_mib: {task}", f"{mib} MiB", "flat in file size")
              for task, mib in result["peak_rss_mib"].items()]
     rows += [(f"loader peak_rss_mib: {size}", f"{mib} MiB", "flat in file size")

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import psycopg
 
+from cakupan.bench.bench_site import site_figures
 from cakupan.orchestration.airflow_support import run_file
 from cakupan.orchestration.dag_run import DAG_ID, DOCS_DAG_ID
 from cakupan.platform.airflow_client import AirflowClient
@@ -223,6 +224,9 @@ def measure_night(settings, landing_root: Path, reference_root: Path, snapshot_d
         own = defaultdict(float)
         for instance in instances:
             own[instance["task_id"]] += _seconds(instance)
+        docs_seconds = sum(_seconds(instance) for instance in client.task_instances(DOCS_DAG_ID, docs)
+                           if instance["task_id"] == "build_docs")
+        site = site_figures(bench.home / "docs", docs_seconds)
     finally:
         bench.cakupan("airflow", "down", timeout=120)
     progress(f"  raw gate: GX against one hand-written SQL pass, {repeats} repeats ...")
@@ -253,4 +257,5 @@ def measure_night(settings, landing_root: Path, reference_root: Path, snapshot_d
         "load_tasks": len(loads),
         "load_task_seconds_max": round(max(loads, default=0.0), 1),
         "peak_rss_mib": peaks,
+        "site": site,
     }
