@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import logging
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 import psycopg
@@ -18,6 +19,7 @@ import psycopg
 from cakupan.platform.warehouse import warehouse_url
 from cakupan.settings import Settings
 from cakupan.site.boundaries import load_boundaries
+from cakupan.site.gate_messages import english_descriptions, gate_message
 from cakupan.site.rendering import Bilingual
 from cakupan.site.review_site import NightQuality, SiteContext, build_review_pages, latest_data_docs_pages
 from cakupan.transform.dbt_runner import run_dbt
@@ -34,8 +36,9 @@ def _published_date(conn: psycopg.Connection, snapshot_date: dt.date) -> dt.date
     return published
 
 
-def _gates(conn: psycopg.Connection, snapshot_date: dt.date) -> list[dict]:
-    """The latest verdict of each gate for the date: failures and warnings name checks, never values."""
+def _gates(conn: psycopg.Connection, snapshot_date: dt.date, english: Mapping[str, str]) -> list[dict]:
+    """The latest verdict of each gate for the date: failures and warnings name checks, never values; in both
+    languages (`english`: the checks' English descriptions, gate_messages.english_descriptions)."""
     rows = conn.execute(
         """SELECT DISTINCT ON (gate) gate, passed, checks, failures, warnings FROM audit.gate_results
            WHERE snapshot_date = %s ORDER BY gate, gate_result_id DESC""",
@@ -47,8 +50,13 @@ def _gates(conn: psycopg.Connection, snapshot_date: dt.date) -> list[dict]:
                                                            if r[0] in order else 99):
         gates.append({"gate_code": gate, "gate": GATE_NAMES.get(gate, Bilingual(gate, gate)), "passed": passed,
                       "verdict": Bilingual("lulus", "passed") if passed else Bilingual("gagal", "failed"),
-                      "checks": checks, "notes": [*failures[:5], *(f"warning: {w}" for w in warnings[:5])]})
+                      "checks": checks, "notes": [*(gate_message(text, english) for text in failures[:5]),
+                                                  *(_warning(gate_message(text, english)) for text in warnings[:5])]})
     return gates
+
+
+def _warning(message: Bilingual) -> Bilingual:
+    return Bilingual(f"peringatan: {message.indonesian}", f"warning: {message.english}")
 
 
 def _branches(conn: psycopg.Connection, settings: Settings) -> list[dict]:
@@ -91,13 +99,14 @@ def _banner(published: dt.date | None, snapshot_date: dt.date) -> Bilingual | No
                      f"the national page). {shown.english}")
 
 
-def _published_warnings(conn: psycopg.Connection, published: dt.date | None) -> list[str]:
+def _published_warnings(conn: psycopg.Connection, published: dt.date | None,
+                        english: Mapping[str, str]) -> list[Bilingual]:
     """Warnings of the gates the published night passed: published, but flagged to reviewers."""
     rows = conn.execute(
         """SELECT DISTINCT ON (gate) warnings FROM audit.gate_results
            WHERE snapshot_date = %s AND passed ORDER BY gate, gate_result_id DESC""", (published,),
     ).fetchall() if published else []
-    return [warning for (warnings,) in rows for warning in warnings]
+    return [gate_message(warning, english) for (warnings,) in rows for warning in warnings]
 
 
 def stale_branches(conn: psycopg.Connection) -> int:
@@ -135,19 +144,20 @@ def build_docs_site(settings: Settings, snapshot_date: dt.date) -> Path:
     target = settings.home / "dbt" / "target"
     (docs / "dbt").mkdir(exist_ok=True)
     shutil.copyfile(target / "static_index.html", docs / "dbt" / "index.html")
+    english = english_descriptions(settings.expectations_dir)
     with psycopg.connect(warehouse_url(settings, "transformer")) as conn:
         published = _published_date(conn, snapshot_date)
         context = SiteContext(
             published=published,
             banner=_banner(published, snapshot_date),
-            warnings=_published_warnings(conn, published),
+            warnings=_published_warnings(conn, published, english),
             stale_branches=stale_branches(conn),
             gx_pages=latest_data_docs_pages(docs),
             rubric=_rubric(conn),
             built_at=dt.datetime.now(dt.UTC),
             indicators=indicator_descriptions(json.loads((target / "manifest.json").read_text())),
         )
-        quality = NightQuality(snapshot_date, _gates(conn, snapshot_date), _branches(conn, settings))
+        quality = NightQuality(snapshot_date, _gates(conn, snapshot_date, english), _branches(conn, settings))
         boundaries = load_boundaries(settings.boundaries) if settings.boundaries else None
         pages = build_review_pages(conn, docs, context, quality, boundaries)
     logging.getLogger("cakupan.docs").info("Docs site: %d pages in %s", len(pages), docs)

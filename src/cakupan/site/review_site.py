@@ -57,7 +57,7 @@ class AwardStatus:
 class SiteContext:
     published: dt.date | None
     banner: Bilingual | None  # the not-published notice, if the night was not published
-    warnings: list[str]  # gate warnings of the published night
+    warnings: list[Bilingual]  # gate warnings of the published night, in both languages (gate_messages)
     stale_branches: int
     gx_pages: dict[str, str]  # suite name -> its latest Data Docs page, relative to the site root
     rubric: dict | None

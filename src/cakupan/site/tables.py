@@ -62,8 +62,10 @@ def _cell(column: Column, row: Mapping) -> Cell:
         return Cell(fmt.DASH if value is None else _YES if value else _NOT_YET)
     if value is None:
         return Cell(fmt.DASH)
-    if isinstance(value, (list, tuple)):
-        return Cell("; ".join(str(item) for item in value))
+    if isinstance(value, (list, tuple)):  # notes: a line each, in both languages when they have both
+        items = [item if isinstance(item, Bilingual) else Bilingual(str(item), str(item)) for item in value]
+        return Cell(Bilingual(" | ".join(item.indonesian for item in items),
+                              " | ".join(item.english for item in items)))
     href = column.href.format(**row) if column.kind == "link" and column.href else None
     return Cell(value if isinstance(value, Bilingual) else str(value), href=href)
 
@@ -103,7 +105,7 @@ def _csv_value(value: object) -> object:
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, (list, tuple)):
-        return ";".join(str(item) for item in value)
+        return " | ".join(_csv_value(item) for item in value)
     return value
 
 
