@@ -26,7 +26,7 @@ run: install
 # by side, each on a server its session starts from that version's binaries (tests/postgres_versions.py).
 test: lint
 	@deploy/install-browser.sh
-	$(VENV)/bin/python -m pytest -n $(TEST_PROCESSES) --dist worksteal
+	$(VENV)/bin/python -m pytest -n $(TEST_PROCESSES) --dist worksteal --durations=25
 	$(VENV)/bin/python tests/postgres_versions.py
 
 # Static checks, one tool a line: the Python by pyproject.toml's [tool.ruff] (`ruff check`, no formatter),

@@ -6,6 +6,7 @@ without award rows, a rubric that cannot be scored and a night holding the table
 from __future__ import annotations
 
 import csv
+import datetime as dt
 
 import pytest
 
@@ -133,8 +134,8 @@ def test_what_if_ranks_with_another_rubric_and_changes_nothing(night, empty_ware
     page = (report / "index.html").read_text()
     assert "Bagaimana jika: rubrik lain, 2026" in page and "small-night-what-if" in page
     assert f'href="award_village_what_if_{YEAR}.csv"' in page
-    context = SiteContext(published=D, banner="", warnings=[], stale_branches=0, gx_pages={}, rubric=None,
-                          built_at="now")
+    context = SiteContext(published=D, banner=None, warnings=[], stale_branches=0, gx_pages={}, rubric=None,
+                          built_at=dt.datetime.now(dt.UTC))
     build_review_pages(conn, night.docs_dir, context)
     assert (report / "index.html").read_text() == page
     assert f'href="what-if/{YEAR}/index.html"' in (night.docs_dir / "index.html").read_text()
