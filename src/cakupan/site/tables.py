@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
+from typing import NamedTuple
 
 from cakupan.site import site_format as fmt
 from cakupan.site.rendering import Bilingual, sort_value
@@ -39,10 +40,11 @@ class Column:
         return self.kind not in ("text", "code", "link", "yes_no")
 
 
-@dataclass(frozen=True)
-class Cell:
+class Cell(NamedTuple):
+    """A cell as the template writes it (a tuple: a national site has some 500,000 cells)."""
+
     text: str | Bilingual
-    sort: str | None = None  # numeric cells: their raw value
+    sort: str | None = None  # numeric cells: their raw value ("" when missing); None for a text cell
     href: str | None = None
     top3: bool = False
 
@@ -82,10 +84,6 @@ class Table:
     # A row's anchor id (e.g. a village on its district page, which search links to): a format of its keys.
     row_id: str | None = None
     csv_href: str = field(default="", compare=False)
-
-    @property
-    def numeric(self) -> list[bool]:
-        return [column.numeric for column in self.columns]
 
     def cells(self) -> list[tuple[str | None, list[Cell]]]:
         """Each row's anchor id (or None) and its cells, in the columns' order."""
