@@ -1,14 +1,18 @@
 """The site's search: the sharded index search_index.py writes, the box static/search.js runs on it (under node,
-loading shards as a page would), and the index's weight at national size with the real region names."""
+and once in Debian's chromium from the file system), the partial that puts the box on a page, and the index's
+weight at national size with the real region names."""
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
+import jinja2
 import pytest
+from markupsafe import Markup, escape
 
 from cakupan.reference import region_package
 from cakupan.settings import load_settings
@@ -17,6 +21,7 @@ from cakupan.site.search_index import code_digits, name_words, write_search_inde
 
 SITE_PACKAGE = Path(search_index.__file__).parent
 SEARCH_SCRIPT = SITE_PACKAGE / "static" / "search.js"
+TEMPLATES = SITE_PACKAGE / "templates"
 NODE = shutil.which("node")
 CHROMIUM = shutil.which("chromium")
 
@@ -190,6 +195,26 @@ def test_a_split_key_asks_for_more_letters(tmp_path, monkeypatch):
     assert answers["suka"]["incomplete"] and [r[2] for r in answers["suka"]["results"]] == ["Suka"]
     assert not answers["sukam"]["incomplete"]
     assert [r[2] for r in answers["sukam"]["results"]] == ["Sukamaju", "Sukamanah"]
+
+
+def render_partial(root: str) -> str:
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                                     undefined=jinja2.StrictUndefined)
+    environment.globals["t"] = lambda indonesian, english: Markup(
+        f'<span class="lang-id">{escape(indonesian)}</span><span class="lang-en" lang="en">{escape(english)}</span>')
+    return environment.get_template("partials/search.html.j2").render(root=root)
+
+
+def test_the_partial_has_the_box_its_labels_and_script_and_no_bare_words():
+    page = render_partial("../")
+    assert '<form role="search" class="search" data-root="../"' in page
+    assert 'aria-controls="search-results"' in page and 'role="listbox"' in page
+    assert '<script src="../static/search.js" defer></script>' in page
+    for kind in ("province", "district", "village", "more", "none"):
+        assert f'data-label="{kind}"' in page
+    # Every visible word comes through t(): without its language spans the partial shows no text at all.
+    bare = re.sub(r'<span class="lang-(id|en)"[^>]*>[^<]*</span>', "", page)
+    assert re.sub(r"<[^>]+>", "", bare).split() == []
 
 
 def region_rows_from_tarball(tarball: Path) -> tuple[list[dict], list[dict], list[dict]]:
