@@ -40,6 +40,7 @@ VILLAGES = [
     {"village_code": "13.73.01.2001", "village_name": "Talago Gunung", "district_code": "13.73"},
     {"village_code": "13.73.02.1001", "village_name": "Sawah Rasau", "district_code": "13.73"},
     {"village_code": "13.71.01.1001", "village_name": "Padang Pasir", "district_code": "13.71"},
+    {"village_code": "13.71.01.1002", "village_name": "Padang", "district_code": "13.71"},
     {"village_code": "13.03.05.2003", "village_name": "Sijunjung", "district_code": "13.03"},
     {"village_code": "11.01.01.2001", "village_name": "Udek Du’en", "district_code": "11.01"},
     {"village_code": "11.01.01.2002", "village_name": "Pétak-Baru (Lama)", "district_code": "11.01"},
@@ -86,7 +87,8 @@ def test_the_index_shards_villages_by_word_beginning_and_by_district_code(tmp_pa
         "nameShards": ["ba", "du", "gu", "la", "pa", "pe", "ra", "sa", "si", "ta", "ud"],
         "codeShards": ["1101", "1303", "1371", "1373"],
     }
-    assert read_shard(folder / "name-pa.js")[1] == [["13.71.01.1001", "Padang Pasir", "13.71"]]
+    assert read_shard(folder / "name-pa.js")[1] == [["13.71.01.1001", "Padang Pasir", "13.71"],
+                                                     ["13.71.01.1002", "Padang", "13.71"]]
     assert read_shard(folder / "name-pe.js")[1] == [["11.01.01.2002", "Pétak-Baru (Lama)", "11.01"]]
     assert read_shard(folder / "name-du.js")[1] == [["11.01.01.2001", "Udek Du’en", "11.01"]]
     assert read_shard(folder / "code-1373.js")[1] == [["13.73.01.2001", "Talago Gunung", "13.73"],
@@ -155,8 +157,9 @@ def run_queries(site: Path, queries: list[str], tmp_path: Path) -> dict:
 @pytest.mark.skipif(NODE is None, reason="needs node")
 def test_the_box_finds_names_and_codes_loading_one_shard(tmp_path):
     write_search_index(PROVINCES, DISTRICTS, VILLAGES, tmp_path)
-    answers = run_queries(tmp_path, ["sawah", "SIJUNJUNG", "padang", "padang panj", "13.73", "1373",
-                                     "13.73.01", "1373012001", "duen", "du'en", "petak", "s", "pasir"], tmp_path)
+    queries = ["sawah", "SIJUNJUNG", "padang", "padang panj", "pasir", "13.73", "1373", "13.73.01", "1373012001",
+               "13.71", "duen", "du'en", "petak", "s"]
+    answers = run_queries(tmp_path, queries, tmp_path)
 
     assert answers["sawah"] == {"loaded": ["name-sa"], "incomplete": False, "results": [
         ["district", "13.73", "Kota Sawahlunto", "Sumatera Barat", "kabupaten/13.73.html"],
@@ -165,9 +168,12 @@ def test_the_box_finds_names_and_codes_loading_one_shard(tmp_path):
     ]}
     # The district and the village of the same name are both exact: the district comes first.
     assert [r[:2] for r in answers["SIJUNJUNG"]["results"]] == [["district", "13.03"], ["village", "13.03.05.2003"]]
-    # Exact names first (a district's without its "Kota"), then names that begin so, districts before villages.
-    assert [r[2] for r in answers["padang"]["results"]] == ["Kota Padang", "Kota Padang Panjang", "Padang Pasir"]
+    # Exact names first (a district's without its "Kota"), then names that begin so, regions before villages,
+    # and a region whose name begins so before a village of exactly that name.
+    assert [r[2] for r in answers["padang"]["results"]] == [
+        "Kota Padang", "Kota Padang Panjang", "Padang", "Padang Pasir"]
     assert [r[2] for r in answers["pasir"]["results"]] == ["Padang Pasir"]
+    assert [r[1] for r in answers["13.71"]["results"]] == ["13.71", "13.71.01.1001", "13.71.01.1002"]
     assert [r[2] for r in answers["padang panj"]["results"]] == ["Kota Padang Panjang"]
     assert answers["13.73"]["loaded"] == ["code-1373"]  # and the same shard serves every later query of 13.73
     assert answers["13.73"]["results"] == answers["1373"]["results"]

@@ -16,6 +16,10 @@
   var FIRST_KEY_LENGTH = 2;
   var CODE_SHARD_DIGITS = 4;
   var KIND_ORDER = { province: 0, district: 1, village: 2 };
+  // Rank by kind and match (0 exact, 1 the name begins so, 2 a later word does). A region that begins with
+  // the query outranks a village of exactly that name: "padang" must show Kota Padang Panjang, not only
+  // the many villages called Padang, and there are only 552 regions against 83,762 villages.
+  var RANK = { province: [0, 1, 3], district: [0, 1, 3], village: [2, 4, 5] };
   // A district's name begins with its kind; "sijunjung" is as exact a match for "Kabupaten Sijunjung".
   var DISTRICT_KIND_WORDS = ["kabupaten", "kota", "kab", "administrasi"];
 
@@ -118,8 +122,8 @@
       }
       var ranked = [];
       candidates.forEach(function (item) {
-        var rank = tier(item, query);
-        if (rank >= 0) { ranked.push({ rank: rank, item: item }); }
+        var match = tier(item, query);
+        if (match >= 0) { ranked.push({ rank: RANK[item.kind][match], item: item }); }
       });
       // Within a rank and kind: by code for a code query (neighbours stay together), by name otherwise.
       var first = isCodeQuery(query) ? "code" : "name";
