@@ -234,11 +234,16 @@ def region_rows_from_tarball(tarball: Path) -> tuple[list[dict], list[dict], lis
     return provinces, districts, villages
 
 
-def test_the_national_index_stays_light(tmp_path):
+@pytest.fixture(scope="module")
+def national_regions() -> tuple[list[dict], list[dict], list[dict]]:
     tarball = load_settings().cache_dir / region_package.TARBALL
     if not tarball.exists():
         pytest.skip(f"no {tarball}: `cakupan reference load` fetches it")
-    provinces, districts, villages = region_rows_from_tarball(tarball)
+    return region_rows_from_tarball(tarball)
+
+
+def test_the_national_index_stays_light(national_regions, tmp_path):
+    provinces, districts, villages = national_regions
     assert (len(provinces), len(districts), len(villages)) == (38, 514, 83762)
 
     written = write_search_index(provinces, districts, villages, tmp_path)
@@ -249,3 +254,18 @@ def test_the_national_index_stays_light(tmp_path):
           f"largest shard {largest[1]} {largest[0]:,}")
     assert sizes["regions.js"] < 100_000
     assert largest[0] < 200_000
+
+
+@pytest.mark.skipif(NODE is None, reason="needs node")
+def test_the_box_folds_every_real_name_as_the_index_does(national_regions, tmp_path):
+    names = sorted({row[key] for rows, key in zip(national_regions, ("province_name", "district_name", "village_name"),
+                                                  strict=True) for row in rows})
+    (tmp_path / "names.json").write_text(json.dumps(names), encoding="utf-8")
+    fold = ("const {words} = require(process.argv[1]); const fs = require('fs');"
+            "const names = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));"
+            "console.log(JSON.stringify(names.map(words)));")
+    result = subprocess.run([NODE, "-e", fold, str(SEARCH_SCRIPT), str(tmp_path / "names.json")],
+                            capture_output=True, text=True, timeout=60, check=True)
+    folded_by_box = dict(zip(names, json.loads(result.stdout), strict=True))
+    differing = {name: words for name, words in folded_by_box.items() if words != name_words(name)}
+    assert differing == {}

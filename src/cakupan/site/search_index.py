@@ -31,7 +31,9 @@ SEARCH_FOLDER = "search"
 REGIONS_FILE = "regions.js"
 # A shard above this many bytes is split by one more letter: a village shard must load fast on a slow line.
 NAME_SHARD_BUDGET = 60_000
+# search.js has the same two numbers: the letters of a shortest name shard key, the digits of a code shard key.
 FIRST_KEY_LENGTH = 2
+CODE_SHARD_DIGITS = 4
 REGISTER = "window.cakupanSearch.add"
 
 _JOINING_MARKS = re.compile(r"['’`ʼ]")  # "Regapu’u" is one word, "regapuu", not "regapu u"
@@ -107,10 +109,10 @@ def write_search_index(provinces: Iterable[Mapping], districts: Iterable[Mapping
 
 
 def _code_key(village_code: str) -> str:
-    # The first two segments of the code, which is the district's part in Kepmendagri codes: a code query
-    # needs four digits before it loads a shard, and one province's villages (8,563 in Jawa Tengah) would
-    # be far too heavy for one shard.
-    return code_digits("".join(village_code.split(".")[:2]))
+    # A district's digits in Kepmendagri codes, as search.js takes them from a query: a code query needs
+    # four digits before it loads a shard, and one province's villages (8,563 in Jawa Tengah) would be far
+    # too heavy for one shard.
+    return code_digits(village_code)[:CODE_SHARD_DIGITS]
 
 
 def _name_shards(village_rows: list[list[str]]) -> dict[str, list[list[str]]]:

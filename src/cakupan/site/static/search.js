@@ -175,7 +175,7 @@
     function highlight(next) {
       var all = options();
       if (!all.length) { active = -1; input.removeAttribute("aria-activedescendant"); return; }
-      active = (next + all.length) % all.length;
+      active = (next + all.length) % all.length;  // -1 (up from the top) is the last option
       Array.prototype.forEach.call(all, function (option, position) {
         var chosen = position === active;
         option.setAttribute("aria-selected", chosen ? "true" : "false");
@@ -235,7 +235,7 @@
     input.addEventListener("input", function () { goWhenReady = false; render(); });
     input.addEventListener("keydown", function (event) {
       if (event.key === "ArrowDown") { highlight(active + 1); event.preventDefault(); }
-      else if (event.key === "ArrowUp") { highlight(active - 1); event.preventDefault(); }
+      else if (event.key === "ArrowUp") { highlight(active <= 0 ? -1 : active - 1); event.preventDefault(); }
       else if (event.key === "Escape") { list.hidden = true; input.setAttribute("aria-expanded", "false"); }
     });
     form.addEventListener("submit", function (event) {
