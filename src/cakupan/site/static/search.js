@@ -153,6 +153,7 @@
     var requested = {};
     var active = -1;
     var goWhenReady = false;
+    var waiting = true;  // the options shown lack a shard that is still loading
 
     function label(name) {
       var source = labels && labels.content.querySelector('[data-label="' + name + '"]');
@@ -167,6 +168,8 @@
       var script = document.createElement("script");
       script.src = root + "search/" + name + ".js";
       script.onload = render;
+      // A shard missing from the site (an index older than its list) must not keep the box waiting.
+      script.onerror = function () { if (name !== "regions") { index.add(name, []); render(); } };
       document.head.appendChild(script);
     }
 
@@ -226,7 +229,8 @@
         if (answer.incomplete) { status.appendChild(label("more")); }
         else if (!open) { status.appendChild(label("none")); }
       }
-      if (goWhenReady && !answer.missing && index.ready()) {
+      waiting = Boolean(answer.missing) || !index.ready();
+      if (goWhenReady && !waiting) {
         goWhenReady = false;
         go();
       }
@@ -240,8 +244,8 @@
     });
     form.addEventListener("submit", function (event) {
       event.preventDefault();
-      // Enter before the shard arrived: go as soon as it has.
-      if (!go()) { goWhenReady = true; render(); }
+      // Enter before the shard arrived: go as soon as it has, to the best option then.
+      if (waiting) { goWhenReady = true; } else { go(); }
     });
     list.addEventListener("mousemove", function (event) {
       var option = event.target.closest('[role="option"]');
