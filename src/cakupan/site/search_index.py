@@ -28,6 +28,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 SEARCH_FOLDER = "search"
+# The box that reads the index; the page builder copies it to this path of the site, which the partial
+# templates/partials/search.html.j2 loads.
+SEARCH_SCRIPT = Path(__file__).parent / "static" / "search.js"
+SEARCH_SCRIPT_IN_SITE = "static/search.js"
 REGIONS_FILE = "regions.js"
 # A shard above this many bytes is split by one more letter: a village shard must load fast on a slow line.
 NAME_SHARD_BUDGET = 60_000
