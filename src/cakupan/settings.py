@@ -34,6 +34,8 @@ DOCUMENTED = [
      "kantor_cabang.csv, penduduk_bekerja.csv and the optional pemberi_kerja.csv"),
     ("CAKUPAN_REPORTS_ROOT", "$CAKUPAN_HOME/reports", "per-branch rejection reports, <KODE>/<YYYY-MM-DD>/"),
     ("CAKUPAN_DOCS_DIR", "$CAKUPAN_HOME/docs", "the generated docs site (dbt docs, GX Data Docs)"),
+    ("CAKUPAN_DATA_PACKAGES_KEEP", "31",
+     "nights of downloadable data packages (`data/<YYYY-MM-DD>/` of the docs site) kept; older ones are deleted"),
     ("CAKUPAN_EXPECTATIONS_DIR", "<repo>/expectations",
      "the Great Expectations project (File Data Context) the gates run"),
     ("CAKUPAN_AWARD_RUBRIC", "<repo>/award/rubric.yml", "the Paritrana Award rubric the award marts score with"),
@@ -93,6 +95,7 @@ class Settings:
     reference_root: Path
     reports_root: Path
     docs_dir: Path
+    data_packages_keep: int
     pii_key: str | None
     vulnerable_target: int
     task_retries: int
@@ -172,6 +175,7 @@ def load_settings() -> Settings:
         reference_root=_path("CAKUPAN_REFERENCE_ROOT", home / "sample" / "reference"),
         reports_root=_path("CAKUPAN_REPORTS_ROOT", home / "reports"),
         docs_dir=_path("CAKUPAN_DOCS_DIR", home / "docs"),
+        data_packages_keep=int(_env_or_default("CAKUPAN_DATA_PACKAGES_KEEP")),
         pii_key=_optional("CAKUPAN_PII_KEY"),
         vulnerable_target=int(_env("CAKUPAN_VULNERABLE_TARGET")),
         task_retries=int(_env("CAKUPAN_TASK_RETRIES")),
