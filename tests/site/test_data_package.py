@@ -310,11 +310,18 @@ def test_warehouse_night_package_holds_every_mart_of_the_date(night, tmp_path):
         write_data_package(conn, manifest, docs, D, keep=night.data_packages_keep)
         assert {p.name: p.read_bytes() for p in path.parent.iterdir()} == before
 
-        # A write that fails leaves the package that was there, and nothing half written.
+        # A write that fails halfway (after the marts before coverage_village) leaves the package that was there,
+        # and nothing half written.
         broken = json.loads(json.dumps(manifest))
-        broken["nodes"]["model.cakupan.coverage_village"]["columns"]["not_a_column"] = {
-            "name": "not_a_column", "data_type": "text", "description": ""}
-        with pytest.raises(DataPackageError, match="Generate it again"):
+        broken["nodes"]["model.cakupan.coverage_village"]["columns"]["village_name"]["data_type"] = "jsonb"
+        with pytest.raises(DataPackageError, match="TABLE_SCHEMA_TYPES"):
             write_data_package(conn, broken, docs, D, keep=night.data_packages_keep)
         assert {p.name: p.read_bytes() for p in path.parent.iterdir()} == before
         assert [p.name for p in (docs / "data").iterdir()] == ["2026-11-20"]
+
+        # A mart whose published table is not the manifest's (a new version's first night, failed) is left out.
+        ahead = json.loads(json.dumps(manifest))
+        ahead["nodes"]["model.cakupan.lookup_program"]["columns"]["new_column"] = {
+            "name": "new_column", "data_type": "text", "description": ""}
+        package = json.loads(write_data_package(conn, ahead, docs, D, keep=1).read_text(encoding="utf-8"))
+        assert [r["name"] for r in package["resources"]] == [name for name in sorted(marts) if name != "lookup_program"]

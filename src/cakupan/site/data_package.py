@@ -14,7 +14,8 @@ its columns when it has none), first rule that applies:
    named by its first day;
 4. otherwise (the lookups): every row.
 
-Views such as the daily marts' `*_latest` are made by publishing, not by dbt, so they are not in a package.
+Views such as the daily marts' `*_latest` are made by publishing, not by dbt, so they are not in a package; nor
+is a mart whose published table is missing or has other columns than the manifest says (the log says which).
 
 The package is written to a hidden folder beside its place and renamed into it, so a reader finds the
 previous package or the new one, whole (at worst, for the instant between two renames, none). Written again,
@@ -231,19 +232,23 @@ def mart_query(mart: Mart, snapshot_date: dt.date) -> sql.Composed:
     return sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER)").format(select)
 
 
-def _in_table_order(conn: psycopg.Connection, mart: Mart) -> Mart | None:
-    """The mart with its columns in the published table's order; None when `marts` has no such table yet."""
+def _in_table_order(conn: psycopg.Connection, mart: Mart, snapshot_date: dt.date) -> Mart | None:
+    """The mart with its columns in the published table's order; None, said in the log, when the published
+    table is missing or has other columns than the manifest: a new version's first night, failed before
+    publishing, leaves the old tables, and the site it builds, to say so, must not fail on them."""
     names = [name for (name,) in conn.execute(
         "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped "
         "ORDER BY attnum", (f"{PUBLISHED}.{mart.name}",))]
-    if not names:
-        return None
     by_name = {column.name: column for column in mart.columns}
+    if not names:
+        log.warning("Data package %s: %s.%s is not published yet: left out.", snapshot_date, PUBLISHED, mart.name)
+        return None
     if set(names) != set(by_name):
-        raise DataPackageError(
-            f"{PUBLISHED}.{mart.name} has the columns {names}, but dbt's manifest lists {list(by_name)}: the manifest "
-            f"is not of the dbt project that published the marts. Generate it again (`dbt docs generate`, as the "
-            f"docs site does) with the project the night ran.")
+        log.warning("Data package %s: %s.%s is left out: its columns %s are not those of dbt's manifest %s. The next "
+                    "published night brings them in step; if it was published, the manifest is not of the dbt "
+                    "project that published it: generate it again with that project.",
+                    snapshot_date, PUBLISHED, mart.name, names, list(by_name))
+        return None
     return replace(mart, columns=tuple(by_name[name] for name in names))
 
 
@@ -323,20 +328,27 @@ def prune_packages(data_dir: Path, keep: int, written: dt.date | None = None) ->
     doomed += [path for path in data_dir.iterdir() if path.is_dir() and path.name.startswith(UNFINISHED_PREFIX)]
     for path in sorted(doomed):
         shutil.rmtree(path)
-        log.info("Data package %s deleted (CAKUPAN_DATA_PACKAGES_KEEP=%d).", path.name, keep)
+        if path.name.startswith(UNFINISHED_PREFIX):
+            log.info("Data packages: %s, left by a write that did not finish, deleted.", path.name)
+        else:
+            log.info("Data package %s deleted (CAKUPAN_DATA_PACKAGES_KEEP=%d).", path.name, keep)
     return sorted(doomed)
 
 
 def replace_folder(new: Path, target: Path) -> None:
     """Put the finished folder `new` at `target`, in place of any older one, by renames on one file system."""
-    if target.exists():
-        old = target.with_name(f"{UNFINISHED_PREFIX}{target.name}.replaced-{os.getpid()}")
-        shutil.rmtree(old, ignore_errors=True)
-        target.rename(old)
+    if not target.exists():
         new.rename(target)
-        shutil.rmtree(old)
-    else:
+        return
+    old = target.with_name(f"{UNFINISHED_PREFIX}{target.name}.replaced-{os.getpid()}")
+    shutil.rmtree(old, ignore_errors=True)
+    target.rename(old)
+    try:
         new.rename(target)
+    except BaseException:
+        old.rename(target)  # the previous package back rather than none
+        raise
+    shutil.rmtree(old)
 
 
 def write_data_package(conn: psycopg.Connection, manifest: dict, docs_dir: Path, snapshot_date: dt.date,
@@ -369,10 +381,8 @@ def write_data_package(conn: psycopg.Connection, manifest: dict, docs_dir: Path,
                 conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             created = _created(conn, snapshot_date)
             for mart in marts:
-                published = _in_table_order(conn, mart)
+                published = _in_table_order(conn, mart, snapshot_date)
                 if published is None:
-                    log.warning("Data package %s: %s.%s does not exist yet (never published): left out.",
-                                snapshot_date, PUBLISHED, mart.name)
                     continue
                 rows, size, sha256 = _copy_to_file(conn, mart_query(published, snapshot_date),
                                                    unfinished / f"{mart.name}.csv")
