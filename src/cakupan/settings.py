@@ -37,6 +37,8 @@ DOCUMENTED = [
     ("CAKUPAN_BOUNDARIES", "(none)",
      "GeoJSON or TopoJSON file of district (kabupaten/kota) boundaries keyed by Kemendagri code, such as BIG's; "
      "the province pages draw district maps from it (none: no district maps)"),
+    ("CAKUPAN_DATA_PACKAGES_KEEP", "31",
+     "nights of downloadable data packages (`data/<YYYY-MM-DD>/` of the docs site) kept; older ones are deleted"),
     ("CAKUPAN_EXPECTATIONS_DIR", "<repo>/expectations",
      "the Great Expectations project (File Data Context) the gates run"),
     ("CAKUPAN_AWARD_RUBRIC", "<repo>/award/rubric.yml", "the Paritrana Award rubric the award marts score with"),
@@ -97,6 +99,7 @@ class Settings:
     reports_root: Path
     docs_dir: Path
     boundaries: Path | None
+    data_packages_keep: int
     pii_key: str | None
     vulnerable_target: int
     task_retries: int
@@ -178,6 +181,7 @@ def load_settings() -> Settings:
         reports_root=_path("CAKUPAN_REPORTS_ROOT", home / "reports"),
         docs_dir=_path("CAKUPAN_DOCS_DIR", home / "docs"),
         boundaries=Path(boundaries).expanduser().resolve() if boundaries else None,
+        data_packages_keep=int(_env_or_default("CAKUPAN_DATA_PACKAGES_KEEP")),
         pii_key=_optional("CAKUPAN_PII_KEY"),
         vulnerable_target=int(_env("CAKUPAN_VULNERABLE_TARGET")),
         task_retries=int(_env("CAKUPAN_TASK_RETRIES")),

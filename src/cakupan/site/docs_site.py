@@ -19,6 +19,7 @@ import psycopg
 from cakupan.platform.warehouse import warehouse_url
 from cakupan.settings import Settings
 from cakupan.site.boundaries import load_boundaries
+from cakupan.site.data_package import DATA_FOLDER, PACKAGE_FILE, write_data_package
 from cakupan.site.gate_messages import english_descriptions, gate_message
 from cakupan.site.rendering import Bilingual
 from cakupan.site.review_site import NightQuality, SiteContext, build_review_pages, latest_data_docs_pages
@@ -145,8 +146,13 @@ def build_docs_site(settings: Settings, snapshot_date: dt.date) -> Path:
     (docs / "dbt").mkdir(exist_ok=True)
     shutil.copyfile(target / "static_index.html", docs / "dbt" / "index.html")
     english = english_descriptions(settings.expectations_dir)
+    manifest = json.loads((target / "manifest.json").read_text())
     with psycopg.connect(warehouse_url(settings, "transformer")) as conn:
         published = _published_date(conn, snapshot_date)
+        package = None
+        if published is not None:
+            write_data_package(conn, manifest, docs, published, settings.data_packages_keep)
+            package = f"{DATA_FOLDER}/{published.isoformat()}/{PACKAGE_FILE}"
         context = SiteContext(
             published=published,
             banner=_banner(published, snapshot_date),
@@ -155,7 +161,8 @@ def build_docs_site(settings: Settings, snapshot_date: dt.date) -> Path:
             gx_pages=latest_data_docs_pages(docs),
             rubric=_rubric(conn),
             built_at=dt.datetime.now(dt.UTC),
-            indicators=indicator_descriptions(json.loads((target / "manifest.json").read_text())),
+            indicators=indicator_descriptions(manifest),
+            data_package=package,
         )
         quality = NightQuality(snapshot_date, _gates(conn, snapshot_date, english), _branches(conn, settings))
         boundaries = load_boundaries(settings.boundaries) if settings.boundaries else None

@@ -21,6 +21,8 @@ from cakupan.site import site_format as fmt
 from cakupan.site.boundaries import Boundaries, Choropleth, district_choropleth
 from cakupan.site.charts import bar_chart, line_chart
 from cakupan.site.rendering import Bilingual, copy_assets, write_page
+from cakupan.site.search_index import write_search_index
+from cakupan.site.site_paths import DISTRICT_PAGE, PROVINCE_PAGE, VILLAGE_ROW, VILLAGE_ROW_ID
 from cakupan.site.tables import Column, Table, with_csv
 from cakupan.site.tile_map import province_tiles
 from cakupan.transform.award_rubric import AWARD_LEVELS
@@ -30,10 +32,6 @@ WHAT_IF_FOLDER = "what-if"
 # The award's pages, one per category, under this folder.
 AWARD_FOLDER = "penghargaan"
 B = Bilingual
-# Where an area's figures are, site-relative; search (search_index) links the same places.
-PROVINCE_PAGE = "provinsi/{province_code}.html"
-DISTRICT_PAGE = "kabupaten/{district_code}.html"
-VILLAGE_ROW = "kabupaten/{district_code}.html#desa-{village_code}"
 
 
 @dataclass(frozen=True)
@@ -205,6 +203,7 @@ def build_review_pages(conn: psycopg.Connection, docs_dir: Path, context: SiteCo
     district_months = _rows(conn, "SELECT * FROM marts.coverage_district_month WHERE month <= %(d)s ORDER BY month",
                             params)
 
+    pages.written += write_search_index(provinces, districts, villages, docs_dir)
     _national_page(pages, national, provinces, province_months, quality)
     pages.write("indikator.html", "indicators.html.j2", **_indicator_data(context))
     _award_pages(conn, pages, params)
@@ -329,7 +328,7 @@ def _district_page(pages: _Pages, district: dict, province_name: str, villages: 
         Column("vulnerable_target_met", B("Target tercapai", "Target met"), "yes_no"),
         Column("score", B("Nilai desa", "Village score"), "score")],
         sorted(villages, key=lambda v: (-v["covered_persons"], v["village_code"])),
-        B("Tidak ada desa.", "No villages."), row_id=VILLAGE_ROW.split("#")[1])
+        B("Tidak ada desa.", "No villages."), row_id=VILLAGE_ROW_ID)
     by_source: dict[str, int] = defaultdict(int)
     by_segment: dict[str, int] = defaultdict(int)
     for row in participation:

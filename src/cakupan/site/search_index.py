@@ -27,11 +27,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from cakupan.site.site_paths import district_url, province_url
+
 SEARCH_FOLDER = "search"
-# The box that reads the index; the page builder copies it to this path of the site, which the partial
-# templates/partials/search.html.j2 loads.
-SEARCH_SCRIPT = Path(__file__).parent / "static" / "search.js"
-SEARCH_SCRIPT_IN_SITE = "static/search.js"
 REGIONS_FILE = "regions.js"
 # A shard above this many bytes is split by one more letter: a village shard must load fast on a slow line.
 NAME_SHARD_BUDGET = 60_000
@@ -55,18 +53,6 @@ def name_words(name: str) -> list[str]:
 def code_digits(code: str) -> str:
     """A code as the search box compares it, so "13.73", "1373" and "13 73" are one query."""
     return _NOT_DIGITS.sub("", code)
-
-
-def province_url(province_code: str) -> str:
-    return f"provinsi/{province_code}.html"
-
-
-def district_url(district_code: str) -> str:
-    return f"kabupaten/{district_code}.html"
-
-
-def village_url(district_code: str, village_code: str) -> str:
-    return f"{district_url(district_code)}#desa-{village_code}"
 
 
 def write_search_index(provinces: Iterable[Mapping], districts: Iterable[Mapping], villages: Iterable[Mapping],
