@@ -146,7 +146,7 @@ def marts_of(manifest: dict) -> list[Mart]:
     told by their configured schema (`marts`), not by the one dbt built them in."""
     keys = _model_keys(manifest)
     not_null_tested = _not_null_tested(manifest)
-    marts = []
+    found = []
     for unique_id, node in manifest.get("nodes", {}).items():
         if (node.get("resource_type") != "model" or node.get("package_name") != DBT_PACKAGE
                 or (node.get("config") or {}).get("schema") != MARTS_CUSTOM_SCHEMA):
@@ -160,9 +160,9 @@ def marts_of(manifest: dict) -> list[Mart]:
         if not columns:
             raise DataPackageError(f"dbt's manifest lists no columns of the mart {node['name']}: describe them in "
                                    f"its YAML (a contract), then generate the manifest again.")
-        marts.append(Mart(name=node.get("alias") or node["name"], description=(node.get("description") or "").strip(),
+        found.append(Mart(name=node.get("alias") or node["name"], description=(node.get("description") or "").strip(),
                           columns=columns, key=keys.get(unique_id)))
-    return sorted(marts, key=lambda mart: mart.name)
+    return sorted(found, key=lambda mart: mart.name)
 
 
 def rows_of_the_date(mart: Mart, snapshot_date: dt.date) -> tuple[sql.Composable, str]:
