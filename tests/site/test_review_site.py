@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import os
 import shutil
 import socket
@@ -173,6 +174,38 @@ def as_csv(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+def test_the_night_has_a_data_package_of_every_mart(national, page):
+    page.goto(url(national, "index.html"))
+    package_path = national.docs_dir / page.locator("#data-package").get_attribute("href")
+    assert package_path == national.docs_dir / "data" / D.isoformat() / "datapackage.json"
+    package = json.loads(package_path.read_text())
+    every_mart = {path.stem for path in (ROOT / "dbt_project" / "models" / "marts").rglob("*.sql")}
+    assert {resource["name"] for resource in package["resources"]} == every_mart
+    village = next(resource for resource in package["resources"] if resource["name"] == "coverage_village")
+    with (package_path.parent / village["path"]).open(newline="", encoding="utf-8") as file:
+        header, *rows = list(csv.reader(file))
+    assert header == [field["name"] for field in village["schema"]["fields"]]
+    assert len(rows) == marts(national, "SELECT count(*) FROM marts.coverage_village WHERE snapshot_date = %s",
+                              D)[0][0] == 83_762
+
+
+def test_search_finds_a_village_by_name_and_by_code(national, page):
+    code, name = marts(national, "SELECT village_code, village_name FROM marts.coverage_village WHERE snapshot_date "
+                                 "= %s AND district_code = '13.73' ORDER BY village_code LIMIT 1", D)[0]
+    page.goto(url(national, "provinsi/14.html"))
+    page.fill("#search", name)
+    option = page.locator('#search-results [role="option"]', has_text="Sawahlunto").first
+    option.wait_for()
+    option.locator("a").click()
+    assert page.url.endswith(f"kabupaten/13.73.html#desa-{code}")
+    assert page.locator(f'tr[id="desa-{code}"]').is_visible()
+    page.goto(url(national, "index.html"))
+    page.fill("#search", code)
+    page.locator('#search-results [role="option"]').first.wait_for()
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/kabupaten/13.73.html#desa-{code}")
 
 
 def test_tables_sort_from_the_keyboard(national, page):
