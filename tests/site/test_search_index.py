@@ -1,5 +1,5 @@
-"""The site's search: the sharded index search_index.py writes, the box static/search.js runs on it (under node,
-and once in Debian's chromium from the file system), the partial that puts the box on a page, and the index's
+"""The site's search: the sharded index search_index.py writes, the box static/search.js runs on it (under node),
+the partial that puts the box on a page, and the index's
 weight at national size with the real region names."""
 
 from __future__ import annotations
@@ -20,10 +20,9 @@ from cakupan.site import search_index
 from cakupan.site.search_index import code_digits, name_words, write_search_index
 
 SITE_PACKAGE = Path(search_index.__file__).parent
-SEARCH_SCRIPT = SITE_PACKAGE / "static" / "search.js"
+SEARCH_SCRIPT = search_index.SEARCH_SCRIPT
 TEMPLATES = SITE_PACKAGE / "templates"
 NODE = shutil.which("node")
-CHROMIUM = shutil.which("chromium")
 
 PROVINCES = [
     {"province_code": "13", "province_name": "Sumatera Barat"},
@@ -215,7 +214,7 @@ def test_the_partial_has_the_box_its_labels_and_script_and_no_bare_words():
     page = render_partial("../")
     assert '<form role="search" class="search" data-root="../"' in page
     assert 'aria-controls="search-results"' in page and 'role="listbox"' in page
-    assert '<script src="../static/search.js" defer></script>' in page
+    assert f'<script src="../{search_index.SEARCH_SCRIPT_IN_SITE}" defer></script>' in page
     for kind in ("province", "district", "village", "more", "none"):
         assert f'data-label="{kind}"' in page
     # Every visible word comes through t(): without its language spans the partial shows no text at all.
