@@ -1,5 +1,5 @@
-"""The site's search: the sharded index search_index.py writes, the box static/search.js runs on it (under node),
-the partial that puts the box on a page, and the index's
+"""The site's search: the sharded index search_index.py writes, the box static/search.js runs on it (under node,
+and once in Debian's chromium from the file system), the partial that puts the box on a page, and the index's
 weight at national size with the real region names."""
 
 from __future__ import annotations
@@ -10,19 +10,20 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import jinja2
 import pytest
-from markupsafe import Markup, escape
 
 from cakupan.reference import region_package
 from cakupan.settings import load_settings
 from cakupan.site import search_index
+from cakupan.site.rendering import ASSETS_FOLDER, STATIC, render
 from cakupan.site.search_index import code_digits, name_words, write_search_index
 
 SITE_PACKAGE = Path(search_index.__file__).parent
-SEARCH_SCRIPT = search_index.SEARCH_SCRIPT
+SEARCH_SCRIPT = STATIC / "search.js"
+SCRIPT_IN_SITE = f"{ASSETS_FOLDER}/search.js"
 TEMPLATES = SITE_PACKAGE / "templates"
 NODE = shutil.which("node")
+CHROMIUM = shutil.which("chromium")
 
 PROVINCES = [
     {"province_code": "13", "province_name": "Sumatera Barat"},
@@ -203,23 +204,90 @@ def test_a_split_key_asks_for_more_letters(tmp_path, monkeypatch):
 
 
 def render_partial(root: str) -> str:
-    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                                     undefined=jinja2.StrictUndefined)
-    environment.globals["t"] = lambda indonesian, english: Markup(
-        f'<span class="lang-id">{escape(indonesian)}</span><span class="lang-en" lang="en">{escape(english)}</span>')
-    return environment.get_template("partials/search.html.j2").render(root=root)
+    return render("partials/search.html.j2", root=root)
 
 
 def test_the_partial_has_the_box_its_labels_and_script_and_no_bare_words():
     page = render_partial("../")
     assert '<form role="search" class="search" data-root="../"' in page
     assert 'aria-controls="search-results"' in page and 'role="listbox"' in page
-    assert f'<script src="../{search_index.SEARCH_SCRIPT_IN_SITE}" defer></script>' in page
+    assert f'<script src="../{SCRIPT_IN_SITE}" defer></script>' in page
     for kind in ("province", "district", "village", "more", "none"):
         assert f'data-label="{kind}"' in page
     # Every visible word comes through t(): without its language spans the partial shows no text at all.
     bare = re.sub(r'<span class="lang-(id|en)"[^>]*>[^<]*</span>', "", page)
     assert re.sub(r"<[^>]+>", "", bare).split() == []
+
+
+PAGE = """<!doctype html>
+<html lang="id" data-lang="id">
+<head><meta charset="utf-8"><link rel="icon" href="data:,"><title>{title}</title>
+<style>html[data-lang="en"] .lang-id, html:not([data-lang="en"]) .lang-en {{ display: none; }}</style></head>
+<body>{search}<h1>{title}</h1>{villages}</body>
+</html>
+"""
+
+
+def fixture_site(site: Path) -> Path:
+    """A site of the small set's pages, each with the search box, as the page builder will lay it out."""
+    write_search_index(PROVINCES, DISTRICTS, VILLAGES, site)
+    (site / SCRIPT_IN_SITE).parent.mkdir(parents=True)
+    shutil.copy(SEARCH_SCRIPT, site / SCRIPT_IN_SITE)
+    pages = {"index.html": ("Nasional", "")}
+    pages |= {f"provinsi/{row['province_code']}.html": (row["province_name"], "") for row in PROVINCES}
+    for district in DISTRICTS:
+        rows = "".join(f'<tr id="desa-{village["village_code"]}"><td>{village["village_name"]}</td></tr>'
+                       for village in VILLAGES if village["district_code"] == district["district_code"])
+        # Tall enough that going to a village's row has to scroll.
+        villages = f'<div style="height: 3000px"></div><table><tbody>{rows}</tbody></table>'
+        pages[f"kabupaten/{district['district_code']}.html"] = (district["district_name"], villages)
+    for relative, (title, villages) in pages.items():
+        path = site / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        root = "../" * relative.count("/")
+        path.write_text(PAGE.format(title=title, search=render_partial(root), villages=villages), encoding="utf-8")
+    return site
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium")
+def test_the_box_in_a_browser_from_the_file_system(tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    site = fixture_site(tmp_path / "site")
+    errors: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM)
+        page = browser.new_page()
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto((site / "index.html").as_uri())
+        options = page.locator('#search-results [role="option"]')
+
+        page.fill("#search", "sawah")
+        expect(options.first).to_contain_text("Kota Sawahlunto")
+        expect(options).to_have_count(2)  # and the village Sawah Rasau, from the shard the query loaded
+        expect(page.locator("#search")).to_have_attribute("aria-expanded", "true")
+
+        page.fill("#search", "13.73.01.2001")
+        expect(options).to_have_count(1)
+        page.press("#search", "Enter")
+        page.wait_for_url("**/kabupaten/13.73.html#desa-13.73.01.2001")
+        expect(page.locator('[id="desa-13.73.01.2001"]')).to_be_in_viewport()
+
+        # A page one folder down, in English, by the arrow keys.
+        page.evaluate("document.documentElement.setAttribute('data-lang', 'en')")
+        page.fill("#search", "padang")
+        expect(options).to_have_count(4)
+        expect(options.nth(1)).to_contain_text("District", use_inner_text=True)
+        expect(options.nth(1)).not_to_contain_text("Kabupaten/Kota", use_inner_text=True)
+        page.press("#search", "ArrowDown")
+        page.press("#search", "ArrowDown")
+        expect(options.nth(1)).to_have_attribute("aria-selected", "true")
+        page.press("#search", "Enter")
+        page.wait_for_url("**/kabupaten/13.74.html")
+        expect(page.locator("h1")).to_have_text("Kota Padang Panjang")
+        browser.close()
+    assert errors == []
 
 
 def region_rows_from_tarball(tarball: Path) -> tuple[list[dict], list[dict], list[dict]]:

@@ -149,6 +149,7 @@ def build_docs_site(settings: Settings, snapshot_date: dt.date) -> Path:
     manifest = json.loads((target / "manifest.json").read_text())
     with psycopg.connect(warehouse_url(settings, "transformer")) as conn:
         published = _published_date(conn, snapshot_date)
+        conn.commit()  # the package reads the marts in a snapshot of its own (data_package.write_data_package)
         package = None
         if published is not None:
             write_data_package(conn, manifest, docs, published, settings.data_packages_keep)
