@@ -25,6 +25,10 @@ ATTRIBUTION = (
     "Kode dan nama wilayah: idn-area-data 4.0.1 oleh fityannugroho (github.com/fityannugroho/idn-area-data), "
     "lisensi Open Database License (ODbL) 1.0."
 )
+ATTRIBUTION_EN = (
+    "Region codes and names: idn-area-data 4.0.1 by fityannugroho (github.com/fityannugroho/idn-area-data), "
+    "licensed under the Open Database License (ODbL) 1.0."
+)
 
 # our level -> (member in the tarball, expected rows)
 LEVELS = {

@@ -43,7 +43,7 @@ from psycopg import pq, sql
 
 from cakupan.errors import UserError
 from cakupan.publish.publication import PUBLISHED
-from cakupan.reference.region_package import ATTRIBUTION
+from cakupan.reference.region_package import ATTRIBUTION_EN
 
 log = logging.getLogger("cakupan.docs")
 
@@ -302,7 +302,7 @@ def descriptor(snapshot_date: dt.date, created: str, resources: list[dict]) -> d
                  f"(Labour social-security coverage in Indonesia, as of {day})",
         "description": (
             f"Mart Cakupan yang diterbitkan untuk tanggal {day}: angka agregat per wilayah, tanpa data pribadi. "
-            f"The marts Cakupan published for {day}: aggregate figures per region, no personal data. {ATTRIBUTION}"),
+            f"The marts Cakupan published for {day}: aggregate figures per region, no personal data. {ATTRIBUTION_EN}"),
         "created": created,
         "licenses": LICENSES,
         "sources": SOURCES,

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 from markupsafe import Markup
 
-from cakupan.reference.region_package import ATTRIBUTION
+from cakupan.reference.region_package import ATTRIBUTION, ATTRIBUTION_EN
 from cakupan.site import site_format
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -62,8 +62,8 @@ def wib(moment: dt.datetime | None) -> str:
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.globals.update(t=t, wib=wib, attribution=ATTRIBUTION, dash=site_format.DASH, assets=ASSETS_FOLDER,
-                       percent=site_format.percent)
+    env.globals.update(t=t, wib=wib, attribution=Bilingual(ATTRIBUTION, ATTRIBUTION_EN), dash=site_format.DASH,
+                       assets=ASSETS_FOLDER, percent=site_format.percent)
     for name in ("number", "percent", "points", "rupiah", "score"):
         env.filters[name] = getattr(site_format, name)
     env.filters["sort_value"] = sort_value
