@@ -208,21 +208,11 @@ def build_review_pages(conn: psycopg.Connection, docs_dir: Path, context: SiteCo
     pages.write("indikator.html", "indicators.html.j2", **_indicator_data(context))
     _award_pages(conn, pages, params)
 
-    by_province: dict[str, list[dict]] = defaultdict(list)
-    for row in districts:
-        by_province[row["province_code"]].append(row)
-    villages_of: dict[str, list[dict]] = defaultdict(list)
-    for row in villages:
-        villages_of[row["district_code"]].append(row)
-    participation_of: dict[str, list[dict]] = defaultdict(list)
-    for row in participation:
-        participation_of[row["district_code"]].append(row)
-    months_of_province: dict[str, list[dict]] = defaultdict(list)
-    for row in province_months:
-        months_of_province[row["province_code"]].append(row)
-    months_of_district: dict[str, list[dict]] = defaultdict(list)
-    for row in district_months:
-        months_of_district[row["district_code"]].append(row)
+    by_province = _grouped(districts, "province_code")
+    villages_of = _grouped(villages, "district_code")
+    participation_of = _grouped(participation, "district_code")
+    months_of_province = _grouped(province_months, "province_code")
+    months_of_district = _grouped(district_months, "district_code")
     for province in provinces:
         members = by_province[province["province_code"]]
         best = sorted((v for d in members for v in villages_of[d["district_code"]] if v["rank_in_province"]),
@@ -236,6 +226,13 @@ def build_review_pages(conn: psycopg.Connection, docs_dir: Path, context: SiteCo
         _district_page(pages, district, names[district["province_code"]], villages_of[code], participation_of[code],
                        months_of_district[code])
     return pages.written
+
+
+def _grouped(rows: Sequence[dict], key: str) -> dict[str, list[dict]]:
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        groups[row[key]].append(row)
+    return groups
 
 
 def _national_page(pages: _Pages, title: Bilingual, provinces: list[dict], months: list[dict],
