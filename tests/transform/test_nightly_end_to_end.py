@@ -4,13 +4,13 @@ answers were worked out by hand (tests/fixtures/small_night/expected.py): every 
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
 import re
 import shutil
 from pathlib import Path
 
 import pytest
+from markupsafe import escape
 
 from cakupan.cli import main as cakupan
 from cakupan.orchestration.dag_run import run_nightly
@@ -82,7 +82,7 @@ def test_the_night_produces_the_hand_worked_figures(night, empty_warehouse, tmp_
     for name, indonesian, english in blocks:
         assert f"<code>{name}</code>" in indicators
         for sentence in (indonesian, english.split("(")[0]):
-            assert html.escape(" ".join(sentence.split())) in indicators, (name, sentence)
+            assert str(escape(" ".join(sentence.split()))) in indicators, (name, sentence)
     site = "".join(p.read_text(errors="ignore") for p in night.docs_dir.rglob("*.html"))
     # A participant may share a name with a place: the fixture's Sri Rahayu with the village 18.10.06.2007 that
     # the district pages list. A place name is public; the person behind the same words is not on the site.

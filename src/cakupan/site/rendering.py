@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from cakupan.reference.region_package import ATTRIBUTION, ATTRIBUTION_EN
 from cakupan.site import site_format
@@ -67,8 +68,16 @@ def environment() -> jinja2.Environment:
     for name in ("number", "percent", "points", "rupiah", "score"):
         env.filters[name] = getattr(site_format, name)
     env.filters["sort_value"] = sort_value
+    env.filters["code_spans"] = code_spans
     env.tests["bilingual"] = lambda value: isinstance(value, Bilingual)
     return env
+
+
+def code_spans(text: str) -> Markup:
+    """A doc block's prose as one line, its `code` spans as code (the rest escaped)."""
+    parts = re.split(r"`([^`]+)`", " ".join(text.split()))
+    return Markup("").join(Markup("<code>{}</code>").format(part) if index % 2 else escape(part)
+                           for index, part in enumerate(parts))
 
 
 def sort_value(value: object) -> str:

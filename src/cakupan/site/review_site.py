@@ -176,7 +176,7 @@ def build_review_pages(conn: psycopg.Connection, docs_dir: Path, context: SiteCo
     national = B("Cakupan jaminan sosial ketenagakerjaan", "Labour social-security coverage")
     if context.published is None:
         pages.write("index.html", "national.html.j2", title=national, models=[], suites=[], quality=quality,
-                    summary=None, tables={}, charts={})
+                    summary=None, tables=_quality_tables(quality) if quality else {}, charts={})
         pages.write("indikator.html", "indicators.html.j2", **_indicator_data(context))
         return pages.written
 
