@@ -3,8 +3,10 @@ how Cakupan takes data (idn-area-data) and test tools (axe-core) from npm, the o
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,22 +29,32 @@ class NpmPackage:
         return f"{self.name}-{self.version}.tgz"
 
     def ensure(self, cache_dir: Path) -> Path:
-        """Return the verified tarball in `cache_dir`, fetching it with `npm pack` the first time."""
+        """Return the verified tarball in `cache_dir`, fetching it with `npm pack` the first time.
+
+        Fetched into a folder of its own and renamed into place once verified, so that processes fetching at
+        once (the test processes of a fresh checkout) never read a file another is still writing."""
         cache_dir.mkdir(parents=True, exist_ok=True)
         tarball = cache_dir / self.tarball
         if not tarball.exists():
             if shutil.which("npm") is None:
                 raise NpmPackageError("npm is not installed: install Node.js/npm, then run the command again.")
             print(f"Fetching {self.name}@{self.version} with npm pack ...", flush=True)
-            result = subprocess.run(
-                ["npm", "pack", f"{self.name}@{self.version}", "--silent", "--pack-destination", str(cache_dir)],
-                capture_output=True, text=True,
-            )
-            if result.returncode != 0 or not tarball.exists():
-                raise NpmPackageError(f"npm pack {self.name}@{self.version} failed: {result.stderr.strip()}")
+            with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".fetch-") as folder:
+                result = subprocess.run(
+                    ["npm", "pack", f"{self.name}@{self.version}", "--silent", "--pack-destination", folder],
+                    capture_output=True, text=True,
+                )
+                fetched = Path(folder) / self.tarball
+                if result.returncode != 0 or not fetched.exists():
+                    raise NpmPackageError(f"npm pack {self.name}@{self.version} failed: {result.stderr.strip()}")
+                self._verify(fetched)
+                os.replace(fetched, tarball)
+        self._verify(tarball)
+        return tarball
+
+    def _verify(self, tarball: Path) -> None:
         actual = sha256_of(tarball)
         if actual != self.sha256:
             tarball.unlink()
             raise NpmPackageError(f"{self.tarball} has sha256 {actual}, expected {self.sha256}; the corrupt file "
                                   "was removed, run again to re-fetch.")
-        return tarball
