@@ -7,6 +7,7 @@
     `eligible` is a SQL condition over `indicators` and the level's `eligibility` rules. -#}
 {% macro award_scores(indicators_model, level, key, eligible, rank_within=none, national_within=[]) %}
 {%- set rank_within = [rank_within] if rank_within is string else (rank_within or []) -%}
+{%- set indicator_columns = award_indicator_columns(indicators_model) -%}
 with indicators as (select * from {{ ref(indicators_model) }}),
 rubric as (select * from {{ ref('stg_reference__award_indicators') }} where level = '{{ level }}'),
 eligibility as (select * from {{ ref('stg_reference__award_eligibility') }} where level = '{{ level }}'),
@@ -18,25 +19,27 @@ judged as (
     left join eligibility on true
 ),
 
--- One row per eligible entity and rubric indicator: the rubric names a column of the indicator model.
--- Both materialised, and each entity's row made JSON once: inlined, the planner repeated to_jsonb for every
--- use of the value below (docs/decisions.md, change 13).
-eligible_fields as materialized (
-    select judged.year, judged.{{ key }}, to_jsonb(judged) as fields
-    from judged
-    where judged.eligible
-),
-
+-- One row per eligible entity and rubric indicator: the rubric names a column of the indicator model, and a
+-- value is read from the column of that name, as its text (so that a rubric naming a text column fails as it
+-- would have). A CASE over the model's columns, not the row made JSON once and read back by name:
+-- that took most of the largest award mart's build (docs/decisions.md, change 23).
 indicator_values as materialized (
     select
-        eligible_fields.year,
-        eligible_fields.{{ key }},
+        judged.year,
+        judged.{{ key }},
         rubric.indicator,
         rubric.weight,
         rubric.normalisation,
-        (eligible_fields.fields ->> rubric.indicator)::numeric as value
-    from eligible_fields
+        {% if indicator_columns -%}
+        case rubric.indicator
+            {%- for column in indicator_columns %}
+            when '{{ column }}' then judged.{{ column }}::text::numeric
+            {%- endfor %}
+        end
+        {%- else %}null::numeric{% endif %} as value
+    from judged
     cross join rubric
+    where judged.eligible
 ),
 
 -- Each value on 0-1 among the eligible of the same year; a missing value scores 0.
@@ -88,4 +91,16 @@ select
                      order by ranked.score desc)
     end as national_rank{% endif %}
 from ranked
+{% endmacro %}
+
+{#- The columns of `indicators_model` as built: a rubric may name any of them as an indicator. A unit test's ref
+    is its fixture, which has the columns of the model built (empty) before it; so the table is read there. -#}
+{% macro award_indicator_columns(indicators_model) %}
+    {%- if not execute -%}{{ return([]) }}{%- endif -%}
+    {%- set relation = ref(indicators_model) -%}
+    {%- if model.resource_type == 'unit_test' -%}
+        {%- set relation = adapter.get_relation(database=target.database, schema=relation.schema or 'intermediate',
+                                                identifier=indicators_model) -%}
+    {%- endif -%}
+    {{ return(adapter.get_columns_in_relation(relation) | map(attribute='name') | list) }}
 {% endmacro %}
