@@ -86,6 +86,7 @@ def test_the_index_shards_villages_by_word_beginning_and_by_district_code(tmp_pa
                       ["district", "13.74", "Kota Padang Panjang", "Sumatera Barat", "kabupaten/13.74.html"]],
         "nameShards": ["ba", "du", "gu", "la", "pa", "pe", "ra", "sa", "si", "ta", "ud"],
         "codeShards": ["1101", "1303", "1371", "1373"],
+        "villageRowId": "desa-{village_code}",
     }
     assert read_shard(folder / "name-pa.js")[1] == [["13.71.01.1001", "Padang Pasir", "13.71"],
                                                      ["13.71.01.1002", "Padang", "13.71"]]

@@ -90,7 +90,7 @@ def render(template: str, **data: object) -> str:
 
 
 def write_page(docs_dir: Path, relative: str, template: str, **data: object) -> Path:
-    """Render a page to `docs_dir/relative`; `depth` (how far below the site root it is) is given to it."""
+    """Render a page to `docs_dir/relative`, given `root`: the relative path from it back to the site root."""
     path = docs_dir / relative
     path.parent.mkdir(parents=True, exist_ok=True)
     root = "../" * relative.count("/")

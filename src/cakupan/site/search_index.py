@@ -15,7 +15,7 @@ file would weigh megabytes, so the index is sharded and a query loads at most on
 A village row is `[village_code, village_name, district_code]`: its district and province names and its
 page come from regions.js, which every query has loaded anyway, rather than being repeated in every shard
 the village appears in (that repetition tripled the heaviest shard). Its URL is the district page's with
-`#desa-<village_code>`, the id of its row in the district page's village table.
+the id of its row in the district page's village table (`site_paths.VILLAGE_ROW_ID`, which regions.js carries).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from cakupan.site.site_paths import district_url, province_url
+from cakupan.site.site_paths import VILLAGE_ROW_ID, district_url, province_url
 
 SEARCH_FOLDER = "search"
 REGIONS_FILE = "regions.js"
@@ -93,6 +93,7 @@ def write_search_index(provinces: Iterable[Mapping], districts: Iterable[Mapping
                       for code, name, province_code in district_rows],
         "nameShards": sorted(name_shards),
         "codeShards": sorted(code_shards),
+        "villageRowId": VILLAGE_ROW_ID,  # search.js puts a village's code in it
     }
     written.insert(0, _write_shard(folder, REGIONS_FILE.removesuffix(".js"), regions))
     return written

@@ -56,6 +56,7 @@
     var districts = {};
     var nameShards = null;
     var codeShards = null;
+    var villageRowId = null;
     var shards = {};
 
     function add(name, rows) {
@@ -67,12 +68,13 @@
         });
         nameShards = rows.nameShards;
         codeShards = rows.codeShards;
+        villageRowId = rows.villageRowId;
         return;
       }
       shards[name] = rows.map(function (row) {
         var district = districts[row[2]] || { name: "", parent: "", url: "" };
         var parent = district.parent ? district.name + ", " + district.parent : district.name;
-        return entry("village", row[0], row[1], parent, district.url + "#desa-" + row[0]);
+        return entry("village", row[0], row[1], parent, district.url + "#" + villageRowId.replace("{village_code}", row[0]));
       });
     }
 
