@@ -17,6 +17,7 @@ from cakupan.orchestration.dag_run import run_nightly
 from cakupan.publish import publication
 from cakupan.reference import reference_layer
 from cakupan.settings import load_settings
+from cakupan.site.docs_site import dbt_docs_target
 from cakupan.transform.dbt_runner import DbtFailed
 from cakupan.transform.nightly import build_marts
 from small_night_figures import FIXTURE, D, assert_the_hand_worked_figures, expected, marts_snapshot, rate
@@ -92,7 +93,7 @@ def test_the_night_produces_the_hand_worked_figures(night, empty_warehouse, tmp_
         assert personal not in site
 
     # Every column of every model and seed is described in its YAML (the dbt docs reviewers read).
-    manifest = json.loads((night.home / "dbt" / "target" / "manifest.json").read_text())
+    manifest = json.loads((dbt_docs_target(night) / "manifest.json").read_text())
     documented = {
         (node["schema"], node["name"], column)
         for node in manifest["nodes"].values() if node["resource_type"] in ("model", "seed")
@@ -114,8 +115,17 @@ def test_the_night_produces_the_hand_worked_figures(night, empty_warehouse, tmp_
     # Re-running the same night changes nothing.
     audit_before = conn.execute("SELECT count(*), sum(rows_read) FROM audit.file_loads").fetchone()
     reference_built = reference_layer_built_at(conn)
+    dbt_log = night.home / "dbt" / "logs" / "dbt.log"
+    logged = dbt_log.stat().st_size
     again = run_nightly(night, D)
     assert again.succeeded, again.failure_summary()
+    # The night's build and the docs each kept the parse they made the night before (docs/decisions.md,
+    # change 24); dbt rotates its log at 10 MB.
+    log = dbt_log.read_bytes()
+    rotated = len(log) < logged
+    since = dbt_log.with_name("dbt.log.1").read_bytes()[logged:] + log if rotated else log[logged:]
+    assert since.count(b"Running with dbt=") == 2, since
+    assert not re.search(rb"Unable to do partial parsing|Starting full parse", since), since
     assert marts_snapshot(conn) == marts
     assert conn.execute("SELECT count(*), sum(rows_read) FROM audit.file_loads").fetchone() == audit_before
     # The reference is as the first run's build tested it: the second left its layer as it was.

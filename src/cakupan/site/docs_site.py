@@ -136,13 +136,22 @@ def indicator_descriptions(manifest: dict) -> list[tuple[str, str, str]]:
     return described
 
 
+def dbt_docs_target(settings: Settings) -> Path:
+    """dbt's target folder for the docs: the manifest and catalog reviewers read, described as published (`marts`).
+    Apart from the night's build, which runs with other vars (the candidate schema): sharing one folder, each
+    command found the other's parse and parsed the whole project again, twice a night (docs/decisions.md,
+    change 24)."""
+    return settings.home / "dbt" / "target-docs"
+
+
 def build_docs_site(settings: Settings, snapshot_date: dt.date) -> Path:
     """Generate dbt docs (one self-contained page) next to the GX Data Docs, and write the reviewers' pages
     from the last published figures, with the night's gates (built even when a gate failed, to say so)."""
     docs = settings.docs_dir
     docs.mkdir(parents=True, exist_ok=True)
-    run_dbt(settings, ["docs", "generate", "--static"], snapshot_date, log=logging.getLogger("cakupan.docs").info)
-    target = settings.home / "dbt" / "target"
+    target = dbt_docs_target(settings)
+    run_dbt(settings, ["docs", "generate", "--static"], snapshot_date, log=logging.getLogger("cakupan.docs").info,
+            target_path=target)
     (docs / "dbt").mkdir(exist_ok=True)
     shutil.copyfile(target / "static_index.html", docs / "dbt" / "index.html")
     english = english_descriptions(settings.expectations_dir)
