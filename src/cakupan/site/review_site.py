@@ -13,6 +13,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from operator import itemgetter
 from pathlib import Path
 
 import psycopg
@@ -31,6 +32,11 @@ from cakupan.transform.award_rubric import AWARD_LEVELS
 WHAT_IF_FOLDER = "what-if"
 # The award's pages, one per category, under this folder.
 AWARD_FOLDER = "penghargaan"
+# Ties share a rank, so a rank can hold thousands (at 10 M, 5,448 small businesses tie at the top of their
+# provinces): an award page shows at most these many rows of a province's first three, and of the national
+# ranking, and its CSV holds them all (docs/benchmark-notes.md, the second full run of 2026-12-07).
+AWARD_ROWS_SHOWN_PER_PROVINCE = 5
+AWARD_NATIONAL_ROWS_SHOWN = 50
 B = Bilingual
 
 
@@ -423,16 +429,37 @@ def _award_tables(level: str, rows: list[dict]) -> dict[str, Table]:
         if level != "province":
             national_caption = B(f"Peringkat nasional para juara provinsi {group.indonesian}".strip(),
                                  f"National ranking of the provincial winners {group.english}".strip())
-        tables[f"national{suffix}"] = Table(f"nasional{suffix}", national_caption,
-                                            [national_rank, *name_columns(), _SCORE, *figures[level]], winners, empty)
+        tables[f"national{suffix}"] = Table(
+            f"nasional{suffix}", national_caption, [national_rank, *name_columns(), _SCORE, *figures[level]], winners,
+            empty, **_shown_of(winners, AWARD_NATIONAL_ROWS_SHOWN, lambda row: "", _FIRST_OF_THE_RANKING))
         if level != "province":
             top3 = sorted((row for row in members if row["is_top3"]),
                           key=lambda row: (row["province_code"], row["rank_in_province"]))
             tables[f"top3{suffix}"] = Table(
                 f"tiga-besar{suffix}", B(f"Tiga besar tiap provinsi {group.indonesian}".strip(),
                                          f"First three of each province {group.english}".strip()),
-                [province_rank, *name_columns(), _SCORE, *figures[level]], top3, empty)
+                [province_rank, *name_columns(), _SCORE, *figures[level]], top3, empty,
+                **_shown_of(top3, AWARD_ROWS_SHOWN_PER_PROVINCE, itemgetter("province_code"), _FIRST_OF_A_PROVINCE))
     return tables
+
+
+_TIES = ("skor sama berbagi peringkat", "equal scores share a rank")
+_FIRST_OF_THE_RANKING = B(f"{AWARD_NATIONAL_ROWS_SHOWN} teratas; {_TIES[0]}",
+                          f"the first {AWARD_NATIONAL_ROWS_SHOWN}; {_TIES[1]}")
+_FIRST_OF_A_PROVINCE = B(f"paling banyak {AWARD_ROWS_SHOWN_PER_PROVINCE} tiap provinsi; {_TIES[0]}",
+                         f"at most {AWARD_ROWS_SHOWN_PER_PROVINCE} a province; {_TIES[1]}")
+
+
+def _shown_of(rows: list[dict], per_group: int, group: Callable[[dict], str], note: Bilingual) -> dict:
+    """The page rows of an award table: the first `per_group` rows of each group, in order (all, when none has
+    more); the table's CSV keeps every row."""
+    counts: dict[str, int] = defaultdict(int)
+    shown = []
+    for row in rows:
+        counts[group(row)] += 1
+        if counts[group(row)] <= per_group:
+            shown.append(row)
+    return {} if len(shown) == len(rows) else {"page_rows": shown, "page_rows_note": note}
 
 
 _NORMALISATIONS = {

@@ -84,11 +84,18 @@ class Table:
     # A row's anchor id (e.g. a village on its district page, which search links to): a format of its keys.
     row_id: str | None = None
     csv_href: str = field(default="", compare=False)
+    # The rows the page shows, when it shows fewer than the CSV holds (`rows`), with why, in both languages.
+    page_rows: Sequence[Mapping] | None = None
+    page_rows_note: Bilingual | None = None
+
+    @property
+    def shown(self) -> Sequence[Mapping]:
+        return self.rows if self.page_rows is None else self.page_rows
 
     def cells(self) -> list[tuple[str | None, list[Cell]]]:
-        """Each row's anchor id (or None) and its cells, in the columns' order."""
+        """Each shown row's anchor id (or None) and its cells, in the columns' order."""
         return [(self.row_id.format(**row) if self.row_id else None, [_cell(column, row) for column in self.columns])
-                for row in self.rows]
+                for row in self.shown]
 
 
 def _csv_value(value: object) -> object:
