@@ -32,9 +32,9 @@ from cakupan.transform.award_rubric import AWARD_LEVELS
 WHAT_IF_FOLDER = "what-if"
 # The award's pages, one per category, under this folder.
 AWARD_FOLDER = "penghargaan"
-# Ties share a rank, so a rank can hold thousands (at 10 M, 5,448 small businesses tie at the top of their
-# provinces): an award page shows at most these many rows of a province's first three, and of the national
-# ranking, and its CSV holds them all (docs/benchmark-notes.md, the second full run of 2026-12-07).
+# Ties share a rank, so a rank can hold thousands of small businesses: an award page shows at most these many
+# rows of a province's first three, and of the national ranking, and its CSV holds them all (how many tied,
+# and what the page weighed before: docs/benchmark-notes.md, the second full run of 2026-12-07).
 AWARD_ROWS_SHOWN_PER_PROVINCE = 5
 AWARD_NATIONAL_ROWS_SHOWN = 50
 B = Bilingual
@@ -456,8 +456,9 @@ def _shown_of(rows: list[dict], per_group: int, group: Callable[[dict], str], no
     counts: dict[str, int] = defaultdict(int)
     shown = []
     for row in rows:
-        counts[group(row)] += 1
-        if counts[group(row)] <= per_group:
+        key = group(row)
+        counts[key] += 1
+        if counts[key] <= per_group:
             shown.append(row)
     return {} if len(shown) == len(rows) else {"page_rows": shown, "page_rows_note": note}
 
