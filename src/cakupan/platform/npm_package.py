@@ -49,6 +49,7 @@ class NpmPackage:
                     raise NpmPackageError(f"npm pack {self.name}@{self.version} failed: {result.stderr.strip()}")
                 self._verify(fetched)
                 os.replace(fetched, tarball)
+            return tarball
         self._verify(tarball)
         return tarball
 
