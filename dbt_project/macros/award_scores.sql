@@ -19,68 +19,71 @@ judged as (
     left join eligibility on true
 ),
 
--- One row per eligible entity and rubric indicator: the rubric names a column of the indicator model, and a
--- value is read from the column of that name, as its text (so that a rubric naming a text column fails as it
--- would have). A CASE over the model's columns, not the row made JSON once and read back by name:
--- that took most of the largest award mart's build (docs/decisions.md, change 23).
-indicator_values as materialized (
+-- The rubric as one row: for the i-th column of the indicator model, the weight and normalisation the rubric
+-- gives it (null: not an indicator). A rubric names each indicator once (award_rubric.py). The rubric is read
+-- as data, when the query runs, so that the what-if can score with another one; only the columns it may name
+-- are known when compiling. Each entity is scored from its own row, not from a row per entity and indicator
+-- grouped back (docs/decisions.md, change 25).
+weights as (
     select
-        judged.year,
-        judged.{{ key }},
-        rubric.indicator,
-        rubric.weight,
-        rubric.normalisation,
-        {% if indicator_columns -%}
-        case rubric.indicator
-            {%- for column in indicator_columns %}
-            when '{{ column }}' then judged.{{ column }}::text::numeric
-            {%- endfor %}
-        end
-        {%- else %}null::numeric{% endif %} as value
+        {%- for column in indicator_columns %}
+        sum(weight) filter (where indicator = '{{ column.name }}') as weight_{{ loop.index }},
+        max(normalisation) filter (where indicator = '{{ column.name }}') as normalisation_{{ loop.index }},
+        {%- endfor %}
+        sum(weight) as total_weight,
+        max(rubric_version) as rubric_version
+    from rubric
+),
+
+-- Each indicator's range among the eligible of the same year.
+ranges as (
+    select
+        judged.year{% for column in indicator_columns %},
+        max({{ award_indicator_value('judged', column) }}) filter (where weights.weight_{{ loop.index }} is not null)
+            as max_{{ loop.index }},
+        min({{ award_indicator_value('judged', column) }}) filter (where weights.weight_{{ loop.index }} is not null)
+            as min_{{ loop.index }}
+        {%- endfor %}
     from judged
-    cross join rubric
+    cross join weights
     where judged.eligible
+    group by judged.year
 ),
 
--- Each value on 0-1 among the eligible of the same year; a missing value scores 0.
-normalised as (
-    select
-        year,
-        {{ key }},
-        weight,
-        case
-            when value is null then 0
-            when normalisation = 'share' then least(greatest(value, 0), 1)
-            when normalisation = 'max' then
-                case when max(value) over same_indicator > 0
-                     then greatest(value, 0) / max(value) over same_indicator else 0 end
-            when normalisation = 'min_max' then
-                case when max(value) over same_indicator > min(value) over same_indicator
-                     then (value - min(value) over same_indicator)
-                          / (max(value) over same_indicator - min(value) over same_indicator)
-                     else 1 end
-        end as normalised
-    from indicator_values
-    window same_indicator as (partition by year, indicator)
-),
-
+-- Each indicator's value on 0-1 among the eligible of the same year (a missing value scores 0), weighted.
 scores as (
-    select year, {{ key }}, round(100 * sum(weight * normalised) / nullif(sum(weight), 0), 2) as score
-    from normalised
-    group by year, {{ key }}
+    select
+        judged.*,
+        case when judged.eligible then round(100 * (0
+            {%- for column in indicator_columns %}
+            {%- set value = award_indicator_value('judged', column) %}
+            {%- set i = loop.index %}
+            + case when weights.weight_{{ i }} is null then 0 else weights.weight_{{ i }} * case
+                when {{ value }} is null then 0
+                when weights.normalisation_{{ i }} = 'share' then least(greatest({{ value }}, 0), 1)
+                when weights.normalisation_{{ i }} = 'max' then
+                    case when ranges.max_{{ i }} > 0 then greatest({{ value }}, 0) / ranges.max_{{ i }} else 0 end
+                when weights.normalisation_{{ i }} = 'min_max' then
+                    case when ranges.max_{{ i }} > ranges.min_{{ i }}
+                         then ({{ value }} - ranges.min_{{ i }}) / (ranges.max_{{ i }} - ranges.min_{{ i }})
+                         else 1 end
+            end end
+            {%- endfor %}
+        ) / nullif(weights.total_weight, 0), 2) end as score,
+        weights.rubric_version
+    from judged
+    cross join weights
+    left join ranges on judged.year = ranges.year
 ),
 
 ranked as (
     select
-        judged.*,
-        scores.score,
-        case when judged.eligible then
-            rank() over (partition by judged.year, {% for column in rank_within %}judged.{{ column }}, {% endfor %}judged.eligible
+        scores.*,
+        case when scores.eligible then
+            rank() over (partition by scores.year, {% for column in rank_within %}scores.{{ column }}, {% endfor %}scores.eligible
                          order by scores.score desc)
-        end as award_rank,
-        (select max(rubric_version) from rubric) as rubric_version
-    from judged
-    left join scores using (year, {{ key }})
+        end as award_rank
+    from scores
 )
 
 select
@@ -93,6 +96,12 @@ select
 from ranked
 {% endmacro %}
 
+{#- An indicator column's value as numeric. Other types through their text, so that the query compiles whatever
+    the model's columns, and a rubric naming a date or a text column fails when scoring, saying which value. -#}
+{% macro award_indicator_value(relation_alias, column) -%}
+    {{ relation_alias }}.{{ column.name }}::{{ 'numeric' if column.is_integer() or column.is_numeric() else 'text::numeric' }}
+{%- endmacro %}
+
 {#- The columns of `indicators_model` as built: a rubric may name any of them as an indicator. A unit test's ref
     is its fixture, which has the columns of the model built (empty) before it; so the table is read there. -#}
 {% macro award_indicator_columns(indicators_model) %}
@@ -102,5 +111,5 @@ from ranked
         {%- set relation = adapter.get_relation(database=target.database, schema=relation.schema or 'intermediate',
                                                 identifier=indicators_model) -%}
     {%- endif -%}
-    {{ return(adapter.get_columns_in_relation(relation) | map(attribute='name') | list) }}
+    {{ return(adapter.get_columns_in_relation(relation)) }}
 {% endmacro %}

@@ -174,6 +174,14 @@ def test_a_rubric_that_cannot_be_scored_is_refused_with_its_error(settings, tmp_
     assert cakupan(["award", "what-if", "--rubric", str(bad), "--year", str(YEAR)]) == 1
     assert capsys.readouterr().err == (f"cakupan: error: {bad}: indicators.village[1].normalisation: 'median' is not "
                                        "one of max, min_max, share\n")
+    # Scoring reads the rubric an indicator a column: one named twice would keep one normalisation of two.
+    twice = tmp_path / "twice.yml"
+    twice.write_text(ALTERNATIVE.replace("    - {indicator: covered_persons, weight: 40, normalisation: max}\n",
+                                         "    - {indicator: covered_persons, weight: 40, normalisation: max}\n"
+                                         "    - {indicator: covered_persons, weight: 2, normalisation: share}\n"))
+    assert cakupan(["award", "what-if", "--rubric", str(twice), "--year", str(YEAR)]) == 1
+    assert capsys.readouterr().err == (f"cakupan: error: {twice}: indicators.village[3]: covered_persons is named "
+                                       "twice; give it one entry with the weight of both\n")
     assert cakupan(["award", "what-if", "--year", str(YEAR)]) == 1
     assert "award what-if needs --rubric FILE" in capsys.readouterr().err
 

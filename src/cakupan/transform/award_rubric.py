@@ -93,10 +93,15 @@ def read_rubric(path: Path) -> dict:
             continue
         if not entries:
             raise RubricError(f"{path}: indicators.{level}: at least one indicator is needed to score a {level}")
+        named: set[str] = set()
         for number, entry in enumerate(entries, start=1):
             where = f"{path}: indicators.{level}[{number}]"
             if not isinstance(entry, dict) or not _INDICATOR.fullmatch(str(entry.get("indicator", ""))):
                 raise RubricError(f"{where}: needs `indicator`, a column name of the {level} indicators")
+            if entry["indicator"] in named:
+                raise RubricError(f"{where}: {entry['indicator']} is named twice; give it one entry with the "
+                                  "weight of both")
+            named.add(entry["indicator"])
             _number(entry.get("weight"), f"{where}.weight")
             if entry.get("normalisation") not in NORMALISATIONS:
                 raise RubricError(f"{where}.normalisation: {entry.get('normalisation')!r} is not one of "
