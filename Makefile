@@ -26,6 +26,7 @@ run: install
 # by side, each on a server its session starts from that version's binaries (tests/postgres_versions.py).
 test: lint
 	@deploy/install-browser.sh
+	@deploy/install-redis.sh
 	$(VENV)/bin/python -m pytest -n $(TEST_PROCESSES) --dist worksteal --durations=25
 	$(VENV)/bin/python tests/postgres_versions.py
 

@@ -64,17 +64,15 @@ TRANSIENT_FAILURES = ExceptionRetryPolicy(
 def cakupan_nightly():
     @task
     def find_exports(**context) -> list[list[str]]:
-        """The new deliveries, in one batch per core (nightly.batch_exports says why not one task each).
-        Waits first while another night holds the night lease."""
-        import os
-
+        """The new deliveries, in one batch per core or worker slot (CAKUPAN_LOAD_BATCHES; nightly.batch_exports
+        says why not one task each). Waits first while another night holds the night lease."""
         from cakupan.publish import night_lease
         from cakupan.transform import nightly
 
         settings = load_settings()
         with night_lease.taken_for_night(settings, context):
             folders = nightly.find_exports(settings, snapshot_date_of(context))
-            return nightly.batch_exports(folders, batches=os.cpu_count() or 1)
+            return nightly.batch_exports(folders, batches=settings.load_batches)
 
     @task(map_index_template="{{ task.op_kwargs['folders'] | length }} deliveries")
     def load_exports(folders: list[str], **context) -> list[dict]:

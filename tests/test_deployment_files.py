@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from cakupan.platform.airflow_services import CELERY_SETTINGS
 from cakupan.settings import DOCUMENTED
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,6 +110,9 @@ def test_celery_services_only_under_the_celery_profile():
     assert env["AIRFLOW__CORE__EXECUTOR"] == "${AIRFLOW__CORE__EXECUTOR:-LocalExecutor}"
     for variable in ("AIRFLOW__CELERY__BROKER_URL", "AIRFLOW__CELERY__RESULT_BACKEND"):
         assert env[variable].startswith("${" + variable + ":-"), variable
+    # The settings `cakupan airflow up --executor celery` runs the same topology with, here too.
+    for variable, value in CELERY_SETTINGS.items():
+        assert str(env[variable]) == value, variable
 
 
 def test_depends_on_names_existing_services_with_the_right_readiness():

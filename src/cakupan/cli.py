@@ -292,16 +292,20 @@ def _award_what_if(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_airflow(settings: Settings, args: argparse.Namespace) -> int:
-    """Airflow's services on this machine (api-server, scheduler, dag-processor, triggerer)."""
+    """Airflow's services on this machine (api-server, scheduler, dag-processor, triggerer; with Celery, the
+    broker and the workers too)."""
     from cakupan.platform import airflow_services
 
     if args.action == "down":
         airflow_services.down(settings)
         return 0
+    if args.workers is not None and args.executor != "celery":
+        return _fail("--workers needs --executor celery: the LocalExecutor runs the tasks in the scheduler.")
     _ensure_warehouse(settings)
-    stack = airflow_services.up(settings)
+    stack = airflow_services.up(settings, executor=args.executor, workers=args.workers or 0)
     password = stack.password if args.show_password else "*** (`cakupan airflow up --show-password` prints it)"
-    print(f"Airflow is up: {stack.url}\n  login: {stack.username} / {password}\n"
+    executor = (f"CeleryExecutor, {stack.workers} workers" if stack.executor == "celery" else "LocalExecutor")
+    print(f"Airflow is up ({executor}): {stack.url}\n  login: {stack.username} / {password}\n"
           f"  REST API: {stack.url}/api/v2 (token: POST {stack.url}/auth/token with that login)\n"
           f"  logs: {settings.airflow_home / 'logs'}\n  stop it with `cakupan airflow down`.")
     return 0
@@ -475,6 +479,11 @@ def build_parser() -> argparse.ArgumentParser:
     airflow = commands.add_parser("airflow",
                                   help="Airflow's services on this machine: up (and wait until healthy) or down")
     airflow.add_argument("action", choices=["up", "down"])
+    airflow.add_argument("--executor", choices=["local", "celery"], default="local",
+                         help="up: run tasks in the scheduler (local, default) or on Celery workers through a Redis "
+                              "broker (celery)")
+    airflow.add_argument("--workers", type=int, metavar="N",
+                         help="up, with --executor celery: how many Celery workers to start (one task slot each)")
     _show_password_option(airflow, "up: print the UI login's password (default: ***)")
     airflow.set_defaults(handler=cmd_airflow)
 

@@ -54,6 +54,12 @@ DOCUMENTED = [
      "with cores to spare beyond those"),
     ("CAKUPAN_DBT_FILE_LOG_LEVEL", "info",
      "what dbt writes to `<home>/dbt/logs/dbt.log`; `debug` adds every statement it sends"),
+    ("CAKUPAN_LOAD_BATCHES", "(one per core)",
+     "load tasks a night splits its deliveries into; with Celery workers, their task slots in all "
+     "(`cakupan airflow up --executor celery` sets it)"),
+    ("CAKUPAN_WORKER_NAME", "(the machine's name)",
+     "the host a Celery worker's task instances record; `cakupan airflow up --executor celery` names each worker "
+     "worker-<n>@<machine>"),
     ("CAKUPAN_TASK_RETRIES", "2", "retries of a DAG task after a transient failure (warehouse unreachable)"),
     ("CAKUPAN_ADMIN_PASSWORD", "(embedded: generated)",
      "password of the warehouse role cakupan_admin (schemas, reference)"),
@@ -103,6 +109,7 @@ class Settings:
     pii_key: str | None
     vulnerable_target: int
     task_retries: int
+    load_batches: int
     branch_late_warn_days: int
     branch_late_error_days: int
     airflow_home: Path
@@ -185,6 +192,7 @@ def load_settings() -> Settings:
         pii_key=_optional("CAKUPAN_PII_KEY"),
         vulnerable_target=int(_env("CAKUPAN_VULNERABLE_TARGET")),
         task_retries=int(_env("CAKUPAN_TASK_RETRIES")),
+        load_batches=int(_optional("CAKUPAN_LOAD_BATCHES") or os.cpu_count() or 1),
         branch_late_warn_days=int(_env("CAKUPAN_BRANCH_LATE_WARN_DAYS")),
         branch_late_error_days=int(_env("CAKUPAN_BRANCH_LATE_ERROR_DAYS")),
         airflow_home=_path("AIRFLOW_HOME", home / "airflow"),

@@ -1,6 +1,8 @@
 """Airflow as its own services (`cakupan airflow up`: api-server, scheduler, dag-processor, triggerer with the
 LocalExecutor, metadata on the embedded PostgreSQL), driven through its public REST API as an external client
-would: a night that publishes, then a night that fails its raw gate and publishes nothing."""
+would: a night that publishes, then a night that fails its raw gate and publishes nothing. Then the same stack
+with the CeleryExecutor, a Redis broker and two Celery workers: the night's loads spread over both, and the
+marts equal the LocalExecutor's."""
 
 from __future__ import annotations
 
@@ -18,10 +20,12 @@ import pytest
 from cakupan.orchestration.dag_run import DAG_ID, DOCS_DAG_ID
 from cakupan.platform.airflow_client import AirflowClient
 from cakupan.platform.local_ports import free_port
+from cakupan.reference.loader import load_reference
 from cakupan.settings import load_settings
 from cakupan.transform import nightly
 from delivery_builder import write_delivery
 from published_marts import fingerprint
+from warehouse_reset import empty
 
 pytestmark = pytest.mark.slow
 
@@ -84,7 +88,7 @@ def test_the_nightly_dag_under_a_real_scheduler_through_the_rest_api(small_night
     settings = load_settings()
     try:
         printed = _cakupan("airflow", "up", "--show-password")
-        base_url = re.search(r"Airflow is up: (\S+)", printed).group(1)
+        base_url = re.search(r"Airflow is up \(LocalExecutor\): (\S+)", printed).group(1)
         username, password = re.search(r"login: (\S+) / (\S+)", printed).groups()
         # Without --show-password (the stack already runs: `up` only reports it) the login's password is masked.
         again = _cakupan("airflow", "up")
@@ -136,3 +140,47 @@ def test_the_nightly_dag_under_a_real_scheduler_through_the_rest_api(small_night
         _cakupan("airflow", "down")
         webhook.shutdown()
     assert not (settings.airflow_home / "services.json").exists()
+
+
+def _every_mart(conn) -> dict[str, tuple[int, str]]:
+    """Rows and a digest of every table of marts (the published marts, the award's included)."""
+    tables = [name for name, in conn.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' AND table_type = 'BASE TABLE' "
+        "ORDER BY 1")]
+    return {table: conn.execute(
+        f"SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM marts.{table} t"
+    ).fetchone() for table in tables}
+
+
+def test_a_night_on_celery_workers_publishes_what_the_local_executor_does(small_night, empty_warehouse,
+                                                                          monkeypatch):
+    conn = empty_warehouse
+    monkeypatch.setenv("CAKUPAN_AIRFLOW_PORT", str(free_port()))
+    monkeypatch.setenv("CAKUPAN_NIGHTLY_SCHEDULE", "none")
+    date = dt.date(2026, 11, 20)
+    marts = {}
+    for executor, options in (("celery", ("--executor", "celery", "--workers", "2")), ("local", ())):
+        try:
+            printed = _cakupan("airflow", "up", "--show-password", *options)
+            base_url = re.search(r"Airflow is up \((\w+)Executor[^)]*\): (\S+)", printed).group(2)
+            client = AirflowClient(base_url, *re.search(r"login: (\S+) / (\S+)", printed).groups())
+            client.wait_for_dag(DAG_ID)
+            client.unpause(DAG_ID)
+            run = client.trigger(DAG_ID, date)
+            assert client.wait_for_run(DAG_ID, run) == "success", client.task_states(DAG_ID, run)
+            instances = client.task_instances(DAG_ID, run)
+            if executor == "celery":
+                # Three branches in two load batches (one per worker slot), each taken by a worker of its own.
+                loads = [i["hostname"] for i in instances if i["task_id"] == "load_exports"]
+                assert len(loads) == 2 and len(set(loads)) == 2, loads
+                assert {name.split("@")[0] for name in loads} == {"worker-1", "worker-2"}
+                # Every task of the night ran on a Celery worker, none in the scheduler.
+                assert {i["hostname"].split("@")[0] for i in instances if i["state"] == "success"} <= {
+                    "worker-1", "worker-2"}
+            marts[executor] = _every_mart(conn)
+        finally:
+            _cakupan("airflow", "down")
+        empty(conn)
+        load_reference(conn, small_night, progress=lambda _: None)
+    assert marts["celery"]["coverage_province"][0] == 38
+    assert marts["celery"] == marts["local"]

@@ -20,7 +20,6 @@ brought in line (objects the setup account owned are handed over).
 from __future__ import annotations
 
 import contextlib
-import os
 
 import psycopg
 from psycopg import sql
@@ -62,7 +61,7 @@ NIGHT_BOOKKEEPING_CONNECTIONS = 5
 def night_connections(settings: Settings) -> int:
     """The most connections a night (with Airflow's services) holds on the warehouse's server at once."""
     dbt = settings.dbt_threads + 1
-    loaders = os.cpu_count() or 1
+    loaders = settings.load_batches
     return AIRFLOW_CONNECTIONS + dbt + loaders + NIGHT_BOOKKEEPING_CONNECTIONS
 
 
