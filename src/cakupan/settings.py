@@ -192,7 +192,7 @@ def load_settings() -> Settings:
         pii_key=_optional("CAKUPAN_PII_KEY"),
         vulnerable_target=int(_env("CAKUPAN_VULNERABLE_TARGET")),
         task_retries=int(_env("CAKUPAN_TASK_RETRIES")),
-        load_batches=int(_optional("CAKUPAN_LOAD_BATCHES") or os.cpu_count() or 1),
+        load_batches=max(1, int(_optional("CAKUPAN_LOAD_BATCHES") or os.cpu_count() or 1)),
         branch_late_warn_days=int(_env("CAKUPAN_BRANCH_LATE_WARN_DAYS")),
         branch_late_error_days=int(_env("CAKUPAN_BRANCH_LATE_ERROR_DAYS")),
         airflow_home=_path("AIRFLOW_HOME", home / "airflow"),
