@@ -188,7 +188,7 @@ def up(settings: Settings, executor: str = "local", workers: int = 0, progress=p
     if executor == "celery" and (environment["AIRFLOW__CELERY__BROKER_URL"]
                                  == celery_broker.broker(settings, shared["broker_password"]).url):
         # Unless AIRFLOW__CELERY__BROKER_URL names a broker of its own: then that one is used as it is.
-        _, processes["broker"] = celery_broker.start(settings, shared["broker_password"], log_dir / "broker.log")
+        processes["broker"] = celery_broker.start(settings, shared["broker_password"], log_dir / "broker.log")
     commands = {service: [airflow_cli, service, *SERVICE_ARGUMENTS.get(service, ())] for service in SERVICES}
     commands["api-server"] += ["--host", "127.0.0.1", "--port", str(settings.airflow_port)]
     for number in range(1, workers + 1):

@@ -11,11 +11,12 @@ AIRFLOW__CELERY__BROKER_URL (docs/scaling.md).
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import redis
 
 from cakupan.errors import UserError
 from cakupan.platform.local_ports import free_port, port_is_free
@@ -53,7 +54,7 @@ def broker(settings: Settings, password: str) -> Broker:
     return Broker(port, password)
 
 
-def start(settings: Settings, password: str, log_file: Path) -> tuple[Broker, subprocess.Popen]:
+def start(settings: Settings, password: str, log_file: Path) -> subprocess.Popen:
     """Start the Redis server in a process group of its own and wait until it answers."""
     executable = shutil.which("redis-server")
     if executable is None:
@@ -82,20 +83,13 @@ def start(settings: Settings, password: str, log_file: Path) -> tuple[Broker, su
             process.kill()
             raise BrokerError(f"The Celery broker (redis-server) did not start: see {log_file}.")
         time.sleep(0.2)
-    return target, process
+    return process
 
 
 def answers(target: Broker) -> bool:
-    """The server accepts the password and answers PING (Redis's protocol, without a client library)."""
+    """The server accepts the password and answers PING."""
     try:
-        with socket.create_connection(("127.0.0.1", target.port), timeout=2) as connection:
-            connection.sendall(f"AUTH {target.password}\r\nPING\r\n".encode())
-            reply = b""
-            while reply.count(b"\r\n") < 2:
-                chunk = connection.recv(1024)
-                if not chunk:
-                    return False
-                reply += chunk
-            return reply == b"+OK\r\n+PONG\r\n"
-    except OSError:
+        return redis.Redis(host="127.0.0.1", port=target.port, password=target.password, socket_timeout=2,
+                           socket_connect_timeout=2).ping()
+    except redis.RedisError:
         return False
