@@ -179,15 +179,25 @@ _IGNORED_ROWS = {
 }
 
 
-def _pair_equal_counts(e: Expectation) -> Counts:
+def _pair_counts(e: Expectation, holds: str) -> Counts:
+    """A check of two columns of each row: a row is considered unless ignore_row_if drops it, and unexpected when
+    either value is missing or `holds` (an SQL comparison of {a} and {b}) does not."""
     a, b = _column(e, "column_A"), _column(e, "column_B")
     ignore = e.kwargs.get("ignore_row_if", "both_values_are_missing")
     if ignore not in _IGNORED_ROWS:
         raise UnsupportedExpectation(f"{e.suite}: {e.type} with ignore_row_if={ignore!r}")
     considered = sql.SQL("NOT (" + _IGNORED_ROWS[ignore] + ")").format(a=a, b=b)
-    unequal = sql.SQL("{considered} AND ({a} IS NULL OR {b} IS NULL OR {a} <> {b})").format(
+    failing = sql.SQL("{considered} AND ({a} IS NULL OR {b} IS NULL OR NOT (" + holds + "))").format(
         considered=considered, a=a, b=b)
-    return {"unexpected": _count_where(unequal), "considered": _count_where(considered)}
+    return {"unexpected": _count_where(failing), "considered": _count_where(considered)}
+
+
+def _pair_equal_counts(e: Expectation) -> Counts:
+    return _pair_counts(e, "{a} = {b}")
+
+
+def _pair_greater_counts(e: Expectation) -> Counts:
+    return _pair_counts(e, "{a} >= {b}" if e.kwargs.get("or_equal") else "{a} > {b}")
 
 
 def _row_count_counts(e: Expectation) -> Counts:
@@ -246,6 +256,8 @@ SUPPORTED: dict[str, tuple[set[str], Callable[[Expectation], Counts], Callable[.
     "expect_column_values_to_be_unique": ({"column"} | _MAP, _unique_counts, _map_verdict),
     "expect_column_pair_values_to_be_equal": ({"column_A", "column_B", "ignore_row_if"} | _MAP, _pair_equal_counts,
                                               _map_verdict),
+    "expect_column_pair_values_a_to_be_greater_than_b": ({"column_A", "column_B", "or_equal", "ignore_row_if"} | _MAP,
+                                                         _pair_greater_counts, _map_verdict),
     "expect_table_row_count_to_be_between": (_BETWEEN, _row_count_counts, _row_count_verdict),
     "expect_column_proportion_of_unique_values_to_be_between": ({"column"} | _BETWEEN, _unique_proportion_counts,
                                                                 _unique_proportion_verdict),

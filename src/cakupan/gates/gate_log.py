@@ -41,23 +41,29 @@ def deliveries_awaiting_raw_gate(conn: psycopg.Connection) -> list[int]:
 
 
 @contextmanager
-def raw_gate_of_night(conn: psycopg.Connection, snapshot_date: dt.date, run_id: str | None = None
-                      ) -> Iterator[list[int]]:
+def raw_gate_of_night(conn: psycopg.Connection, snapshot_date: dt.date, run_id: str | None = None,
+                      row_checks: str | None = None) -> Iterator[list[int]]:
     """While the raw gate of night D runs, the deliveries awaiting it (the view the raw suites read) are only
     those dated D or earlier: a later delivery, loaded by a night for a later date, is that night's to gate,
-    and would otherwise fail every earlier night's gate (contract branch-export-v1 section 7.6). Yields them."""
-    conn.execute("INSERT INTO audit.raw_gate_night (snapshot_date, run_id) VALUES (%s, %s) ON CONFLICT (only_row) "
-                 "DO UPDATE SET snapshot_date = excluded.snapshot_date, run_id = excluded.run_id, opened_at = now()",
-                 (snapshot_date, run_id))
+    and would otherwise fail every earlier night's gate (contract branch-export-v1 section 7.6). Yields them.
+
+    `row_checks` (quality.row_checks_digest) lets a delivery whose previous delivery passed those same row
+    checks be checked by its changes (raw.deliveries_checked_by_changes); without it every row is checked."""
+    conn.execute("INSERT INTO audit.raw_gate_night (snapshot_date, run_id, row_checks) VALUES (%s, %s, %s) "
+                 "ON CONFLICT (only_row) DO UPDATE SET snapshot_date = excluded.snapshot_date, "
+                 "run_id = excluded.run_id, row_checks = excluded.row_checks, opened_at = now()",
+                 (snapshot_date, run_id, row_checks))
     try:
         yield deliveries_awaiting_raw_gate(conn)
     finally:
         conn.execute("DELETE FROM audit.raw_gate_night")
 
 
-def mark_raw_gate_passed(conn: psycopg.Connection, delivery_ids: Sequence[int]) -> None:
-    conn.execute("UPDATE raw.deliveries SET raw_gate_passed_at = now() WHERE delivery_id = ANY(%s)",
-                 (list(delivery_ids),))
+def mark_raw_gate_passed(conn: psycopg.Connection, delivery_ids: Sequence[int], row_checks: str | None = None
+                         ) -> None:
+    """The deliveries passed the raw gate, under the row checks of digest `row_checks` (when known)."""
+    conn.execute("UPDATE raw.deliveries SET raw_gate_passed_at = now(), raw_gate_row_checks = %s "
+                 "WHERE delivery_id = ANY(%s)", (row_checks, list(delivery_ids)))
 
 
 def run_gx_gate(settings: Settings, stage: str, snapshot_date: dt.date, run_id: str | None) -> CheckpointOutcome:
@@ -66,8 +72,12 @@ def run_gx_gate(settings: Settings, stage: str, snapshot_date: dt.date, run_id: 
     when it passes; the marts stage checks the candidate marts. The caller raises on failure."""
     # The verdicts are bookkeeping in raw and audit (the loader's); the checks read as the transformer.
     with db.connect(settings, "loader") as conn:
+        row_checks = None
         if stage == "raw":
-            with raw_gate_of_night(conn, snapshot_date, run_id) as delivery_ids:
+            from cakupan.gates.quality import row_checks_digest
+
+            row_checks = row_checks_digest(settings.expectations_dir)
+            with raw_gate_of_night(conn, snapshot_date, run_id, row_checks) as delivery_ids:
                 outcome = _check(settings, stage, delivery_ids)
         else:
             delivery_ids = []
@@ -76,7 +86,7 @@ def run_gx_gate(settings: Settings, stage: str, snapshot_date: dt.date, run_id: 
                     checks=outcome.evaluated, failures=outcome.failed_errors, warnings=outcome.failed_warnings,
                     run_id=run_id)
         if outcome.success and delivery_ids:
-            mark_raw_gate_passed(conn, delivery_ids)
+            mark_raw_gate_passed(conn, delivery_ids, row_checks)
     return outcome
 
 

@@ -8,6 +8,7 @@ README). Each expectation has a severity: `critical` (an error) stops the night,
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import tempfile
@@ -17,6 +18,9 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 CHECKPOINTS = {"raw": "raw_checkpoint", "marts": "marts_checkpoint"}
+# The raw suite whose checks each read one participant row; a delivery whose previous delivery passed these
+# same checks is checked by the rows it changed (raw.peserta_awaiting_raw_gate, docs/decisions.md change 26).
+ROW_CHECKS_SUITE = "raw_peserta"
 DATA_DOCS_SITE = "cakupan"
 # great_expectations.yml names these instead of values, so the committed project holds no URL, password or
 # machine path.
@@ -27,6 +31,11 @@ DATA_DOCS_VARIABLE = "CAKUPAN_GX_DATA_DOCS_DIR"
 
 class QualityGateFailed(RuntimeError):
     pass
+
+
+def row_checks_digest(expectations_dir: Path) -> str:
+    """The SHA-256 of the row checks' suite as committed: any edit to it has every delivery checked whole once."""
+    return hashlib.sha256((expectations_dir / "expectations" / f"{ROW_CHECKS_SUITE}.json").read_bytes()).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,11 @@ CREATE OR REPLACE VIEW raw.deliveries_awaiting_raw_gate AS
 SELECT delivery_id, kode_cabang, export_date FROM raw.deliveries
 WHERE raw_gate_passed_at IS NULL
   AND export_date <= coalesce((SELECT snapshot_date FROM audit.raw_gate_night), 'infinity'::date);
+-- The digest of the row checks (suite raw_peserta) a delivery passed the raw gate under, and those the
+-- running gate applies (gate_log): a delivery whose previous delivery passed the same checks is checked by its
+-- changes alone (raw.peserta_awaiting_raw_gate).
+ALTER TABLE raw.deliveries ADD COLUMN IF NOT EXISTS raw_gate_row_checks text;
+ALTER TABLE audit.raw_gate_night ADD COLUMN IF NOT EXISTS row_checks text;
 
 -- Accepted participant rows, typed. No name and no birth date; NIK only as a keyed hash.
 CREATE TABLE IF NOT EXISTS raw.peserta (
@@ -181,8 +186,32 @@ CREATE UNIQUE INDEX IF NOT EXISTS iuran_id_transaksi_idx ON raw.iuran (id_transa
 -- catalogue instead of running a query whole. `= ANY (ARRAY(...))`, not `IN (SELECT ...)`: the array lets
 -- PostgreSQL read only those deliveries' blocks through the index on delivery_id, where IN joined against
 -- a scan of every snapshot raw keeps (each GX metric re-reads the rows).
+--
+-- A row check reads one row's values, so a row unchanged since a delivery that passed the same checks passes
+-- them again: a delivery whose previous delivery (participants_compared_with) passed the raw gate under the
+-- row checks now running is checked by the rows it added or changed, as raw.peserta_changes holds them (every
+-- column a row check reads is compared). The proof and its test: docs/decisions.md, change 26;
+-- tests/gates/test_raw_gate_by_changes.py. Any other delivery is checked row by row. (NOT IN, not EXCEPT: with
+-- EXCEPT under the UNION, PostgreSQL 18 no longer scanned the rows in parallel, and a whole night took twice as long.)
+CREATE OR REPLACE VIEW raw.deliveries_checked_by_changes AS
+SELECT awaiting.delivery_id
+FROM raw.deliveries_awaiting_raw_gate awaiting
+JOIN raw.deliveries delivered ON delivered.delivery_id = awaiting.delivery_id
+JOIN raw.deliveries previous ON previous.delivery_id = delivered.participants_compared_with
+WHERE previous.raw_gate_passed_at IS NOT NULL
+  AND previous.raw_gate_row_checks = (SELECT row_checks FROM audit.raw_gate_night);
 CREATE OR REPLACE VIEW raw.peserta_awaiting_raw_gate AS
 SELECT delivery_id, row_number, kpj, nik_hash, segmen, kode_desa, pekerjaan, sumber_iuran, tanggal_daftar, status
+FROM raw.peserta
+WHERE delivery_id = ANY (ARRAY(SELECT delivery_id FROM raw.deliveries_awaiting_raw_gate
+                               WHERE delivery_id NOT IN (SELECT delivery_id FROM raw.deliveries_checked_by_changes)))
+UNION ALL
+SELECT delivery_id, NULL::integer, kpj, nik_hash, segmen, kode_desa, pekerjaan, sumber_iuran, tanggal_daftar, status
+FROM raw.peserta_changes
+WHERE change <> 'removed' AND delivery_id = ANY (ARRAY(SELECT delivery_id FROM raw.deliveries_checked_by_changes));
+-- What the checks of the whole delivery read (how many distinct NIKs): every row, changed or not.
+CREATE OR REPLACE VIEW raw.peserta_nik_awaiting_raw_gate AS
+SELECT delivery_id, nik_hash
 FROM raw.peserta
 WHERE delivery_id = ANY (ARRAY(SELECT delivery_id FROM raw.deliveries_awaiting_raw_gate));
 CREATE OR REPLACE VIEW raw.iuran_awaiting_raw_gate AS
