@@ -14,7 +14,7 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
-from cakupan.gates.gate_log import mark_raw_gate_passed, raw_gate_of_night
+from cakupan.gates.gate_log import mark_raw_gate_passed, raw_gate_of_night, run_gx_gate
 from cakupan.gates.quality import ROW_CHECKS_SUITE, row_checks_digest, run_checkpoint
 from cakupan.platform import db
 from cakupan.platform.warehouse import warehouse_url
@@ -214,3 +214,18 @@ def test_checks_of_a_whole_delivery_still_read_all_of_it(settings, loader, tmp_p
     assert not outcome.success
     empty = "raw_accounting.rows_in_raw: Setiap ekspor memuat minimal satu peserta"
     assert any(f.startswith(empty) for f in outcome.failed_errors), outcome.failed_errors
+
+
+def test_the_nights_gate_says_how_it_checked_and_records_the_row_checks(settings, loader):
+    digest = row_checks_digest(settings.expectations_dir)
+    _add_delivery(loader, PREVIOUS, D - dt.timedelta(days=1), passed_under=digest)
+    _add_delivery(loader, DELIVERED, D)
+    for delivery_id in (PREVIOUS, DELIVERED):
+        insert_peserta(loader, delivery_id)
+    record_participant_changes(loader, [DELIVERED])
+
+    outcome = run_gx_gate(settings, "raw", D, "run-of-d")
+    assert outcome.success, outcome.failed_errors
+    assert outcome.note.startswith("1 of 1 deliveries checked by the rows they changed")
+    assert loader.execute("SELECT raw_gate_passed_at IS NOT NULL, raw_gate_row_checks FROM raw.deliveries "
+                          "WHERE delivery_id = %s", (DELIVERED,)).fetchone() == (True, digest)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import psycopg
@@ -78,7 +79,11 @@ def run_gx_gate(settings: Settings, stage: str, snapshot_date: dt.date, run_id: 
 
             row_checks = row_checks_digest(settings.expectations_dir)
             with raw_gate_of_night(conn, snapshot_date, run_id, row_checks) as delivery_ids:
+                by_changes = conn.execute("SELECT count(*) FROM raw.deliveries_checked_by_changes").fetchone()[0]
                 outcome = _check(settings, stage, delivery_ids)
+            if delivery_ids:
+                checked = f"{by_changes} of {len(delivery_ids)} deliveries checked by the rows they changed"
+                outcome = replace(outcome, note="; ".join(filter(None, [checked, outcome.note])))
         else:
             delivery_ids = []
             outcome = _check(settings, stage, None)
