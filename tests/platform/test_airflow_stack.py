@@ -15,13 +15,12 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
 from cakupan.orchestration.dag_run import DAG_ID, DOCS_DAG_ID
 from cakupan.platform.airflow_client import AirflowClient
-from cakupan.platform.airflow_services import CELERY_APP, service_environment
+from cakupan.platform.airflow_services import celery_inspect, service_environment
 from cakupan.platform.local_ports import free_port
 from cakupan.reference.loader import load_reference
 from cakupan.settings import load_settings
@@ -177,10 +176,8 @@ def _only_the_night_runs(client: AirflowClient, celery_environment: dict[str, st
 
 def _celery_tasks_running(environment: dict[str, str]) -> dict[str, int]:
     """Per Celery worker, the tasks it is executing now (Celery's own `inspect active`)."""
-    celery_cli = str(Path(sys.executable).parent / "celery")
-    result = subprocess.run([celery_cli, "--app", CELERY_APP, "inspect", "active", "--timeout", "2", "--json"],
-                            env=environment, capture_output=True, text=True, timeout=60, check=True)
-    replies = json.loads(result.stdout.strip().splitlines()[-1])
+    replies = celery_inspect(environment, "active")
+    assert replies is not None, "no Celery worker answered `inspect active`"
     return {worker: len(tasks) for worker, tasks in replies.items() if tasks}
 
 

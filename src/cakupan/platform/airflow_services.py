@@ -222,15 +222,21 @@ def up(settings: Settings, executor: str = "local", workers: int = 0, progress=p
     return RunningStack(url, LOGIN, shared["password"], pids, executor, workers)
 
 
-def _workers_answering(environment: dict[str, str]) -> list[str]:
-    """The Celery workers that answer a ping through the broker (Celery's own `inspect ping`)."""
+def celery_inspect(environment: dict[str, str], command: str) -> dict | None:
+    """Each answering Celery worker's reply to Celery's own `inspect <command>` (ping, active, ...) through the
+    broker of `environment` (service_environment); None when no reply could be read (no broker, no worker)."""
     celery_cli = str(Path(sys.executable).parent / "celery")
-    result = subprocess.run([celery_cli, "--app", CELERY_APP, "inspect", "ping", "--timeout", "2", "--json"],
+    result = subprocess.run([celery_cli, "--app", CELERY_APP, "inspect", command, "--timeout", "2", "--json"],
                             env=environment, capture_output=True, text=True, timeout=60)
     try:
-        replies = json.loads(result.stdout.strip().splitlines()[-1]) if result.returncode == 0 else {}
+        return json.loads(result.stdout.strip().splitlines()[-1]) if result.returncode == 0 else None
     except (json.JSONDecodeError, IndexError):
-        return []
+        return None
+
+
+def _workers_answering(environment: dict[str, str]) -> list[str]:
+    """The Celery workers that answer a ping through the broker."""
+    replies = celery_inspect(environment, "ping") or {}
     return sorted(name for name, reply in replies.items() if reply.get("ok") == "pong")
 
 
