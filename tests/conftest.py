@@ -101,6 +101,15 @@ def empty_warehouse(conn):
     return empty(conn)
 
 
+@pytest.fixture
+def loader(settings, empty_warehouse):
+    """A connection as the loader role, to an emptied warehouse."""
+    from cakupan.platform import db
+
+    with db.connect(settings, "loader") as connection:
+        yield connection
+
+
 SMALL_NIGHT = Path(__file__).parent / "fixtures" / "small_night"
 
 

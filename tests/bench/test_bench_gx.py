@@ -24,19 +24,12 @@ from cakupan.bench.bench_gx import (
     suite_statement,
 )
 from cakupan.platform import db
+from raw_rows import insert_delivery
 
 D = dt.date(2026, 11, 20)
 BRANCH = "SAWAHLUNTO"
 PESERTA = {"kpj": None, "nik_hash": None, "segmen": "BPU", "kode_desa": "13.73.02.2005", "pekerjaan": "OJEK",
            "sumber_iuran": "APBD", "tanggal_daftar": dt.date(2025, 1, 1), "status": "AKTIF"}
-
-
-def add_delivery(conn, delivery_id: int, export_date: dt.date, *, gate_passed: bool = False,
-                 sha256: str | None = None) -> None:
-    conn.execute("INSERT INTO raw.deliveries "
-                 "(delivery_id, kode_cabang, export_date, content_sha256, raw_gate_passed_at) "
-                 "VALUES (%s, %s, %s, %s, CASE WHEN %s THEN now() END)",
-                 (delivery_id, BRANCH, export_date, sha256 or f"{delivery_id:064x}", gate_passed))
 
 
 def add_peserta(conn, delivery_id: int, count: int, **overrides) -> None:
@@ -91,14 +84,14 @@ def previous_night(empty_warehouse):
     """A branch's previous export, through the gate: 150 active BPU participants, so distribution checks apply."""
     conn = empty_warehouse
     conn.execute("INSERT INTO reference.branches VALUES (%s, 'Sawahlunto', 'Sumbagut')", (BRANCH,))
-    add_delivery(conn, 1, D - dt.timedelta(days=1), gate_passed=True)
+    insert_delivery(conn, 1, D - dt.timedelta(days=1), gate_passed=True)
     add_peserta(conn, 1, 150)
     return conn
 
 
 def test_clean_night_every_check_passes_and_both_agree(settings, previous_night, tmp_path):
     conn = previous_night
-    add_delivery(conn, 2, D)
+    insert_delivery(conn, 2, D)
     add_peserta(conn, 2, 148)
     add_peserta(conn, 2, 2, nik_hash="a" * 64, status="NONAKTIF")  # a person twice: allowed
     add_iuran(conn, 2, "T-1")
@@ -119,7 +112,7 @@ def test_clean_night_every_check_passes_and_both_agree(settings, previous_night,
 def test_broken_rows_get_the_same_counts_from_both(settings, previous_night, tmp_path):
     conn = previous_night
     # Tonight: 100 active participants where there were 150 (-33 %), none of them BPU any more.
-    add_delivery(conn, 2, D, sha256="not-a-checksum")
+    insert_delivery(conn, 2, D, sha256="not-a-checksum")
     add_peserta(conn, 2, 97, segmen="PU")
     add_peserta(conn, 2, 2, segmen="PU", kpj="1234", kode_desa="13-73-02-2005")
     add_peserta(conn, 2, 1, segmen="ASN")
@@ -174,7 +167,7 @@ def test_a_new_expectation_of_a_supported_type_is_compared_too(settings, previou
     suite["expectations"].append({"type": "expect_column_value_lengths_to_equal", "severity": "critical",
                                   "kwargs": {"column": "kode_desa", "value": 13, "mostly": 0.9}})
     suite_path.write_text(json.dumps(suite))
-    add_delivery(previous_night, 2, D)
+    insert_delivery(previous_night, 2, D)
     add_peserta(previous_night, 2, 8)
     add_peserta(previous_night, 2, 2, kode_desa="13.73.02.20051")  # 2 of 10 too long: below mostly=0.9
     settings = dataclasses.replace(settings, expectations_dir=project)
@@ -208,7 +201,7 @@ def test_an_expectation_without_hand_written_sql_is_refused(settings, tmp_path):
 
 
 def test_measure_reports_the_bench_keys(settings, previous_night):
-    add_delivery(previous_night, 2, D)
+    insert_delivery(previous_night, 2, D)
     add_peserta(previous_night, 2, 150)
     measured = measure_raw_gate(settings, repeats=1, progress=lambda _: None)
     assert set(measured) >= {"gx_vs_sql", "gx_seconds", "sql_seconds", "gx_statements", "checks"}

@@ -6,27 +6,15 @@ from __future__ import annotations
 
 import datetime as dt
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from cakupan.gates.gate_log import deliveries_awaiting_raw_gate, mark_raw_gate_passed, raw_gate_of_night
-from cakupan.gates.quality import run_checkpoint
 from cakupan.orchestration.dag_run import run_nightly
-from cakupan.platform import db
-from cakupan.platform.warehouse import warehouse_url
 from cakupan.settings import load_settings
-from raw_rows import insert_peserta
+from raw_rows import gate, insert_delivery, insert_peserta
 
 D = dt.date(2026, 11, 20)
-
-
-def add_delivery(conn, delivery_id: int, export_date: dt.date, branch: str = "SAWAHLUNTO", *,
-                 gate_passed: bool = False) -> None:
-    conn.execute("INSERT INTO raw.deliveries "
-                 "(delivery_id, kode_cabang, export_date, content_sha256, raw_gate_passed_at) "
-                 "VALUES (%s, %s, %s, %s, CASE WHEN %s THEN now() END)",
-                 (delivery_id, branch, export_date, f"{delivery_id:064x}", gate_passed))
 
 
 def add_active(conn, delivery_id: int, count: int) -> None:
@@ -35,23 +23,11 @@ def add_active(conn, delivery_id: int, count: int) -> None:
                        nik_hash=f"{delivery_id * 1000 + number:064x}")
 
 
-def gate(settings, tmp_path, *, results_dir: Path | None = None, data_docs_dir: Path | None = None):
-    return run_checkpoint(
-        "raw", warehouse_url=warehouse_url(settings, "transformer"), expectations_dir=settings.expectations_dir,
-        results_dir=results_dir or tmp_path / "validations", data_docs_dir=data_docs_dir or tmp_path / "docs")
-
-
-@pytest.fixture
-def loader(settings, empty_warehouse):
-    with db.connect(settings, "loader") as connection:
-        yield connection
-
-
 def test_the_raw_gate_of_night_d_checks_only_deliveries_dated_d_or_earlier(settings, loader, tmp_path):
-    add_delivery(loader, 1, D - dt.timedelta(days=1))
+    insert_delivery(loader, 1, D - dt.timedelta(days=1))
     add_active(loader, 1, 2)
     # Loaded by a night for a later date, and broken: that night's gate is the one it fails.
-    add_delivery(loader, 2, D + dt.timedelta(days=2))
+    insert_delivery(loader, 2, D + dt.timedelta(days=2))
     insert_peserta(loader, 2, kpj="10000000009", segmen="ASN")
 
     with raw_gate_of_night(loader, D, "run-of-d") as awaiting:
@@ -75,9 +51,9 @@ def test_the_raw_gate_of_night_d_checks_only_deliveries_dated_d_or_earlier(setti
 
 
 def test_a_delivery_with_no_participant_row_is_a_collapse(settings, empty_warehouse, loader, tmp_path):
-    add_delivery(loader, 1, D - dt.timedelta(days=1), gate_passed=True)
+    insert_delivery(loader, 1, D - dt.timedelta(days=1), gate_passed=True)
     add_active(loader, 1, 120)
-    add_delivery(loader, 2, D)  # its every row was rejected, or the file held none
+    insert_delivery(loader, 2, D)  # its every row was rejected, or the file held none
     outcome = gate(settings, tmp_path)
     assert not outcome.success
     assert any(f.startswith("raw_distribution.active_change") and "tidak turun lebih dari 20%" in f
@@ -85,10 +61,10 @@ def test_a_delivery_with_no_participant_row_is_a_collapse(settings, empty_wareho
 
     # A small branch (below the size the percentage check needs), or one delivering for the first time: still.
     empty_warehouse.execute("TRUNCATE raw.deliveries, raw.peserta")
-    add_delivery(loader, 3, D - dt.timedelta(days=1), "SOLOK", gate_passed=True)
+    insert_delivery(loader, 3, D - dt.timedelta(days=1), "SOLOK", gate_passed=True)
     add_active(loader, 3, 5)
-    add_delivery(loader, 4, D, "SOLOK")
-    add_delivery(loader, 5, D, "PEKANBARU")
+    insert_delivery(loader, 4, D, "SOLOK")
+    insert_delivery(loader, 5, D, "PEKANBARU")
     outcome = gate(settings, tmp_path)
     assert not outcome.success
     (failure,) = [f for f in outcome.failed_errors if f.startswith("raw_distribution.active_change")]
@@ -96,7 +72,7 @@ def test_a_delivery_with_no_participant_row_is_a_collapse(settings, empty_wareho
 
 
 def test_docs_that_cannot_be_written_never_fail_a_gate(settings, loader, tmp_path):
-    add_delivery(loader, 1, D)
+    insert_delivery(loader, 1, D)
     add_active(loader, 1, 2)
     not_a_folder = tmp_path / "disk"
     not_a_folder.write_text("a regular file where a folder should be: nothing can be written under it")
@@ -119,7 +95,7 @@ def test_a_full_docs_disk_never_fails_a_gate(settings, loader, tmp_path):
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
     try:
-        add_delivery(loader, 1, D)
+        insert_delivery(loader, 1, D)
         add_active(loader, 1, 2)
         outcome = gate(settings, tmp_path, results_dir=disk / "validations", data_docs_dir=disk / "gx")
         assert outcome.success, outcome.failed_errors
@@ -134,7 +110,7 @@ def test_a_night_publishes_with_its_docs_disk_broken_and_a_later_delivery_waitin
     conn = empty_warehouse
     # A broken delivery for two days after the night, already loaded (by a night for that date).
     later = conn.execute("SELECT nextval('audit.delivery_id_seq')").fetchone()[0]
-    add_delivery(conn, later, D + dt.timedelta(days=2))
+    insert_delivery(conn, later, D + dt.timedelta(days=2))
     insert_peserta(conn, later, kpj="10000000009", segmen="ASN")
     broken = tmp_path / "docs-disk"
     broken.write_text("not a folder")

@@ -13,16 +13,9 @@ import pytest
 from cakupan.gates.quality import QualityGateFailed, run_checkpoint
 from cakupan.platform.warehouse import warehouse_url
 from cakupan.settings import load_settings
-from raw_rows import insert_delivery, insert_peserta
+from raw_rows import gate, insert_delivery, insert_peserta
 
 D = dt.date(2026, 11, 20)
-
-
-def gate(settings, tmp_path, stage: str = "raw"):
-    return run_checkpoint(
-        stage, warehouse_url=warehouse_url(settings, "transformer"), expectations_dir=settings.expectations_dir,
-        results_dir=tmp_path / "validations", data_docs_dir=tmp_path / "docs",
-    )
 
 
 def test_clean_night_passes_and_keeps_data_docs(settings, empty_warehouse, tmp_path):

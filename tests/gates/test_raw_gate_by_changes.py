@@ -11,15 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import pytest
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
 from cakupan.gates.gate_log import mark_raw_gate_passed, raw_gate_of_night, run_gx_gate
-from cakupan.gates.quality import ROW_CHECKS_SUITE, row_checks_digest, run_checkpoint
-from cakupan.platform import db
-from cakupan.platform.warehouse import warehouse_url
+from cakupan.gates.quality import ROW_CHECKS_SUITE, row_checks_digest
 from cakupan.transform.participant_changes import COMPARED, record_participant_changes
-from raw_rows import insert_peserta
+from raw_rows import gate, insert_delivery, insert_peserta
 
 D = dt.date(2026, 11, 20)
 PREVIOUS, DELIVERED = 1, 2
@@ -59,13 +56,6 @@ def _values(settings) -> dict[str, tuple[list[str], list[str]]]:
             column = check["kwargs"]["column"]
             values[column] = (check["kwargs"]["value_set"], [INVALID_IN_SET[column]])
     return values
-
-
-def _add_delivery(conn, delivery_id: int, export_date: dt.date, *, passed_under: str | None = None) -> None:
-    conn.execute("INSERT INTO raw.deliveries (delivery_id, kode_cabang, export_date, content_sha256, "
-                 "raw_gate_passed_at, raw_gate_row_checks) VALUES (%s, 'SAWAHLUNTO', %s, %s, "
-                 "CASE WHEN %s::text IS NOT NULL THEN now() END, %s)",
-                 (delivery_id, export_date, f"{delivery_id:064x}", passed_under, passed_under))
 
 
 def _failing(conn, relation: str, check: dict) -> list[tuple]:
@@ -114,8 +104,8 @@ def test_checking_the_changes_finds_the_rows_checking_everything_finds(settings,
     def check(deliveries):
         previous, delivered = deliveries
         _empty_raw(conn)
-        _add_delivery(conn, PREVIOUS, D - dt.timedelta(days=1), passed_under=digest)
-        _add_delivery(conn, DELIVERED, D)
+        insert_delivery(conn, PREVIOUS, D - dt.timedelta(days=1), gate_passed=True, row_checks=digest)
+        insert_delivery(conn, DELIVERED, D)
         for delivery_id, rows in ((PREVIOUS, previous), (DELIVERED, delivered)):
             for number, row in enumerate(rows, start=1):
                 insert_peserta(conn, delivery_id, row_number=number, **row)
@@ -130,22 +120,10 @@ def test_checking_the_changes_finds_the_rows_checking_everything_finds(settings,
     check()
 
 
-@pytest.fixture
-def loader(settings, empty_warehouse):
-    with db.connect(settings, "loader") as connection:
-        yield connection
-
-
-def gate(settings, tmp_path):
-    return run_checkpoint(
-        "raw", warehouse_url=warehouse_url(settings, "transformer"), expectations_dir=settings.expectations_dir,
-        results_dir=tmp_path / "validations", data_docs_dir=tmp_path / "docs")
-
-
 def test_the_gate_says_the_same_checking_changes_or_everything(settings, loader, tmp_path):
     digest = row_checks_digest(settings.expectations_dir)
-    _add_delivery(loader, PREVIOUS, D - dt.timedelta(days=1), passed_under=digest)
-    _add_delivery(loader, DELIVERED, D)
+    insert_delivery(loader, PREVIOUS, D - dt.timedelta(days=1), gate_passed=True, row_checks=digest)
+    insert_delivery(loader, DELIVERED, D)
     for delivery_id in (PREVIOUS, DELIVERED):
         for number in range(1, 6):
             insert_peserta(loader, delivery_id, row_number=number, kpj=f"1{number:010d}",
@@ -171,10 +149,10 @@ def test_the_gate_says_the_same_checking_changes_or_everything(settings, loader,
 def test_a_delivery_is_checked_whole_unless_its_previous_passed_the_same_row_checks(settings, loader):
     digest = row_checks_digest(settings.expectations_dir)
     for delivery_id, previous_passed_under in ((11, None), (21, "an older suite's digest"), (31, digest)):
-        _add_delivery(loader, delivery_id, D - dt.timedelta(days=1), passed_under=previous_passed_under)
-        _add_delivery(loader, delivery_id + 1, D)
-        loader.execute("UPDATE raw.deliveries SET kode_cabang = %s WHERE delivery_id IN (%s, %s)",
-                       (f"BRANCH{delivery_id}", delivery_id, delivery_id + 1))
+        branch = f"BRANCH{delivery_id}"
+        insert_delivery(loader, delivery_id, D - dt.timedelta(days=1), branch,
+                        gate_passed=previous_passed_under is not None, row_checks=previous_passed_under)
+        insert_delivery(loader, delivery_id + 1, D, branch)
         for day in (delivery_id, delivery_id + 1):
             insert_peserta(loader, day)
     record_participant_changes(loader, [12, 22, 32])
@@ -193,8 +171,8 @@ def test_checks_of_a_whole_delivery_still_read_all_of_it(settings, loader, tmp_p
     """How many distinct NIKs, and whether the participants file left a row at all, are not row checks: a
     delivery checked by its changes still gets them on every row."""
     digest = row_checks_digest(settings.expectations_dir)
-    _add_delivery(loader, PREVIOUS, D - dt.timedelta(days=1), passed_under=digest)
-    _add_delivery(loader, DELIVERED, D)
+    insert_delivery(loader, PREVIOUS, D - dt.timedelta(days=1), gate_passed=True, row_checks=digest)
+    insert_delivery(loader, DELIVERED, D)
     for delivery_id in (PREVIOUS, DELIVERED):  # ten KPJs of one person, unchanged: a warning both nights
         for number in range(1, 11):
             insert_peserta(loader, delivery_id, row_number=number, kpj=f"1{number:010d}")
@@ -218,8 +196,8 @@ def test_checks_of_a_whole_delivery_still_read_all_of_it(settings, loader, tmp_p
 
 def test_the_nights_gate_says_how_it_checked_and_records_the_row_checks(settings, loader):
     digest = row_checks_digest(settings.expectations_dir)
-    _add_delivery(loader, PREVIOUS, D - dt.timedelta(days=1), passed_under=digest)
-    _add_delivery(loader, DELIVERED, D)
+    insert_delivery(loader, PREVIOUS, D - dt.timedelta(days=1), gate_passed=True, row_checks=digest)
+    insert_delivery(loader, DELIVERED, D)
     for delivery_id in (PREVIOUS, DELIVERED):
         insert_peserta(loader, delivery_id)
     record_participant_changes(loader, [DELIVERED])

@@ -84,12 +84,6 @@ def night(small_night, monkeypatch):
     return small_night
 
 
-@pytest.fixture
-def loader(settings, empty_warehouse):
-    with db.connect(settings, "loader") as connection:
-        yield connection
-
-
 # The lease itself.
 
 def test_a_held_lease_makes_the_next_night_wait_and_a_silent_one_is_taken_over(loader):
