@@ -21,15 +21,15 @@ class Terminated(SystemExit):
         super().__init__(128 + signal.SIGTERM)
 
 
-def _raise_terminated(signum: int, frame: object) -> None:
-    raise Terminated()
-
-
 @contextmanager
 def stop_cleanly_on_sigterm() -> Iterator[None]:
     """Within the block, SIGTERM raises Terminated in the main thread; afterwards the previous handler is back.
     A previous Python handler (Airflow's task runner has one) is called once the block has unwound, so it
-    still does its own part."""
+    still does its own part.
+
+    Native code that checks for signals while it runs (DuckDB's query loop) calls the handler, catches the
+    Terminated it raises and raises its own error instead ("Query interrupted"). So the handler also records
+    that SIGTERM came, and whatever error then leaves the block becomes Terminated."""
     if threading.current_thread() is not threading.main_thread():
         yield  # only the main thread may handle signals; a thread's caller handles them
         return
@@ -37,13 +37,23 @@ def stop_cleanly_on_sigterm() -> Iterator[None]:
     if previous is signal.SIG_IGN:
         yield
         return
-    signal.signal(signal.SIGTERM, _raise_terminated)
+    received = threading.Event()
+
+    def raise_terminated(signum: int, frame: object) -> None:
+        received.set()
+        raise Terminated()
+
+    signal.signal(signal.SIGTERM, raise_terminated)
     try:
         yield
-    except Terminated:
+    except BaseException as error:
+        if not received.is_set():
+            raise
         signal.signal(signal.SIGTERM, previous)
         if callable(previous):
             previous(signal.SIGTERM, None)
-        raise
+        if isinstance(error, Terminated):
+            raise
+        raise Terminated() from error
     finally:
         signal.signal(signal.SIGTERM, previous)
