@@ -39,13 +39,13 @@ _PAIRS = """
 # participants a batch's did not fit in work_mem and spilled to disk).
 _CHANGES = f"""
     INSERT INTO raw.peserta_changes (delivery_id, previous_delivery_id, kpj, change, previous_nik_hash,
-                                     {", ".join(COMPARED)})
+                                     previous_status, previous_segmen, {", ".join(COMPARED)})
     SELECT compared.delivery_id, compared.previous_delivery_id, changed.*
     FROM compared
     CROSS JOIN LATERAL (
         SELECT coalesce(now.kpj, before.kpj),
                CASE WHEN before.kpj IS NULL THEN 'added' WHEN now.kpj IS NULL THEN 'removed' ELSE 'changed' END,
-               before.nik_hash, {", ".join(f"now.{c}" for c in COMPARED)}
+               before.nik_hash, before.status, before.segmen, {", ".join(f"now.{c}" for c in COMPARED)}
         FROM (SELECT * FROM raw.peserta WHERE delivery_id = compared.delivery_id) now
         FULL JOIN (SELECT * FROM raw.peserta WHERE delivery_id = compared.previous_delivery_id) before
             ON before.kpj = now.kpj
@@ -60,10 +60,57 @@ _MARK_COMPARED = """
 """
 
 
+# A delivery's counts (raw.deliveries.participant_rows, active_participants, active_bpu_participants) are a
+# property of its rows alone, so the counts of the delivery it was compared with plus what its changes add and
+# take away give them exactly, whichever earlier delivery that was. A delivery compared with one whose counts
+# are not yet known (an earlier delivery of the same batch) waits for it: the statement runs until it counts
+# no more.
+_COUNT_BY_CHANGES = """
+    UPDATE raw.deliveries counted
+    SET participant_rows = previous.participant_rows + moved.rows,
+        active_participants = previous.active_participants + moved.active,
+        active_bpu_participants = previous.active_bpu_participants + moved.active_bpu
+    FROM raw.deliveries previous, (
+        SELECT delivered.delivery_id,
+               count(*) FILTER (WHERE change = 'added') - count(*) FILTER (WHERE change = 'removed') AS rows,
+               count(*) FILTER (WHERE status = 'AKTIF')
+                 - count(*) FILTER (WHERE previous_status = 'AKTIF') AS active,
+               count(*) FILTER (WHERE status = 'AKTIF' AND segmen = 'BPU')
+                 - count(*) FILTER (WHERE previous_status = 'AKTIF' AND previous_segmen = 'BPU') AS active_bpu
+        FROM unnest(%(delivery_ids)s::bigint[]) AS delivered (delivery_id)
+        LEFT JOIN raw.peserta_changes USING (delivery_id)
+        GROUP BY delivered.delivery_id
+    ) moved
+    WHERE counted.delivery_id = moved.delivery_id AND counted.participant_rows IS NULL
+      AND previous.delivery_id = counted.participants_compared_with AND previous.participant_rows IS NOT NULL
+"""
+
+# A branch's first delivery, and one compared with a delivery loaded before counts were recorded.
+_COUNT_WHOLE = """
+    UPDATE raw.deliveries counted
+    SET participant_rows = whole.rows, active_participants = whole.active, active_bpu_participants = whole.active_bpu
+    FROM (
+        SELECT uncounted.delivery_id, rows_of.*
+        FROM raw.deliveries uncounted
+        CROSS JOIN LATERAL (
+            SELECT count(*) AS rows, count(*) FILTER (WHERE status = 'AKTIF') AS active,
+                   count(*) FILTER (WHERE status = 'AKTIF' AND segmen = 'BPU') AS active_bpu
+            FROM raw.peserta WHERE delivery_id = uncounted.delivery_id
+        ) rows_of
+        WHERE uncounted.delivery_id = ANY(%(delivery_ids)s) AND uncounted.participant_rows IS NULL
+          AND NOT EXISTS (SELECT FROM raw.deliveries previous
+                          WHERE previous.delivery_id = uncounted.participants_compared_with
+                            AND (previous.participant_rows IS NOT NULL
+                                 OR previous.delivery_id = ANY(%(delivery_ids)s)))
+    ) whole
+    WHERE counted.delivery_id = whole.delivery_id
+"""
+
+
 def record_participant_changes(conn: psycopg.Connection, delivery_ids: list[int]) -> tuple[int, int]:
     """Compare each of `delivery_ids` not yet compared with the branch's previous delivery, and record the
-    changes, in one transaction: (deliveries compared, change rows recorded). A branch's first delivery has
-    nothing to compare with. Safe to call again."""
+    changes and each delivery's counts, in one transaction: (deliveries compared, change rows recorded). A
+    branch's first delivery has nothing to compare with, and is counted whole. Safe to call again."""
     with conn.transaction():
         # Its lock on raw.peserta lasts until this commits: another batch's comparison waits that long (seconds),
         # loads go on (a COPY does not conflict with it), and an autovacuum of the table gives way.
@@ -72,4 +119,13 @@ def record_participant_changes(conn: psycopg.Connection, delivery_ids: list[int]
         conn.execute("ANALYZE compared")
         changes = conn.execute(_CHANGES).rowcount
         compared = conn.execute(_MARK_COMPARED).rowcount
+        _record_counts(conn, delivery_ids)
     return compared, changes
+
+
+def _record_counts(conn: psycopg.Connection, delivery_ids: list[int]) -> None:
+    while True:
+        counted = conn.execute(_COUNT_BY_CHANGES, {"delivery_ids": delivery_ids}).rowcount
+        counted += conn.execute(_COUNT_WHOLE, {"delivery_ids": delivery_ids}).rowcount
+        if counted == 0:
+            return

@@ -97,6 +97,12 @@ WHERE raw_gate_passed_at IS NULL
 -- changes alone (raw.peserta_awaiting_raw_gate).
 ALTER TABLE raw.deliveries ADD COLUMN IF NOT EXISTS raw_gate_row_checks text;
 ALTER TABLE audit.raw_gate_night ADD COLUMN IF NOT EXISTS row_checks text;
+-- The delivery's participant rows, and of them the active and the active BPU ones, counted once as it is
+-- loaded (participant_changes): the counts of the delivery it was compared with plus its changes, or counted
+-- whole where there is none. The raw gate's distribution check compares these instead of counting two
+-- snapshots again (docs/decisions.md, change 27). NULL for deliveries loaded before they were recorded.
+ALTER TABLE raw.deliveries ADD COLUMN IF NOT EXISTS participant_rows bigint,
+    ADD COLUMN IF NOT EXISTS active_participants bigint, ADD COLUMN IF NOT EXISTS active_bpu_participants bigint;
 
 -- Accepted participant rows, typed. No name and no birth date; NIK only as a keyed hash.
 CREATE TABLE IF NOT EXISTS raw.peserta (
@@ -152,6 +158,9 @@ CREATE TABLE IF NOT EXISTS raw.peserta_changes (
 ALTER TABLE raw.peserta_changes ADD COLUMN IF NOT EXISTS nik_district text,
     ADD COLUMN IF NOT EXISTS npp_pemberi_bantuan text, ADD COLUMN IF NOT EXISTS npp text,
     ADD COLUMN IF NOT EXISTS full_program boolean;
+-- A changed or removed row's status and segment before, which the delivery's recorded counts are moved by.
+ALTER TABLE raw.peserta_changes ADD COLUMN IF NOT EXISTS previous_status text,
+    ADD COLUMN IF NOT EXISTS previous_segmen text;
 CREATE INDEX IF NOT EXISTS peserta_changes_delivery_idx ON raw.peserta_changes (delivery_id);
 -- The loader finds a delivery's rows through raw.peserta's BRIN index, which leaves the pages loaded since
 -- autovacuum last ran unsummarised: every lookup would read all of them. It summarises them first, which only
