@@ -12,6 +12,13 @@ from cakupan.platform.warehouse import warehouse_url
 D = dt.date(2026, 11, 20)
 
 
+def empty_raw(conn) -> None:
+    """No delivery, participant row or change, and no night's raw gate open: for a test that loads again and
+    again on one connection (hypothesis)."""
+    conn.execute("DELETE FROM raw.peserta; DELETE FROM raw.peserta_changes; DELETE FROM raw.deliveries; "
+                 "DELETE FROM audit.raw_gate_night")
+
+
 def insert_peserta(conn, delivery_id: int, **overrides) -> None:
     row = {"delivery_id": delivery_id, "row_number": 1, "kpj": "10000000001", "nik_hash": "a" * 64,
            "segmen": "BPU", "kode_desa": "13.73.02.2005", "pekerjaan": "OJEK", "sumber_iuran": "APBD",

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings as hypothesis_settings, stra
 from cakupan.gates.gate_log import mark_raw_gate_passed, raw_gate_of_night, run_gx_gate
 from cakupan.gates.quality import ROW_CHECKS_SUITE, row_checks_digest
 from cakupan.transform.participant_changes import COMPARED, record_participant_changes
-from raw_rows import gate, insert_delivery, insert_peserta
+from raw_rows import empty_raw, gate, insert_delivery, insert_peserta
 
 D = dt.date(2026, 11, 20)
 PREVIOUS, DELIVERED = 1, 2
@@ -66,11 +66,6 @@ def _failing(conn, relation: str, check: dict) -> list[tuple]:
         {**check["kwargs"], "delivery": DELIVERED}).fetchall())
 
 
-def _empty_raw(conn) -> None:
-    conn.execute("DELETE FROM raw.peserta; DELETE FROM raw.peserta_changes; DELETE FROM raw.deliveries; "
-                 "DELETE FROM audit.raw_gate_night")
-
-
 @st.composite
 def two_deliveries(draw, values: dict):
     """A previous delivery whose rows all pass, and the next: rows kept, changed (to any value, passing or
@@ -103,7 +98,7 @@ def test_checking_the_changes_finds_the_rows_checking_everything_finds(settings,
     @given(two_deliveries(values))
     def check(deliveries):
         previous, delivered = deliveries
-        _empty_raw(conn)
+        empty_raw(conn)
         insert_delivery(conn, PREVIOUS, D - dt.timedelta(days=1), gate_passed=True, row_checks=digest)
         insert_delivery(conn, DELIVERED, D)
         for delivery_id, rows in ((PREVIOUS, previous), (DELIVERED, delivered)):

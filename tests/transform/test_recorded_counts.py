@@ -9,7 +9,7 @@ import datetime as dt
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
 from cakupan.transform.participant_changes import record_participant_changes
-from raw_rows import gate, insert_delivery, insert_peserta
+from raw_rows import empty_raw, gate, insert_delivery, insert_peserta
 
 D = dt.date(2026, 11, 20)
 STATUSES, SEGMENTS = ["AKTIF", "NONAKTIF"], ["BPU", "PU", "JAKON"]
@@ -27,10 +27,6 @@ def recorded(conn) -> dict:
 
 def counted(conn) -> dict:
     return {row[0]: row[1:] for row in conn.execute(COUNTED)}
-
-
-def _empty_raw(conn) -> None:
-    conn.execute("DELETE FROM raw.peserta; DELETE FROM raw.peserta_changes; DELETE FROM raw.deliveries")
 
 
 def _load(conn, delivery_id: int, export_date: dt.date, rows: dict[str, tuple[str, str]]) -> None:
@@ -59,7 +55,7 @@ def test_recorded_counts_equal_the_counts_of_the_rows(empty_warehouse):
     @hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(snapshots(), st.sampled_from(["one batch", "a batch a night", "the last two together"]))
     def check(nights, batching):
-        _empty_raw(conn)
+        empty_raw(conn)
         ids = [1, 2, 3]
         for delivery_id, rows in zip(ids, nights, strict=True):
             _load(conn, delivery_id, D + dt.timedelta(days=delivery_id), rows)
