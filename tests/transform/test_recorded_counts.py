@@ -82,6 +82,28 @@ def test_a_delivery_compared_with_one_loaded_before_counts_were_recorded_is_coun
     assert recorded(conn)[2] == (2, 1, 1)
 
 
+def test_a_first_night_is_counted_in_one_read_of_raw_whatever_its_deliveries(empty_warehouse):
+    """Each branch's first delivery is counted whole, and a first night has hundreds: they are counted together.
+    Counted one by one, a warehouse without statistics on raw.peserta yet (its first night) read the whole table
+    for each delivery: 105 s a load batch at 10 M participants (docs/decisions.md, change 28)."""
+    conn = empty_warehouse
+    whole_reads = "SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relid = 'raw.peserta'::regclass"
+    for deliveries in (2, 6):
+        empty_raw(conn)
+        ids = list(range(1, deliveries + 1))
+        for delivery_id in ids:
+            insert_delivery(conn, delivery_id, D, branch=f"CABANG_{delivery_id}")
+            for number in range(1, delivery_id + 1):
+                insert_peserta(conn, delivery_id, row_number=number, kpj=f"{delivery_id}{number:010d}",
+                               status=STATUSES[number % 2])
+        with conn.transaction():
+            (before,) = conn.execute(whole_reads).fetchone()
+            record_participant_changes(conn, ids)
+            (after,) = conn.execute(whole_reads).fetchone()
+        assert recorded(conn) == counted(conn)
+        assert after - before <= 1, f"{deliveries} first deliveries read raw.peserta whole {after - before} times"
+
+
 def test_the_raw_gate_compares_recorded_counts_and_reconciles_them_with_raw(settings, loader, tmp_path):
     for delivery_id, export_date in ((1, D - dt.timedelta(days=1)), (2, D)):
         insert_delivery(loader, delivery_id, export_date, gate_passed=delivery_id == 1)

@@ -85,25 +85,28 @@ _COUNT_BY_CHANGES = """
       AND previous.delivery_id = counted.participants_compared_with AND previous.participant_rows IS NOT NULL
 """
 
-# A branch's first delivery, and one compared with a delivery loaded before counts were recorded.
+# A branch's first delivery, and one compared with a delivery loaded before counts were recorded: all of them in
+# one pass over their rows, not a count each. On a warehouse whose raw.peserta had no statistics yet (its first
+# night) the planner read the whole table for each delivery (docs/decisions.md, change 28).
 _COUNT_WHOLE = """
-    UPDATE raw.deliveries counted
-    SET participant_rows = whole.rows, active_participants = whole.active, active_bpu_participants = whole.active_bpu
-    FROM (
-        SELECT uncounted.delivery_id, rows_of.*
-        FROM raw.deliveries uncounted
-        CROSS JOIN LATERAL (
-            SELECT count(*) AS rows, count(*) FILTER (WHERE status = 'AKTIF') AS active,
-                   count(*) FILTER (WHERE status = 'AKTIF' AND segmen = 'BPU') AS active_bpu
-            FROM raw.peserta WHERE delivery_id = uncounted.delivery_id
-        ) rows_of
+    WITH uncounted AS (
+        SELECT delivery_id FROM raw.deliveries uncounted
         WHERE uncounted.delivery_id = ANY(%(delivery_ids)s) AND uncounted.participant_rows IS NULL
           AND NOT EXISTS (SELECT FROM raw.deliveries previous
                           WHERE previous.delivery_id = uncounted.participants_compared_with
                             AND (previous.participant_rows IS NOT NULL
                                  OR previous.delivery_id = ANY(%(delivery_ids)s)))
-    ) whole
-    WHERE counted.delivery_id = whole.delivery_id
+    ), rows_of AS (
+        SELECT delivery_id, count(*) AS rows, count(*) FILTER (WHERE status = 'AKTIF') AS active,
+               count(*) FILTER (WHERE status = 'AKTIF' AND segmen = 'BPU') AS active_bpu
+        FROM raw.peserta WHERE delivery_id = ANY(ARRAY(SELECT delivery_id FROM uncounted))
+        GROUP BY delivery_id
+    )
+    UPDATE raw.deliveries counted
+    SET participant_rows = coalesce(rows_of.rows, 0), active_participants = coalesce(rows_of.active, 0),
+        active_bpu_participants = coalesce(rows_of.active_bpu, 0)
+    FROM uncounted LEFT JOIN rows_of USING (delivery_id)
+    WHERE counted.delivery_id = uncounted.delivery_id
 """
 
 
