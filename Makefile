@@ -9,12 +9,14 @@ TEST_PROCESSES ?= 2
 
 .PHONY: install run test lint bench lock clean stop
 
-$(VENV)/.installed: requirements.lock requirements-test.lock pyproject.toml
+$(VENV)/.installed: requirements.lock requirements-test.lock pyproject.toml setup.py src/cakupan/ingest/_nik_hmac.c
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	@$(VENV)/bin/python -c 'import sys; assert sys.version_info[:2] == (3, 11), "Cakupan needs Python 3.11"'
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	$(UV) pip install --python $(VENV)/bin/python --quiet --compile-bytecode -r requirements.lock -r requirements-test.lock
-	$(UV) pip install --python $(VENV)/bin/python --quiet --no-deps -e .
+	$(UV) pip install --python $(VENV)/bin/python --quiet --no-deps --reinstall-package cakupan -e .
+	@test -n "$$(ls src/cakupan/ingest/_nik_hmac*.so 2>/dev/null)" || echo "Note: no C compiler, so the loader \
+	hashes NIKs in DuckDB, more slowly (setup.py). Install one (apt-get install gcc) and run make install again."
 	@touch $@
 
 install: $(VENV)/.installed
@@ -33,7 +35,7 @@ test: lint
 # Static checks, one tool a line: the Python by pyproject.toml's [tool.ruff] (`ruff check`, no formatter),
 # the dbt project's SQL by dbt_project/.sqlfluff. `make test` runs them first.
 lint: install
-	$(VENV)/bin/ruff check src dags plugins tests
+	$(VENV)/bin/ruff check src dags plugins tests setup.py
 	$(VENV)/bin/sqlfluff lint dbt_project
 
 # Speed and memory ratios, side by side in one run: docs/benchmarks.json and docs/benchmarks.md.
@@ -52,4 +54,4 @@ stop:
 	-$(VENV)/bin/cakupan warehouse stop
 
 clean: stop
-	rm -rf $(VENV) .cakupan dbt_project/target dbt_project/logs
+	rm -rf $(VENV) .cakupan dbt_project/target dbt_project/logs build src/cakupan/ingest/_nik_hmac*.so

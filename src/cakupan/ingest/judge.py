@@ -8,7 +8,8 @@ PostgreSQL, and the NIK, name and birth date never leave this process.
 
 Why DuckDB: judging in PostgreSQL cost many times a plain COPY, in DuckDB less (docs/decisions.md, smaller
 measures), and a large file is judged in parts, one a core, alongside PostgreSQL's COPY
-(docs/benchmark-notes.md).
+(docs/benchmark-notes.md). Only the NIK's hash is computed beside DuckDB, by the C extension of `nik_hmac`,
+where DuckDB's own SHA-256 was a third of the judge's time (docs/decisions.md, change 29).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import pyarrow as pa
 
 from cakupan.ingest import row_rules
 from cakupan.ingest.export_contract import FULL_PROGRAM, IURAN_COLUMNS, PESERTA_COLUMNS
+from cakupan.ingest.nik_hmac import NikHasher
 from cakupan.ingest.readers import ABSENT
 
 BATCH_ROWS = 16_384  # ~3 MB to COPY: small enough to keep judge and COPY both busy
@@ -101,6 +103,10 @@ _NIK_PROBLEM = """CASE WHEN regexp_full_match(nik, '[0-9]{16}') THEN ''
         WHEN regexp_full_match(nik, '[0-9]+') THEN 'length'
         ELSE 'characters' END"""
 
+# HMAC-SHA256 in DuckDB, from the key's pads (Judge); where the C extension is built, the NIK itself leaves
+# the query instead and `nik_hmac` hashes it before the batch leaves the judge (judge_sql's `hash_niks`).
+NIK_HASH_SQL = "sha256(opad() || unhex(sha256(ipad() || encode(nik))))"
+
 PESERTA = TableRules(
     columns=PESERTA_COLUMNS,
     rules=row_rules.PESERTA_RULES,
@@ -121,7 +127,7 @@ PESERTA = TableRules(
     # (award-v2.md section 3): never more, so that the hash stays the only key to the person. The employer and
     # the CSR employer are employers' numbers, not a person's.
     stored=(Stored("kpj", "kpj", "VARCHAR"),
-            Stored("nik_hash", "sha256(opad() || unhex(sha256(ipad() || encode(nik))))", "VARCHAR"),
+            Stored("nik_hash", NIK_HASH_SQL, "VARCHAR"),
             Stored("nik_district", "substr(nik, 1, 2) || '.' || substr(nik, 3, 2)", "VARCHAR"),
             Stored("npp_pemberi_bantuan", "nullif(npp_pemberi_bantuan, '')", "VARCHAR"),
             Stored("npp", "nullif(npp, '')", "VARCHAR"),
@@ -173,10 +179,11 @@ def _line(fields: Sequence[str]) -> str:
     return "concat(concat_ws(chr(9), " + ", ".join(f"({field})::VARCHAR" for field in fields) + "), chr(10))"
 
 
-def judge_sql(source: str, table: TableRules, delivery: DeliveryStamp) -> str:
+def judge_sql(source: str, table: TableRules, delivery: DeliveryStamp, hash_niks: bool = True) -> str:
     """Per row of `source`, in no promised order: broken_rule, duplicate_key (set on the rows the whole-file
     rule looks at), the columns of `table.stored_schema` (filled for rows that pass) and rejected_line (for
-    rows that do not: a line of COPY text for the quarantine, starting with the row number the source gave)."""
+    rows that do not: a line of COPY text for the quarantine, starting with the row number the source gave).
+    With `hash_niks` False, nik_hash holds the accepted row's NIK itself, for the caller to hash."""
     # The KPJ is kept for the branch to find the row only when it is one: under a slipped column it may be a NIK.
     rejected = ("broken_rule", copy_text("CASE WHEN regexp_full_match(kpj, '[0-9]{11}') THEN kpj END"),
                 copy_text(table.duplicate_key),
@@ -187,10 +194,12 @@ def judge_sql(source: str, table: TableRules, delivery: DeliveryStamp) -> str:
     rejected = tuple(field.replace("export_date", export_date) for field in rejected)
     # A rejected row's NIK is never hashed; its other values pass through as they are, which costs less than
     # blanking them (the loader keeps only the rows that pass).
+    expressions = [(s, "nik" if s.expression == NIK_HASH_SQL and not hash_niks else s.expression)
+                   for s in table.stored]
     stored = ",\n               ".join(
-        f"({s.expression})::{s.sql_type} AS {s.column}" if s.expression.isidentifier()
-        else f"CASE WHEN broken_rule IS NULL THEN ({s.expression})::{s.sql_type} END AS {s.column}"
-        for s in table.stored)
+        f"({expression})::{s.sql_type} AS {s.column}" if s.expression.isidentifier()
+        else f"CASE WHEN broken_rule IS NULL THEN ({expression})::{s.sql_type} END AS {s.column}"
+        for s, expression in expressions)
     return f"""
         WITH source AS ({source}), parsed AS ({table.parsed}),
         judged AS (SELECT *, {broken_rule} AS broken_rule FROM parsed)
@@ -234,8 +243,10 @@ def line_parts(data_rows: int, size_bytes: int, cores: int) -> list[LinePart] | 
 class Judge:
     """One DuckDB connection for one loader process: the village reference and the HMAC key live here."""
 
-    def __init__(self, village_codes: str, hmac_pads: tuple[bytes, bytes], temp_dir: Path):
-        """`village_codes`: every code of the reference, comma-separated."""
+    def __init__(self, village_codes: str, hmac_pads: tuple[bytes, bytes], temp_dir: Path,
+                 hash_in_duckdb: bool = False):
+        """`village_codes`: every code of the reference, comma-separated. NIKs are hashed by `nik_hmac`, or in
+        DuckDB when `hash_in_duckdb` or the C extension is not built."""
         self._db = duckdb.connect(config={
             "threads": os.cpu_count() or 1,
             "memory_limit": _MEMORY_LIMIT,
@@ -249,6 +260,7 @@ class Judge:
         self._db.execute("SET enable_progress_bar = false")
         self._db.execute("CREATE TABLE villages AS SELECT DISTINCT unnest(string_split(?, ',')) AS village_code",
                          [village_codes])
+        self._nik_hasher = None if hash_in_duckdb else NikHasher.build(hmac_pads)
         ipad, opad = hmac_pads
         # Blob literals, so DuckDB folds them once instead of decoding hex on every row.
         self._db.execute(f"CREATE MACRO ipad() AS {_blob(ipad)}")
@@ -263,7 +275,10 @@ class Judge:
         with self._db.cursor() as cursor:
             if rows is not None:
                 cursor.register("careful_rows", rows)
-            reader = cursor.sql(judge_sql(source, table, delivery)).to_arrow_reader(BATCH_ROWS)
+            hasher = self._nik_hasher
+            query = judge_sql(source, table, delivery, hash_niks=hasher is None)
+            reader = cursor.sql(query).to_arrow_reader(BATCH_ROWS)
+            hashed = hasher is not None and "nik_hash" in table.stored_schema.names
             while True:
                 try:
                     batch = reader.read_next_batch()
@@ -271,6 +286,9 @@ class Judge:
                     return
                 except OSError as error:
                     raise StreamFailed(f"DuckDB: {str(error).split(':', 1)[0][:40]}") from None
+                if hashed:
+                    column = batch.schema.get_field_index("nik_hash")
+                    batch = batch.set_column(column, "nik_hash", hasher.hash_column(batch.column(column)))
                 yield batch
 
     def judge_csv(self, path: Path, delimiter: str, positions: Sequence[int], width: int, table: TableRules,

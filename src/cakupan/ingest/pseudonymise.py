@@ -1,7 +1,8 @@
 """Keyed pseudonyms for identifiers: HMAC-SHA256 of the NIK, so persons can be counted but not named.
 
 The NIK never reaches the database in clear: the loader's judge hashes it while streaming, from the key's
-inner and outer pads (`hmac_pads`, RFC 2104), so that DuckDB computes exactly what `pseudonym` does.
+inner and outer pads (`hmac_pads`, RFC 2104), so that the C extension (`nik_hmac`) or DuckDB computes exactly
+what `pseudonym` does.
 """
 
 from __future__ import annotations
