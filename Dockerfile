@@ -4,10 +4,11 @@
 # The tag's Airflow version must equal the `apache-airflow==` pin of requirements.lock (a test checks it).
 FROM apache/airflow:3.3.2-python3.11
 
-# Node.js/npm: `cakupan reference load` (the init job) fetches idn-area-data with `npm pack`.
+# Node.js/npm: `cakupan reference load` (the init job) fetches idn-area-data with `npm pack`. gcc: the
+# loader's C extension for hashing NIKs (setup.py), built by the project's install below.
 USER root
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends nodejs npm \
+    && apt-get install -y --no-install-recommends nodejs npm gcc libc6-dev \
     && apt-get autoremove -yqq --purge \
     && apt-get clean \
     && rm -rf /var/lib/apt/lists/* \
@@ -25,7 +26,7 @@ RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -r requireme
 
 # The project: the `cakupan` package (installed editable, so its settings find dags/, dbt_project/,
 # expectations/ and award/ beside it under /opt/cakupan) and its `cakupan` command.
-COPY --chown=airflow:0 pyproject.toml README.md ./
+COPY --chown=airflow:0 pyproject.toml setup.py README.md ./
 COPY --chown=airflow:0 src src
 COPY --chown=airflow:0 plugins plugins
 COPY --chown=airflow:0 dags dags

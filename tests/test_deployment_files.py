@@ -278,7 +278,7 @@ def test_dockerfile_extends_the_official_image_at_the_locked_airflow_version():
             assert user == "root" and "nodejs" in line and "npm" in line
     assert any("-r requirements.lock" in line and "apache-airflow==${AIRFLOW_VERSION}" in line for line in installs)
     assert any("--no-deps -e ." in line for line in installs)
-    for folder in ("src", "plugins", "dags", "dbt_project", "expectations", "award", "pyproject.toml",
+    for folder in ("src", "plugins", "dags", "dbt_project", "expectations", "award", "pyproject.toml", "setup.py",
                    "requirements.lock"):
         assert re.search(rf"^COPY .*\b{re.escape(folder)}\b", DOCKERFILE, re.M), folder
         assert (ROOT / folder).exists()
