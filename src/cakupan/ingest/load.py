@@ -169,6 +169,9 @@ IURAN = _Destination(
         CREATE TEMP TABLE accepted_iuran (LIKE raw.iuran) ON COMMIT DROP;
     """,
     # The first payment with an id wins; later ones, and ids already loaded from earlier exports, are duplicates.
+    # Earlier exports are probed one id at a time through the index (LATERAL ... LIMIT 1): as an EXISTS, the
+    # planner hashed all of raw.iuran for a large delivery, a read that grows with every night kept
+    # (docs/decisions.md, change 30).
     whole_file_sql=f"""
         WITH keyed AS (
             SELECT row_number, id_transaksi AS key, true AS accepted FROM accepted_iuran
@@ -178,8 +181,10 @@ IURAN = _Destination(
             SELECT * FROM (
                 SELECT row_number, key AS id_transaksi, accepted,
                        row_number() OVER (PARTITION BY key ORDER BY row_number) > 1 AS earlier_in_file,
-                       EXISTS (SELECT 1 FROM raw.iuran r WHERE r.id_transaksi = keyed.key) AS seen_before
-                FROM keyed
+                       earlier.id_transaksi IS NOT NULL AS seen_before
+                FROM keyed LEFT JOIN LATERAL (
+                    SELECT r.id_transaksi FROM raw.iuran r WHERE r.id_transaksi = keyed.key LIMIT 1
+                ) earlier ON true
             ) ranked WHERE earlier_in_file OR seen_before
         ), moved AS (
             DELETE FROM accepted_iuran a USING duplicates d
