@@ -1,7 +1,7 @@
 """The one thing pyproject.toml cannot say: the loader's optional C extension (src/cakupan/ingest/_nik_hmac.c).
 
-Optional: where no C compiler is at hand (the Airflow image has none), the install goes on without it and
-the loader hashes NIKs in DuckDB instead, to the same result (cakupan.ingest.nik_hmac)."""
+Optional: where no C compiler is at hand, the install goes on without it and the loader hashes NIKs in
+DuckDB instead, to the same result (cakupan.ingest.nik_hmac)."""
 
 from setuptools import Extension, setup
 
