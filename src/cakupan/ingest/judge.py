@@ -91,6 +91,11 @@ class TableRules:
     duplicate_key: str  # the column the whole-file rule looks at
 
     @property
+    def nik_hash_column(self) -> str | None:
+        """The stored column that is the NIK's keyed hash (NIK_HASH_SQL), if the table has one."""
+        return next((s.column for s in self.stored if s.expression == NIK_HASH_SQL), None)
+
+    @property
     def stored_schema(self) -> pa.Schema:
         """The accepted row as the judge returns it and binary COPY takes it, row_number and delivery_id first."""
         return pa.schema([("row_number", pa.int32()), ("delivery_id", pa.int64())]
@@ -194,7 +199,7 @@ def judge_sql(source: str, table: TableRules, delivery: DeliveryStamp, hash_niks
     rejected = tuple(field.replace("export_date", export_date) for field in rejected)
     # A rejected row's NIK is never hashed; its other values pass through as they are, which costs less than
     # blanking them (the loader keeps only the rows that pass).
-    expressions = [(s, "nik" if s.expression == NIK_HASH_SQL and not hash_niks else s.expression)
+    expressions = [(s, "nik" if s.column == table.nik_hash_column and not hash_niks else s.expression)
                    for s in table.stored]
     stored = ",\n               ".join(
         f"({expression})::{s.sql_type} AS {s.column}" if s.expression.isidentifier()
@@ -278,7 +283,7 @@ class Judge:
             hasher = self._nik_hasher
             query = judge_sql(source, table, delivery, hash_niks=hasher is None)
             reader = cursor.sql(query).to_arrow_reader(BATCH_ROWS)
-            hashed = hasher is not None and "nik_hash" in table.stored_schema.names
+            hashed = table.nik_hash_column if hasher is not None else None
             while True:
                 try:
                     batch = reader.read_next_batch()
@@ -287,8 +292,8 @@ class Judge:
                 except OSError as error:
                     raise StreamFailed(f"DuckDB: {str(error).split(':', 1)[0][:40]}") from None
                 if hashed:
-                    column = batch.schema.get_field_index("nik_hash")
-                    batch = batch.set_column(column, "nik_hash", hasher.hash_column(batch.column(column)))
+                    column = batch.schema.get_field_index(hashed)
+                    batch = batch.set_column(column, hashed, hasher.hash_column(batch.column(column)))
                 yield batch
 
     def judge_csv(self, path: Path, delimiter: str, positions: Sequence[int], width: int, table: TableRules,

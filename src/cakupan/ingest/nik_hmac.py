@@ -44,7 +44,7 @@ class NikHasher:
         lengths = pc.min_max(pc.binary_length(niks)).as_py()
         if niks.null_count < count and lengths != {"min": NIK_DIGITS, "max": NIK_DIGITS}:
             raise ValueError(f"values to hash of {lengths['min']} to {lengths['max']} bytes, not {NIK_DIGITS}")
-        digests, _ = _nik_hmac.hex_digests(self._inner, self._outer, values, offsets, count)
+        digests = _nik_hmac.hex_digests(self._inner, self._outer, values, offsets, count)
         hex_offsets = pa.py_buffer(np.arange(0, 64 * (count + 1), 64, dtype=np.int32))
         # A slice's validity bitmap starts before its first value: a fresh one starts at it.
         validity = pc.is_valid(niks).buffers()[1] if niks.null_count else None
